@@ -1,0 +1,337 @@
+"""Scaled dot-product attention, written out step by step.
+
+The whole mechanism, for queries ``Q`` (n_q, d_k), keys ``K`` (n_k, d_k) and
+values ``V`` (n_k, d_v)::
+
+    scores        = Q Kᵀ                                   (n_q, n_k)
+    scaled_scores = scale · scores     scale = 1/√d_k by default
+    masked_scores = scaled_scores, with -inf where the mask forbids
+    weights       = softmax(masked_scores) along each row  (n_q, n_k)
+    output        = weights V                               (n_q, d_v)
+
+Every function here returns all of those intermediates (see :mod:`.trace`), so
+the UI draws them and never recomputes them. We use the row-vector convention of
+the R and NumPy seed tutorials: a token is a row, ``Q = X @ W_q`` with ``W_q`` of
+shape (d_model, d_k). The PyTorch seed writes ``q = W x`` with ``W`` of shape
+(d_k, d_model); :func:`from_column_convention` converts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import ValidationError
+from .trace import AttentionTrace, MultiHeadTrace
+
+
+# --------------------------------------------------------------------------- checks
+def _as_matrix(name: str, a: object) -> np.ndarray:
+    """``a`` as a finite float64 matrix, or a ValidationError naming ``name``."""
+    try:
+        m = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be a matrix of numbers ({exc})") from None
+    if m.ndim != 2:
+        raise ValidationError(f"{name} must be 2-D, got shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        bad = np.argwhere(~np.isfinite(m))[0]
+        raise ValidationError(
+            f"{name} has a non-finite value ({m[tuple(bad)]}) at row {bad[0]}, column {bad[1]}"
+        )
+    return m
+
+
+def _check_scale(scale: float | None, d_k: int) -> float:
+    """The scale in force: ``1/sqrt(d_k)`` when ``scale`` is None."""
+    if scale is None:
+        if d_k == 0:
+            raise ValidationError("d_k is 0: there is no default scale 1/sqrt(d_k)")
+        return 1.0 / math.sqrt(d_k)
+    try:
+        s = float(scale)
+    except (TypeError, ValueError):
+        raise ValidationError(f"scale must be a number, got {scale!r}") from None
+    if not math.isfinite(s):
+        raise ValidationError(f"scale must be finite, got {s}")
+    return s
+
+
+def _check_mask(mask: object, n_q: int, n_k: int) -> np.ndarray | None:
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise ValidationError(f"mask must be boolean (True = may attend), got dtype {m.dtype}")
+    if m.shape != (n_q, n_k):
+        raise ValidationError(f"mask has shape {m.shape}, but scores have shape ({n_q}, {n_k})")
+    return m
+
+
+# --------------------------------------------------------------------------- softmax
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax: ``exp(x - max) / sum(exp(x - max))`` along ``axis``.
+
+    Subtracting the row maximum changes nothing mathematically (softmax is
+    invariant to adding a constant) but keeps ``exp`` from overflowing.
+    Two edge cases are defined rather than left to produce NaN:
+
+    * a slice that is entirely ``-inf`` (every key masked) gives all zeros;
+    * a slice containing ``+inf`` shares the weight equally among its ``+inf``
+      entries (the limit of softmax as those entries grow without bound).
+
+    NaN in ``x`` is refused with a :class:`ValidationError`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if np.isnan(x).any():
+        raise ValidationError("softmax input contains NaN")
+    if x.size == 0:
+        return x.copy()
+    m = np.max(x, axis=axis, keepdims=True)  # row max; -inf for a fully masked row
+    pos_inf = np.isposinf(m)
+    finite_m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - finite_m)  # (…, n) all ≤ 1 where the max is finite
+    # Rows whose max is +inf: only the +inf entries count.
+    e = np.where(pos_inf, np.isposinf(x).astype(np.float64), e)
+    total = e.sum(axis=axis, keepdims=True)  # 0 only for a fully masked row
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def _stable_logits(
+    Q: np.ndarray, K: np.ndarray, scale: float, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``scale · Q Kᵀ`` as (scores, logits): logits are safe to feed to softmax.
+
+    With ordinary numbers the logits are simply the scaled scores, with -inf
+    where the mask forbids. When the product overflows float64 (entries near
+    1e300), ``Q Kᵀ`` would hold ±inf and even NaN (inf - inf inside the dot
+    product). Then we factor out powers of two, ``Q = Q̃·2^a``, ``K = K̃·2^b``,
+    ``scale = s̃·2^c``, compute ``s̃ Q̃ K̃ᵀ`` safely, subtract each row's maximum
+    over the keys it may see, and only then multiply by ``2^(a+b+c)`` with
+    ``ldexp``: the shifted logits are ≤ 0 and overflow to ``-inf`` (weight 0),
+    never to NaN. Softmax is shift-invariant, so the weights are unchanged.
+    """
+    allowed = np.ones((Q.shape[0], K.shape[0]), dtype=bool) if mask is None else mask  # (n_q, n_k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = Q @ K.T  # (n_q, n_k)
+        logits = scale * scores  # (n_q, n_k)
+    if np.all(np.isfinite(logits)):
+        return scores, np.where(allowed, logits, -np.inf)
+    a = int(np.frexp(np.max(np.abs(Q)))[1]) if Q.size else 0  # exponent of the largest |Q|
+    b = int(np.frexp(np.max(np.abs(K)))[1]) if K.size else 0
+    c = int(np.frexp(scale)[1])
+    raw = np.ldexp(Q, -a) @ np.ldexp(K, -b).T  # (n_q, n_k), |entries| ≤ d_k
+    mant = np.where(allowed, raw * np.ldexp(scale, -c), -np.inf)
+    row_max = mant.max(axis=-1, keepdims=True) if mant.size else np.zeros((Q.shape[0], 1))
+    shifted = mant - np.where(np.isfinite(row_max), row_max, 0.0)  # ≤ 0, -inf where masked
+    with np.errstate(over="ignore"):
+        scores = np.ldexp(raw, a + b)  # ±inf where the true score exceeds float64
+        logits = np.ldexp(shifted, a + b + c)
+    return scores, logits
+
+
+# --------------------------------------------------------------------------- attention
+def causal_mask(n: int, n_k: int | None = None) -> np.ndarray:
+    """(n, n_k) boolean mask, True on and below the diagonal: query i sees keys 0..i.
+
+    With ``n_k`` different from ``n`` the diagonal starts at the top-left
+    corner, as ``torch``'s ``is_causal`` does.
+    """
+    n_k = n if n_k is None else n_k
+    if n < 0 or n_k < 0:
+        raise ValidationError(f"causal_mask needs non-negative sizes, got ({n}, {n_k})")
+    return np.tril(np.ones((n, n_k), dtype=bool))
+
+
+def scaled_dot_product_attention(
+    Q: np.ndarray,
+    K: np.ndarray,
+    V: np.ndarray,
+    *,
+    scale: float | None = None,
+    mask: np.ndarray | None = None,
+) -> AttentionTrace:
+    """softmax(scale · Q Kᵀ, masked) V, returning every intermediate.
+
+    Q (n_q, d_k), K (n_k, d_k), V (n_k, d_v); ``scale=None`` means 1/√d_k;
+    ``mask`` is boolean (n_q, n_k), True = may attend. A query row whose keys
+    are all masked gets zero weights and a zero output, flagged in
+    ``fully_masked_rows``.
+    """
+    Q, K, V = _as_matrix("Q", Q), _as_matrix("K", K), _as_matrix("V", V)
+    if Q.shape[1] != K.shape[1]:
+        raise ValidationError(f"Q {Q.shape} and K {K.shape} must have the same number of columns (d_k)")
+    if K.shape[0] != V.shape[0]:
+        raise ValidationError(f"K {K.shape} and V {V.shape} must have the same number of rows (n_k)")
+    n_q, n_k = Q.shape[0], K.shape[0]
+    s = _check_scale(scale, Q.shape[1])
+    m = _check_mask(mask, n_q, n_k)
+
+    scores, logits = _stable_logits(Q, K, s, m)  # (n_q, n_k) Q Kᵀ; scale·Q Kᵀ masked (shifted if it overflowed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled_scores = s * scores  # (n_q, n_k)
+    if m is not None:
+        masked_scores = np.where(m, scaled_scores, -np.inf)  # (n_q, n_k)
+        fully_masked = ~m.any(axis=-1)  # (n_q,) no key to attend to
+    else:
+        masked_scores = scaled_scores
+        fully_masked = np.full(n_q, n_k == 0)
+    weights = softmax(logits, axis=-1)  # (n_q, n_k), rows sum to 1 (0 if fully masked)
+    output = weights @ V  # (n_q, d_v)
+    return AttentionTrace(
+        Q=Q, K=K, V=V, scale=s, mask=m,
+        scores=scores, scaled_scores=scaled_scores, masked_scores=masked_scores,
+        weights=weights, output=output, fully_masked_rows=fully_masked,
+    )
+
+
+def _project(name: str, x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    if x.shape[1] != W.shape[0]:
+        raise ValidationError(
+            f"cannot project: input {x.shape} has {x.shape[1]} columns but {name} {W.shape} has {W.shape[0]} rows"
+        )
+    return x @ W
+
+
+def cross_attention(
+    x_q: np.ndarray,
+    x_kv: np.ndarray,
+    W_q: np.ndarray,
+    W_k: np.ndarray,
+    W_v: np.ndarray,
+    *,
+    scale: float | None = None,
+    mask: np.ndarray | None = None,
+) -> AttentionTrace:
+    """Queries from ``x_q``, keys and values from ``x_kv``::
+
+        Q = x_q W_q    (n_q, d_k)
+        K = x_kv W_k   (n_k, d_k)
+        V = x_kv W_v   (n_k, d_v)
+
+    then :func:`scaled_dot_product_attention`. x_q (n_q, d_model),
+    x_kv (n_k, d_model), W_q and W_k (d_model, d_k), W_v (d_model, d_v).
+    """
+    x_q, x_kv = _as_matrix("x_q", x_q), _as_matrix("x_kv", x_kv)
+    W_q, W_k, W_v = _as_matrix("W_q", W_q), _as_matrix("W_k", W_k), _as_matrix("W_v", W_v)
+    Q = _project("W_q", x_q, W_q)  # (n_q, d_k)
+    K = _project("W_k", x_kv, W_k)  # (n_k, d_k)
+    V = _project("W_v", x_kv, W_v)  # (n_k, d_v)
+    t = scaled_dot_product_attention(Q, K, V, scale=scale, mask=mask)
+    return AttentionTrace(**{**t.__dict__, "x_q": x_q, "x_kv": x_kv, "W_q": W_q, "W_k": W_k, "W_v": W_v})
+
+
+def self_attention(
+    X: np.ndarray,
+    W_q: np.ndarray,
+    W_k: np.ndarray,
+    W_v: np.ndarray,
+    *,
+    scale: float | None = None,
+    mask: np.ndarray | None = None,
+) -> AttentionTrace:
+    """Self-attention: queries, keys and values all from X (n, d_model).
+
+    ``Q = X W_q``, ``K = X W_k``, ``V = X W_v``; see :func:`cross_attention`.
+    """
+    return cross_attention(X, X, W_q, W_k, W_v, scale=scale, mask=mask)
+
+
+def from_column_convention(W: np.ndarray) -> np.ndarray:
+    """Convert a weight written for ``q = W x`` (d_out, d_model) to ``Q = X W`` (d_model, d_out).
+
+    The PyTorch seed (and ``nn.Linear.weight``) stores ``W`` as (d_out, d_in) and
+    multiplies column vectors; our row convention needs its transpose. Example::
+
+        W_query = TorchGenerator(123)...rand(24, 16)   # (d_q, d) as in the notebook
+        self_attention(X, from_column_convention(W_query), ...)
+    """
+    return _as_matrix("W", W).T.copy()
+
+
+def multi_head_attention(
+    x_q: np.ndarray,
+    x_kv: np.ndarray,
+    W_q: np.ndarray,
+    W_k: np.ndarray,
+    W_v: np.ndarray,
+    W_o: np.ndarray | None,
+    n_heads: int,
+    *,
+    causal: bool = False,
+    scale: float | None = None,
+) -> MultiHeadTrace:
+    """Multi-head attention with per-head traces::
+
+        Q = x_q W_q, K = x_kv W_k, V = x_kv W_v          (n, d_k) (n, d_k) (n, d_v)
+        head_h = attention(Q[:, block h], K[:, block h], V[:, block h])
+        concat = [head_0 | head_1 | … ]                    (n_q, d_v)
+        output = concat W_o                                 (n_q, d_out)
+
+    Block h is columns ``h·d/n_heads … (h+1)·d/n_heads`` (contiguous, as in
+    ``torch.nn.MultiheadAttention``: with ``bias=False, batch_first=True`` and
+    ``W_q = in_proj_weight[:E].T`` etc., ``W_o = out_proj.weight.T`` the output
+    is the same). ``scale=None`` means 1/√(d_k / n_heads) per head.
+    ``W_o=None`` leaves the concatenation as the output.
+    """
+    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
+        raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")
+    x_q, x_kv = _as_matrix("x_q", x_q), _as_matrix("x_kv", x_kv)
+    W_q, W_k, W_v = _as_matrix("W_q", W_q), _as_matrix("W_k", W_k), _as_matrix("W_v", W_v)
+    d_k, d_v = W_q.shape[1], W_v.shape[1]
+    if W_k.shape != W_q.shape:
+        raise ValidationError(f"W_q {W_q.shape} and W_k {W_k.shape} must have the same shape")
+    if d_k % n_heads or d_v % n_heads:
+        raise ValidationError(
+            f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {d_v}"
+        )
+    Q = _project("W_q", x_q, W_q)  # (n_q, d_k)
+    K = _project("W_k", x_kv, W_k)  # (n_k, d_k)
+    V = _project("W_v", x_kv, W_v)  # (n_k, d_v)
+    hk, hv = d_k // n_heads, d_v // n_heads  # per-head widths
+    mask = causal_mask(x_q.shape[0], x_kv.shape[0]) if causal else None
+    heads = []
+    for h in range(n_heads):
+        qk, vv = slice(h * hk, (h + 1) * hk), slice(h * hv, (h + 1) * hv)
+        t = scaled_dot_product_attention(Q[:, qk], K[:, qk], V[:, vv], scale=scale, mask=mask)
+        heads.append(AttentionTrace(**{
+            **t.__dict__, "x_q": x_q, "x_kv": x_kv,
+            "W_q": W_q[:, qk], "W_k": W_k[:, qk], "W_v": W_v[:, vv],
+        }))
+    concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, d_v)
+    if W_o is None:
+        output = concat
+    else:
+        W_o = _as_matrix("W_o", W_o)
+        output = _project("W_o", concat, W_o)  # (n_q, d_out)
+    return MultiHeadTrace(heads=tuple(heads), Q=Q, K=K, V=V, concat=concat, W_o=W_o, output=output)
+
+
+def r_compute_weights(scores: np.ndarray) -> np.ndarray:
+    """The R package ``attention``'s ``ComputeWeights(scores)``, quirks included.
+
+    What it really does (package source, R/ComputeWeights.R, the version the
+    R vignette calls with one argument)::
+
+        size    = nrow(scores)                  # number of QUERIES, not d_k
+        weights = 4 x 4 matrix of zeros         # fixed size, whatever the input
+        row i   = softmax((scores[i,] - max(scores[i,])) / sqrt(size))
+
+    So it scales by 1/√n (n = number of query rows) instead of 1/√d_k, and it
+    only works for at most 4 query rows of exactly 4 keys: fewer rows leave
+    zero rows in the 4 x 4 result; anything else is an R error. We reproduce
+    that, raising :class:`ValidationError` where R would stop.
+    """
+    s = _as_matrix("scores", scores)
+    size = s.shape[0]
+    if size > 4 or s.shape[1] != 4:
+        raise ValidationError(
+            f"ComputeWeights only works on scores with at most 4 rows and exactly 4 columns "
+            f"(its result is a fixed 4 x 4 matrix); got {s.shape}"
+        )
+    weights = np.zeros((4, 4))
+    if size:
+        weights[:size] = softmax((s - s.max(axis=1, keepdims=True)) / math.sqrt(size), axis=-1)
+    return weights

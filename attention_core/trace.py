@@ -1,0 +1,79 @@
+"""Result types: every intermediate of an attention computation, by name.
+
+The field names are the names the UI prints above each heatmap, so a reader can
+go from a heatmap title ("scaled_scores") to the line of code that made it.
+Shapes use ``n_q`` queries, ``n_k`` keys/values, ``d_model`` embedding width,
+``d_k`` query/key width and ``d_v`` value width (per head where it applies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AttentionTrace:
+    """One head of scaled dot-product attention, step by step.
+
+    ``x_q``, ``x_kv`` and the projection matrices are ``None`` when attention
+    was called on Q, K, V directly (:func:`scaled_dot_product_attention`).
+    """
+
+    Q: np.ndarray  # (n_q, d_k) queries
+    K: np.ndarray  # (n_k, d_k) keys
+    V: np.ndarray  # (n_k, d_v) values
+    scale: float  # factor applied to the scores (1/sqrt(d_k) by default)
+    mask: np.ndarray | None  # (n_q, n_k) bool, True = may attend; None = all may
+    scores: np.ndarray  # (n_q, n_k) Q @ K.T
+    scaled_scores: np.ndarray  # (n_q, n_k) scale * scores
+    masked_scores: np.ndarray  # (n_q, n_k) scaled_scores, -inf where mask is False
+    weights: np.ndarray  # (n_q, n_k) row-wise softmax of masked_scores
+    output: np.ndarray  # (n_q, d_v) weights @ V
+    fully_masked_rows: np.ndarray  # (n_q,) bool: rows with no key to attend to (weights all 0)
+    x_q: np.ndarray | None = None  # (n_q, d_model) query-side inputs
+    x_kv: np.ndarray | None = None  # (n_k, d_model) key/value-side inputs
+    W_q: np.ndarray | None = None  # (d_model, d_k)
+    W_k: np.ndarray | None = None  # (d_model, d_k)
+    W_v: np.ndarray | None = None  # (d_model, d_v)
+
+    @property
+    def n_q(self) -> int:
+        return int(self.Q.shape[0])
+
+    @property
+    def n_k(self) -> int:
+        return int(self.K.shape[0])
+
+    def row_entropy(self) -> np.ndarray:
+        """(n_q,) Shannon entropy of each weight row in nats (0 for a one-hot row)."""
+        w = self.weights
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(w > 0, -w * np.log(np.where(w > 0, w, 1.0)), 0.0)
+        return terms.sum(axis=-1)
+
+    def row_max_weight(self) -> np.ndarray:
+        """(n_q,) the largest weight in each row (1.0 when softmax has saturated)."""
+        return self.weights.max(axis=-1) if self.weights.size else np.zeros(self.n_q)
+
+
+@dataclass(frozen=True)
+class MultiHeadTrace:
+    """Several heads side by side, their concatenation and the output projection.
+
+    Head ``h`` uses columns ``h*d_k/n_heads : (h+1)*d_k/n_heads`` of Q and K and
+    the matching block of V: the layout of ``torch.nn.MultiheadAttention``.
+    """
+
+    heads: tuple[AttentionTrace, ...]  # n_heads traces, each on its own column block
+    Q: np.ndarray  # (n_q, d_k) all heads' queries, x_q @ W_q
+    K: np.ndarray  # (n_k, d_k)
+    V: np.ndarray  # (n_k, d_v)
+    concat: np.ndarray  # (n_q, d_v) heads' outputs side by side
+    W_o: np.ndarray | None  # (d_v, d_out) output projection; None = identity
+    output: np.ndarray  # (n_q, d_out) concat @ W_o
+
+    @property
+    def n_heads(self) -> int:
+        return len(self.heads)

@@ -1,0 +1,119 @@
+"""Plotly figures drawn from a trace: the one place that builds a heatmap.
+
+No maths happens here beyond choosing colours: every number comes from the
+core's trace. User text (tokens) reaches Plotly only through :func:`plotly_text`,
+which escapes Plotly's label markup, and the axes are numeric with the tokens as
+tick text, so two equal tokens ("the … the") keep separate rows and columns.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import plotly.graph_objects as go
+
+Kind = Literal["weights", "scores", "values"]
+
+#: Matrices up to this many cells get their values written in the cells.
+MAX_CELLS_WITH_TEXT = 400
+#: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
+WEIGHTS_SCALE = "Viridis"
+DIVERGING_SCALE = "RdBu_r"
+
+
+def plotly_text(text: str) -> str:
+    """``text`` made literal for Plotly: no HTML tags, entities or LaTeX.
+
+    Plotly turns ``<b>``, ``<br>``, ``<a href>`` and ``&amp;`` into markup and
+    a string wrapped in ``$…$`` into LaTeX; escaping ``&``, ``<``, ``>`` and the
+    dollar sign as entities makes Plotly print them as typed.
+    """
+    return html.escape(text, quote=False).replace("$", "&#36;")
+
+
+def heatmap(
+    z: np.ndarray,
+    *,
+    title: str,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    kind: Kind,
+    row_title: str = "query",
+    col_title: str = "key",
+    hover_extra: dict[str, np.ndarray] | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """A heatmap of ``z`` (rows, cols) with labelled rows and columns.
+
+    ``kind`` picks the colours: ``"weights"`` on a fixed 0..1 scale,
+    ``"scores"`` and ``"values"`` on a diverging scale centred at 0.
+    Non-finite cells (masked scores are -inf) are left blank and say "masked".
+    ``hover_extra`` adds named (rows, cols) arrays to the hover box (for the
+    weights: the raw and the scaled score).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    n_rows, n_cols = z.shape
+    shown = np.where(np.isfinite(z), z, np.nan)  # blank, not a colour, for -inf
+    rows = [plotly_text(t) for t in row_labels]
+    cols = [plotly_text(t) for t in col_labels]
+
+    # Per-cell hover: "query 'the' (0) → key 'cat' (1)  value".
+    extra = hover_extra or {}
+    names = list(extra)
+    custom = np.empty((n_rows, n_cols, 2 + len(names)), dtype=object)
+    custom[:, :, 0] = np.array([f"{r} ({i})" for i, r in enumerate(rows)], dtype=object)[:, None]
+    custom[:, :, 1] = np.array([f"{c} ({j})" for j, c in enumerate(cols)], dtype=object)[None, :]
+    for k, name in enumerate(names):
+        custom[:, :, 2 + k] = np.vectorize(_fmt, otypes=[object])(extra[name])
+    hover = f"{row_title} %{{customdata[0]}}<br>{col_title} %{{customdata[1]}}<br>{title}: %{{z:.6g}}"
+    for k, name in enumerate(names):
+        hover += f"<br>{name}: %{{customdata[{2 + k}]}}"
+    hover += "<extra></extra>"
+
+    trace_kwargs: dict = {}
+    if kind == "weights":
+        trace_kwargs.update(colorscale=WEIGHTS_SCALE, zmin=0.0, zmax=1.0)
+    else:
+        bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
+        trace_kwargs.update(colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
+    if z.size <= MAX_CELLS_WITH_TEXT:
+        trace_kwargs.update(text=np.vectorize(_fmt, otypes=[object])(z), texttemplate="%{text}")
+
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=np.arange(n_cols),
+            y=np.arange(n_rows),
+            customdata=custom,
+            hovertemplate=hover,
+            xgap=1 if z.size <= MAX_CELLS_WITH_TEXT else 0,
+            ygap=1 if z.size <= MAX_CELLS_WITH_TEXT else 0,
+            **trace_kwargs,
+        )
+    )
+    fig.update_layout(
+        title={"text": plotly_text(title)},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=height or max(260, min(700, 120 + 28 * n_rows)),
+    )
+    fig.update_xaxes(
+        tickmode="array", tickvals=list(range(n_cols)), ticktext=cols, side="bottom",
+        title_text=col_title, tickangle=-45 if n_cols > 8 else 0,
+    )
+    fig.update_yaxes(
+        tickmode="array", tickvals=list(range(n_rows)), ticktext=rows, autorange="reversed",
+        title_text=row_title,
+    )
+    return fig
+
+
+def _fmt(v: float) -> str:
+    """A cell value as written in the cell: up to 4 significant digits, -inf as 'masked'."""
+    if np.isneginf(v):
+        return "masked"
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
