@@ -12,6 +12,7 @@ from __future__ import annotations
 from .attention import (
     causal_mask,
     cross_attention,
+    explain_weight,
     from_column_convention,
     multi_head_attention,
     r_compute_weights,
@@ -29,7 +30,7 @@ from .trace import AttentionTrace, MultiHeadTrace
 __all__ = [
     "AttentionTrace", "LabConfig", "LabTrace", "MultiHeadTrace", "NumpyGenerator", "PRESETS", "Preset",
     "RGenerator", "Tokenization", "TorchGenerator", "ValidationError", "causal_mask", "cross_attention",
-    "draw_matrix", "embedding_init", "from_column_convention", "multi_head_attention",
+    "draw_matrix", "embedding_init", "explain_weight", "from_column_convention", "multi_head_attention",
     "r_compute_weights", "r_matrix", "run_lab", "scaled_dot_product_attention", "self_attention",
     "softmax", "tokenize",
 ]

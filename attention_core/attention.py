@@ -335,3 +335,39 @@ def r_compute_weights(scores: np.ndarray) -> np.ndarray:
     if size:
         weights[:size] = softmax((s - s.max(axis=1, keepdims=True)) / math.sqrt(size), axis=-1)
     return weights
+
+
+def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
+    """The arithmetic behind ``weights[i, j]``, term by term, from the trace.
+
+    ::
+
+        score      = Σ_d Q[i, d] · K[j, d]                 (the terms are listed)
+        scaled     = scale · score
+        exp_row    = exp(masked_scores[i, :] - max)         (the softmax numerators)
+        weight     = exp_row[j] / Σ exp_row
+        contribution of v_j to output row i = weight · V[j, :]
+
+    Returned as plain numbers and arrays so any front end can print them.
+    """
+    if not (0 <= i < trace.n_q and 0 <= j < trace.n_k):
+        raise ValidationError(f"cell ({i}, {j}) is outside the weights of shape {trace.weights.shape}")
+    row = trace.masked_scores[i]  # (n_k,)
+    finite = np.isfinite(row)
+    shift = row[finite].max() if finite.any() else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        exp_row = np.where(finite, np.exp(row - shift), 0.0)  # (n_k,) softmax numerators
+    return {
+        "terms": trace.Q[i] * trace.K[j],  # (d_k,) q_i[d] · k_j[d]
+        "score": float(trace.scores[i, j]),
+        "scale": trace.scale,
+        "scaled_score": float(trace.scaled_scores[i, j]),
+        "masked": bool(trace.mask is not None and not trace.mask[i, j]),
+        "row_max": float(shift),
+        "exp_row": exp_row,
+        "exp_sum": float(exp_row.sum()),
+        "weight": float(trace.weights[i, j]),
+        "value": trace.V[j],  # (d_v,)
+        "contribution": trace.weights[i, j] * trace.V[j],  # (d_v,) this key's share of output row i
+        "output_row": trace.output[i],  # (d_v,)
+    }

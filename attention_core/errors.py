@@ -11,4 +11,12 @@ from __future__ import annotations
 
 
 class ValidationError(ValueError):
-    """Input rejected by ``attention_core``; the message says what and why."""
+    """Input rejected by ``attention_core``; the message says what and why.
+
+    ``field`` optionally names the setting at fault (``"sentence"``, ``"d_k"``,
+    ``"seed"``, …) so that a UI can put the message next to that widget.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

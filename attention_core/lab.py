@@ -106,24 +106,26 @@ class LabTrace:
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValidationError(f"{name} must be a whole number, got {value!r}")
+        raise ValidationError(f"{name} must be a whole number, got {value!r}", field=name)
     if not lo <= int(value) <= hi:
-        raise ValidationError(f"{name} must be between {lo} and {hi}, got {value}")
+        raise ValidationError(f"{name} must be between {lo} and {hi}, got {value}", field=name)
     return int(value)
 
 
-def _tokens(name: str, text: str, cfg: LabConfig) -> Tokenization:
+def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
     if not isinstance(text, str):
-        raise ValidationError(f"{name} must be text")
+        raise ValidationError(f"{name} must be text", field=field)
     if len(text) > MAX_SENTENCE_CHARS:
         raise ValidationError(
-            f"{name} is {len(text):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}"
+            f"{name} is {len(text):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}", field=field
         )
     tok = tokenize(text, lowercase=cfg.lowercase, keep_punctuation=cfg.keep_punctuation)
     if len(tok) == 0:
-        raise ValidationError(f"{name} has no tokens: type at least one word")
+        raise ValidationError(f"{name} has no tokens: type at least one word", field=field)
     if len(tok) > MAX_TOKENS:
-        raise ValidationError(f"{name} has {len(tok):,} tokens; the limit is {MAX_TOKENS:,}")
+        raise ValidationError(
+            f"{name} has {len(tok):,} tokens; the limit is {MAX_TOKENS:,}", field=field
+        )
     return tok
 
 
@@ -145,10 +147,12 @@ def validate(cfg: LabConfig) -> None:
     if cfg.scale_mode == "custom" and not (
         isinstance(cfg.scale_value, (int, float)) and math.isfinite(cfg.scale_value)
     ):
-        raise ValidationError(f"the scaling factor must be a finite number, got {cfg.scale_value!r}")
+        raise ValidationError(
+            f"the scaling factor must be a finite number, got {cfg.scale_value!r}", field="scale"
+        )
     d_k, d_v = (cfg.d_model, cfg.d_model) if not cfg.projections else (cfg.d_k, cfg.d_v)
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
-        raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}")
+        raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
     for edit in cfg.edits:
         if len(edit) != 4 or edit[0] not in EDITABLE:
             raise ValidationError(f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}")
@@ -182,9 +186,9 @@ def _apply_edits(name: str, base: np.ndarray, edits: dict[tuple[str, int, int], 
 def run_lab(cfg: LabConfig) -> LabTrace:
     """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``."""
     validate(cfg)
-    tok_q = _tokens("the sentence", cfg.sentence, cfg)
+    tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
     cross = bool(cfg.cross_sentence.strip())
-    tok_kv = _tokens("the second sentence", cfg.cross_sentence, cfg) if cross else tok_q
+    tok_kv = _tokens("the second sentence", "cross_sentence", cfg.cross_sentence, cfg) if cross else tok_q
     vocabulary = tuple(sorted(set(tok_q.tokens) | set(tok_kv.tokens)))  # == tok_q.vocabulary without cross
     index = {t: i for i, t in enumerate(vocabulary)}
     ids_q = np.array([index[t] for t in tok_q.tokens])  # (n_q,)
@@ -197,7 +201,8 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     if cfg.embedding == "one_hot":
         if len(vocabulary) > d:
             raise ValidationError(
-                f"one-hot embeddings need d_model ≥ vocabulary size; {len(vocabulary)} words > d_model = {d}"
+                f"one-hot embeddings need d_model ≥ vocabulary size; {len(vocabulary)} words > d_model = {d}",
+                field="embedding",
             )
         table = np.eye(len(vocabulary), d)  # (vocab, d_model): word i -> unit vector e_i
         X, X_kv = table[ids_q], table[ids_kv]
@@ -209,7 +214,9 @@ def run_lab(cfg: LabConfig) -> LabTrace:
         if cfg.manual_embeddings is not None:
             given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
             if given.shape != X.shape:
-                raise ValidationError(f"typed embeddings have shape {given.shape}; expected {X.shape}")
+                raise ValidationError(
+                    f"typed embeddings have shape {given.shape}; expected {X.shape}", field="embedding"
+                )
             X = given
         X_kv = np.zeros((len(tok_kv), d)) if cross else X
 

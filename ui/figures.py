@@ -9,11 +9,15 @@ tick text, so two equal tokens ("the … the") keep separate rows and columns.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from attention_core import LabTrace
 
 Kind = Literal["weights", "scores", "values"]
 
@@ -117,3 +121,81 @@ def _fmt(v: float) -> str:
     if not np.isfinite(v):
         return str(v)
     return f"{v:.4g}"
+
+
+# ----------------------------------------------------------------------------- from a trace
+def _dims(n: int, prefix: str) -> list[str]:
+    return [f"{prefix}{j}" for j in range(n)]
+
+
+def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
+    """Every step of one head as a heatmap, keyed by the trace field it shows.
+
+    Keys, in the order of the mechanism: ``embeddings``, ``Q``, ``K``, ``V``,
+    ``scores``, ``scaled_scores``, ``masked_scores`` (only with a mask),
+    ``weights``, ``output``; with several heads also ``concat`` and
+    ``final_output`` (after W_o).
+    """
+    h = trace.attention.heads[head]
+    q_tokens, k_tokens = list(trace.tokens_q.tokens), list(trace.tokens_kv.tokens)
+    suffix = f" (head {head})" if trace.attention.n_heads > 1 else ""
+    figs: dict[str, go.Figure] = {
+        "embeddings": heatmap(trace.embeddings, title="embeddings X", row_labels=q_tokens,
+                              col_labels=_dims(trace.embeddings.shape[1], "x"), kind="values",
+                              row_title="token", col_title="dimension"),
+        "Q": heatmap(h.Q, title=f"Q = X W_q{suffix}", row_labels=q_tokens, col_labels=_dims(h.Q.shape[1], "k"),
+                     kind="values", row_title="query", col_title="dimension"),
+        "K": heatmap(h.K, title=f"K = X W_k{suffix}", row_labels=k_tokens, col_labels=_dims(h.K.shape[1], "k"),
+                     kind="values", row_title="key", col_title="dimension"),
+        "V": heatmap(h.V, title=f"V = X W_v{suffix}", row_labels=k_tokens, col_labels=_dims(h.V.shape[1], "v"),
+                     kind="values", row_title="key", col_title="dimension"),
+        "scores": heatmap(h.scores, title=f"scores Q·Kᵀ{suffix}", row_labels=q_tokens, col_labels=k_tokens,
+                          kind="scores"),
+        "scaled_scores": heatmap(h.scaled_scores, title=f"scaled_scores (× {h.scale:.4g}){suffix}",
+                                 row_labels=q_tokens, col_labels=k_tokens, kind="scores"),
+    }
+    if h.mask is not None:
+        figs["masked_scores"] = heatmap(h.masked_scores, title=f"masked_scores{suffix}", row_labels=q_tokens,
+                                        col_labels=k_tokens, kind="scores")
+    figs["weights"] = heatmap(
+        h.weights, title=f"weights = softmax{suffix}", row_labels=q_tokens, col_labels=k_tokens, kind="weights",
+        hover_extra={"score": h.scores, "scaled score": h.scaled_scores},
+    )
+    figs["output"] = heatmap(h.output, title=f"output = weights · V{suffix}", row_labels=q_tokens,
+                             col_labels=_dims(h.output.shape[1], "v"), kind="values", col_title="dimension")
+    if trace.attention.n_heads > 1:
+        mh = trace.attention
+        figs["concat"] = heatmap(mh.concat, title="concat (all heads)", row_labels=q_tokens,
+                                 col_labels=_dims(mh.concat.shape[1], "v"), kind="values", col_title="dimension")
+        figs["final_output"] = heatmap(mh.output, title="output = concat · W_o", row_labels=q_tokens,
+                                       col_labels=_dims(mh.output.shape[1], "x"), kind="values",
+                                       col_title="dimension")
+    return figs
+
+
+def with_click_layer(fig: go.Figure) -> go.Figure:
+    """Add an invisible marker on every cell so a click selects it.
+
+    Plotly heatmap clicks do not reach Streamlit (streamlit#8760); a scatter
+    trace with one transparent marker per cell does, through
+    ``st.plotly_chart(on_select="rerun")``. The heatmap's hover text moves to
+    the markers so hovering still explains the cell.
+    """
+    hm = fig.data[0]
+    z = np.asarray(hm.z)
+    n_rows, n_cols = z.shape
+    jj, ii = np.meshgrid(np.arange(n_cols), np.arange(n_rows))
+    custom = np.asarray(hm.customdata)
+    fig.add_trace(go.Scatter(
+        x=jj.ravel(), y=ii.ravel(), mode="markers",
+        marker={"size": max(6, min(40, 400 // max(n_rows, n_cols))), "opacity": 0.0, "color": "black"},
+        customdata=np.concatenate([z.reshape(-1, 1).astype(object), custom.reshape(n_rows * n_cols, -1)], axis=1),
+        hovertemplate=re.sub(
+            r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm.hovertemplate
+        ).replace("%{z:.6g}", "%{customdata[0]:.6g}"),
+        showlegend=False, name="cells",
+    ))
+    fig.data[0].hoverinfo = "skip"
+    fig.data[0].hovertemplate = None
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig

@@ -57,14 +57,25 @@ class NumpyGenerator:
 
 
 def make_generator(source: RandomSource, seed: int) -> NumpyGenerator | RGenerator | TorchGenerator:
-    """A fresh generator of ``source`` seeded as the tutorial seeds it."""
-    if source == "numpy":
-        return NumpyGenerator(seed)
-    if source == "r":
-        return RGenerator(seed)
-    if source == "torch":
-        return TorchGenerator(seed)
-    raise ValidationError(f"unknown random source {source!r}; choose one of {RANDOM_SOURCES}")
+    """A fresh generator of ``source`` seeded as the tutorial seeds it.
+
+    Each generator accepts the seeds its tool accepts (R: a 32-bit signed
+    integer; NumPy: 0 … 2**32 - 1; torch: see :class:`TorchGenerator`); any
+    other seed is a :class:`ValidationError` naming the range.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValidationError(f"the seed must be a whole number, got {seed!r}", field="seed")
+    classes = {"numpy": NumpyGenerator, "r": RGenerator, "torch": TorchGenerator}
+    if source not in classes:
+        raise ValidationError(
+            f"unknown random source {source!r}; choose one of {RANDOM_SOURCES}", field="random_source"
+        )
+    try:
+        return classes[source](int(seed))
+    except ValidationError as exc:
+        raise ValidationError(str(exc), field="seed") from None
+    except (ValueError, OverflowError) as exc:  # the generators' own range checks
+        raise ValidationError(f"seed {seed} does not work with the {source} source: {exc}", field="seed") from None
 
 
 def draw_matrix(
@@ -101,7 +112,9 @@ def draw_matrix(
         if init == "uniform":
             return r_matrix(gen.runif(rows * cols), rows, cols)
         if init == "normal":
-            raise ValidationError("the R-compatible source offers integers 0..2 and uniform [0, 1) only")
+            raise ValidationError(
+                "the R-compatible source offers integers 0..2 and uniform [0, 1) only", field="init"
+            )
     elif isinstance(gen, TorchGenerator):
         shape = (cols, rows) if weight else (rows, cols)  # torch draws weights as (d_out, d_in)
         if init == "int3":

@@ -1,0 +1,135 @@
+"""Playground: type a sentence, edit the matrices, watch every step of attention."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from attention_core import ValidationError, explain_weight
+from ui import controls, state
+from ui.figures import heatmap, step_figures, with_click_layer
+
+state.consume_pending()
+state.ensure_defaults()
+st.title("Attention Playground")
+messages = controls.sidebar()
+
+# 1. The configuration the widgets describe; a setting that cannot work is explained
+#    next to its widget and the last good state stays on screen.
+try:
+    cfg0 = state.config_without_edits()
+    base_trace = state.cached_run_lab(cfg0)
+except ValidationError as exc:
+    messages.get(exc.field or "", messages["sentence"]).error(str(exc))
+    last = st.session_state.get("last_good_trace")
+    if last is None:
+        st.stop()
+    st.warning("Showing the last valid state until the setting above is fixed.")
+    base_trace, cfg0 = last, last.config
+    frozen = True
+else:
+    frozen = False
+
+# 2. Hand edits typed on matrices that have just been regenerated are set aside, never lost.
+moved = state.reconcile_edits(base_trace.base) if not frozen else []
+if st.session_state.get("stash"):
+    n = len(st.session_state["stash"])
+    names = ", ".join(sorted({m for m, _, _ in st.session_state["stash"]}))
+    c1, c2, c3 = st.columns([4, 1, 1])
+    c1.info(f"The matrices were regenerated, so your {n} edit(s) to {names} were set aside.")
+    if c2.button("Bring them back"):
+        state.restore_stash(base_trace.base)
+        st.rerun()
+    if c3.button("Discard them"):
+        st.session_state["stash"] = None
+        st.rerun()
+
+st.subheader("Tokens")
+controls.token_table(base_trace)
+
+# 3. The editable matrices.
+st.subheader("Matrices (click a cell, type a number, press Enter)")
+editable = [m for m in ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o") if m in base_trace.base]
+titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence",
+          "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O"}
+tabs = st.tabs([titles[m] for m in editable])
+for tab, name in zip(tabs, editable):
+    with tab:
+        controls.matrix_editor(name, titles[name], base_trace)
+if st.button("Reset all edits", disabled=not st.session_state["edits"]):
+    state.reset_edits()
+    st.rerun()
+
+# 4. The trace with the edits, and every step drawn from it.
+if frozen:
+    trace = base_trace
+else:
+    trace = state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+    st.session_state["last_good_trace"] = trace
+head = 0
+if trace.attention.n_heads > 1:
+    head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown")
+h = trace.attention.heads[head]
+st.text(f"Scale in force: {h.scale:.6g}   (scores are multiplied by this before the softmax)")
+if h.fully_masked_rows.any():
+    st.warning(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are all 0.")
+
+figs = step_figures(trace, head)
+st.subheader("Every step")
+c1, c2, c3 = st.columns(3)
+for col, name in zip((c1, c2, c3), ("Q", "K", "V")):
+    col.plotly_chart(figs[name], width="stretch", key=f"fig_{name}")
+c1, c2 = st.columns(2)
+c1.plotly_chart(figs["scores"], width="stretch", key="fig_scores")
+c2.plotly_chart(figs["scaled_scores"], width="stretch", key="fig_scaled_scores")
+if "masked_scores" in figs:
+    st.plotly_chart(figs["masked_scores"], width="stretch", key="fig_masked_scores")
+
+c1, c2 = st.columns(2)
+with c1:
+    show_change = st.toggle("Show the change in the weights since before my last edit", key="show_change")
+    before = st.session_state.get("edits_before_last_edit")
+    if show_change and before is not None and not frozen:
+        prev = state.cached_run_lab(cfg0.with_edits(before)).attention.heads[head]
+        if prev.weights.shape == h.weights.shape:
+            st.plotly_chart(heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
+                                    row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens),
+                            width="stretch", key="fig_change")
+    event = st.plotly_chart(with_click_layer(figs["weights"]), width="stretch", key="fig_weights",
+                            on_select="rerun", selection_mode="points")
+with c2:
+    st.plotly_chart(figs["output"], width="stretch", key="fig_output")
+
+# 5. Softmax saturation, per query row.
+st.subheader("How peaked is each row?")
+st.dataframe(pd.DataFrame({
+    "query": trace.tokens_q.tokens,
+    "entropy (nats)": h.row_entropy(),
+    "largest weight": h.row_max_weight(),
+}), hide_index=True)
+
+# 6. The arithmetic of a clicked weight.
+points = (event or {}).get("selection", {}).get("points", []) if event else []
+if points:
+    j, i = int(points[0]["x"]), int(points[0]["y"])
+    if i < h.n_q and j < h.n_k:
+        ex = explain_weight(h, i, j)
+        st.subheader("The arithmetic of one weight")
+        st.text(f"query {trace.tokens_q.tokens[i]!r} (row {i})  →  key {trace.tokens_kv.tokens[j]!r} (column {j})")
+        st.latex(r"s_{ij} = \sum_d q_{i,d}\,k_{j,d}, \quad w_{ij} = \frac{e^{c\,s_{ij} - m}}{\sum_{j'} e^{c\,s_{ij'} - m}}")
+        terms = " + ".join(f"{a:.4g}" for a in ex["terms"])
+        st.code(
+            f"score   = {terms}\n        = {ex['score']:.6g}\n"
+            f"scaled  = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}\n"
+            f"exp row = exp(scaled - {ex['row_max']:.6g}) = [{', '.join(f'{v:.4g}' for v in ex['exp_row'])}]\n"
+            f"weight  = {ex['exp_row'][j]:.6g} / {ex['exp_sum']:.6g} = {ex['weight']:.6g}\n"
+            f"v_j     = [{', '.join(f'{v:.4g}' for v in ex['value'])}]\n"
+            f"w·v_j   = [{', '.join(f'{v:.4g}' for v in ex['contribution'])}]  (this key's share of output row {i})",
+            language=None,
+        )
+
+if trace.attention.n_heads > 1:
+    st.subheader("All heads together")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(figs["concat"], width="stretch", key="fig_concat")
+    c2.plotly_chart(figs["final_output"], width="stretch", key="fig_final_output")

@@ -1,0 +1,213 @@
+"""AppTest: every page runs, and each control changes the drawn figures as the core predicts.
+
+The figures are read back from the chart elements' Plotly JSON (what the browser
+receives), and compared with a trace computed by attention_core directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attention_core import PRESETS, LabConfig, run_lab
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["pages/playground.py", "pages/r_vignette.py", "pages/numpy_notebook.py",
+         "pages/pytorch_notebook.py", "pages/multihead_cross.py"]
+
+
+def decode(value: object) -> np.ndarray:
+    """A Plotly array from figure JSON: a list, or a base64 typed array {dtype, bdata, shape}."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape([int(s) for s in str(shape).split(",")])
+        return arr.astype(np.float64)
+    return np.array(value, dtype=np.float64)
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    """Figures on the page by title (the trace field name starts each title)."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def fig(at: AppTest, prefix: str) -> dict:
+    matches = [spec for title, spec in figures(at).items() if title.startswith(prefix)]
+    assert len(matches) == 1, f"expected one figure titled {prefix!r}, got {list(figures(at))}"
+    return matches[0]
+
+
+def z_of(spec: dict) -> np.ndarray:
+    return decode(spec["data"][0]["z"])
+
+
+def ticks(spec: dict, axis: str) -> list[str]:
+    return list(spec["layout"][f"{axis}axis"]["ticktext"])
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_error(app: AppTest, page: str) -> None:
+    app.switch_page(page).run()
+    assert_clean(app)
+    assert len(app.get("plotly_chart")) >= 5
+
+
+def test_default_playground_matches_core(app: AppTest) -> None:
+    trace = run_lab(LabConfig())
+    w = fig(app, "weights")
+    np.testing.assert_allclose(z_of(w), trace.attention.heads[0].weights, rtol=1e-6)
+    assert ticks(w, "y") == list(trace.tokens_q.tokens)
+    np.testing.assert_allclose(z_of(fig(app, "scores")), trace.attention.heads[0].scores, rtol=1e-6)
+
+
+def test_sentence_changes_tokens_and_weights(app: AppTest) -> None:
+    app.text_input(key="sentence").set_value("the cat sat on the mat").run()
+    assert_clean(app)
+    trace = run_lab(dataclasses.replace(LabConfig(), sentence="the cat sat on the mat"))
+    w = fig(app, "weights")
+    assert ticks(w, "x") == ["the", "cat", "sat", "on", "the", "mat"]  # repeated words keep their columns
+    np.testing.assert_allclose(z_of(w), trace.attention.heads[0].weights, rtol=1e-6)
+
+
+def test_seed_slider_regenerates_matrices(app: AppTest) -> None:
+    before = z_of(fig(app, "Q = X W_q"))
+    app.slider(key="seed_slider").set_value(7).run()
+    assert_clean(app)
+    trace = run_lab(dataclasses.replace(LabConfig(), seed=7))
+    after = z_of(fig(app, "Q = X W_q"))
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, trace.attention.heads[0].Q, rtol=1e-6)
+
+
+def test_exact_seed_field_and_bad_seed_message(app: AppTest) -> None:
+    app.text_input(key="seed_exact").set_value("4000000000").run()
+    assert_clean(app)
+    trace = run_lab(dataclasses.replace(LabConfig(), seed=4_000_000_000))
+    np.testing.assert_allclose(z_of(fig(app, "Q = X W_q")), trace.attention.heads[0].Q, rtol=1e-6)
+    app.text_input(key="seed_exact").set_value("twelve").run()
+    assert not app.exception
+    assert any("not a whole number" in e.value for e in app.error)
+    np.testing.assert_allclose(z_of(fig(app, "Q = X W_q")), trace.attention.heads[0].Q, rtol=1e-6)
+
+
+def test_scaling_choices(app: AppTest) -> None:
+    scores = run_lab(LabConfig()).attention.heads[0].scores
+    for mode, factor in (("none", 1.0), ("sqrt_n", 1 / math.sqrt(6)), ("sqrt_dk", 1 / math.sqrt(24))):
+        app.radio(key="scale_mode").set_value(mode).run()
+        assert_clean(app)
+        np.testing.assert_allclose(z_of(fig(app, "scaled_scores")), scores * factor, rtol=1e-6)
+        assert any(f"{factor:.6g}" in t.value for t in app.text), f"scale {factor} not printed"
+    app.slider(key="scale_custom").set_value(2.5).run()
+    assert app.radio(key="scale_mode").value == "custom"
+    np.testing.assert_allclose(z_of(fig(app, "scaled_scores")), scores * 2.5, rtol=1e-6)
+
+
+def test_causal_mask_zeroes_upper_triangle(app: AppTest) -> None:
+    app.toggle(key="causal").set_value(True).run()
+    assert_clean(app)
+    w = z_of(fig(app, "weights"))
+    assert np.all(w[np.triu_indices(6, 1)] == 0)
+    assert "masked_scores" in " ".join(figures(app))
+
+
+def test_heads_selector(app: AppTest) -> None:
+    app.selectbox(key="n_heads").set_value(4).run()
+    assert_clean(app)
+    trace = run_lab(dataclasses.replace(LabConfig(), n_heads=4))
+    np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
+    app.radio(key="head_shown").set_value(2).run()
+    np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[2].weights, rtol=1e-6)
+    np.testing.assert_allclose(z_of(fig(app, "output = concat")), trace.attention.output, rtol=1e-6)
+
+
+def _editor_key(at: AppTest, name: str) -> str:
+    return f"editor::{name}::{at.session_state['editor_generation']}"
+
+
+def test_matrix_edit_changes_weights_and_persists(app: AppTest) -> None:
+    key = _editor_key(app, "W_q")
+    app.session_state[key] = {"edited_rows": {0: {"0": 5.0}, 3: {"2": -1.5}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    assert_clean(app)
+    edited = run_lab(LabConfig().with_edits({("W_q", 0, 0): 5.0, ("W_q", 3, 2): -1.5}))
+    np.testing.assert_allclose(z_of(fig(app, "weights")), edited.attention.heads[0].weights, rtol=1e-6)
+    assert not np.allclose(edited.attention.heads[0].weights, run_lab(LabConfig()).attention.heads[0].weights)
+    # Other interactions keep the edit.
+    app.radio(key="scale_mode").set_value("none").run()
+    app.toggle(key="causal").set_value(True).run()
+    kept = run_lab(dataclasses.replace(edited.config, scale_mode="none", causal=True))
+    np.testing.assert_allclose(z_of(fig(app, "weights")), kept.attention.heads[0].weights, rtol=1e-6)
+
+
+def test_new_seed_sets_edits_aside_and_brings_them_back(app: AppTest) -> None:
+    app.session_state[_editor_key(app, "W_q")] = {"edited_rows": {0: {"0": 5.0}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.slider(key="seed_slider").set_value(9).run()
+    assert_clean(app)
+    assert any("set aside" in i.value for i in app.info)
+    plain = run_lab(dataclasses.replace(LabConfig(), seed=9))
+    np.testing.assert_allclose(z_of(fig(app, "weights")), plain.attention.heads[0].weights, rtol=1e-6)
+    next(b for b in app.button if b.label == "Bring them back").click().run()
+    assert_clean(app)
+    back = run_lab(dataclasses.replace(LabConfig(), seed=9).with_edits({("W_q", 0, 0): 5.0}))
+    np.testing.assert_allclose(z_of(fig(app, "weights")), back.attention.heads[0].weights, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["abc", float("nan"), float("inf"), None])
+def test_non_number_in_matrix_is_refused_and_last_good_kept(app: AppTest, bad: object) -> None:
+    good = run_lab(LabConfig()).attention.heads[0].weights
+    app.session_state[_editor_key(app, "W_k")] = {"edited_rows": {1: {"1": bad}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    assert not app.exception
+    assert any("Not a finite number in W_k" in e.value for e in app.error)
+    np.testing.assert_allclose(z_of(fig(app, "weights")), good, rtol=1e-6)
+
+
+def test_empty_sentence_message_keeps_last_good(app: AppTest) -> None:
+    good = z_of(fig(app, "weights"))
+    app.text_input(key="sentence").set_value("   ").run()
+    assert not app.exception
+    assert any("no tokens" in e.value for e in app.error)
+    np.testing.assert_allclose(z_of(fig(app, "weights")), good)
+
+
+def test_walkthrough_opens_preset_in_playground(app: AppTest) -> None:
+    app.switch_page("pages/numpy_notebook.py").run()
+    next(b for b in app.button if b.label.startswith("Open this configuration")).click().run()
+    assert_clean(app)
+    trace = PRESETS["numpy_notebook"].trace()
+    np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
+    assert ticks(fig(app, "weights"), "y") == ["word_1", "word_2", "word_3", "word_4"]
+
+
+def test_numpy_page_shows_printed_numbers(app: AppTest) -> None:
+    app.switch_page("pages/numpy_notebook.py").run()
+    trace = PRESETS["numpy_notebook"].trace()
+    np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
+    text = " ".join(m.value for m in app.markdown)
+    assert "In [51]" in text and "In [52]" in text

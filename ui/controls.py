@@ -1,0 +1,214 @@
+"""Widgets of the Playground: the sidebar settings and the matrix editors.
+
+Each widget writes to the session-state key of the LabConfig field it sets
+(see :mod:`ui.state`). Messages about a setting are written into a placeholder
+right under its widget, so they appear next to what the person touched.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attention_core import LabTrace
+from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS
+from ui import state
+
+SEED_SLIDER_MAX = 1000
+SCALE_LABELS = {
+    "sqrt_dk": "1/√d_k (default)",
+    "sqrt_n": "1/√n (R package)",
+    "none": "none (1)",
+    "custom": "custom (slider)",
+}
+SOURCE_LABELS = {"torch": "PyTorch-compatible", "numpy": "NumPy (legacy seed)", "r": "R-compatible"}
+INIT_LABELS = {"int3": "integers 0, 1, 2", "uniform": "uniform [0, 1)", "normal": "normal N(0, 1)"}
+EMBEDDING_LABELS = {"random": "seeded random (nn.Embedding)", "one_hot": "one-hot", "manual": "typed by hand"}
+
+
+def _on_seed_slider() -> None:
+    st.session_state["seed"] = int(st.session_state["seed_slider"])
+    st.session_state["seed_exact"] = str(st.session_state["seed"])
+    st.session_state.pop("seed_error", None)
+
+
+def _on_seed_exact() -> None:
+    text = str(st.session_state["seed_exact"]).strip()
+    try:
+        seed = int(text)
+    except ValueError:
+        st.session_state["seed_error"] = f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
+        return
+    if not -(2**31) <= seed < 2**32:
+        st.session_state["seed_error"] = (
+            f"{text[:40]} is outside the 32-bit range (-2147483648 … 4294967295); "
+            f"the seed stays {st.session_state['seed']}."
+        )
+        return
+    st.session_state.pop("seed_error", None)
+    st.session_state["seed"] = seed
+    if 0 <= seed <= SEED_SLIDER_MAX:
+        st.session_state["seed_slider"] = seed
+
+
+def _on_scale_slider() -> None:
+    st.session_state["scale_mode"] = "custom"
+    st.session_state["scale_value"] = float(st.session_state["scale_custom"])
+
+
+def _divisors(n: int) -> list[int]:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def sidebar() -> dict[str, st.delta_generator.DeltaGenerator]:
+    """Draw the settings; return a message placeholder under each group, by field name."""
+    msg: dict[str, st.delta_generator.DeltaGenerator] = {}
+    sb = st.sidebar
+    sb.header("Sentence")
+    sb.text_input("Sentence", key="sentence", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
+    msg["sentence"] = sb.empty()
+    sb.text_input(
+        "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence",
+        max_chars=MAX_SENTENCE_CHARS, placeholder="leave empty for self-attention",
+    )
+    msg["cross_sentence"] = sb.empty()
+    c1, c2 = sb.columns(2)
+    c1.checkbox("lowercase", key="lowercase")
+    c2.checkbox("keep punctuation", key="keep_punctuation")
+
+    sb.header("Embeddings and sizes")
+    sb.radio("Embeddings", list(EMBEDDING_LABELS), format_func=EMBEDDING_LABELS.get, key="embedding")
+    msg["embedding"] = sb.empty()
+    c1, c2, c3 = sb.columns(3)
+    c1.number_input("d_model", min_value=1, max_value=MAX_DIM, step=1, key="d_model")
+    c2.number_input("d_k", min_value=1, max_value=MAX_DIM, step=1, key="d_k", disabled=not st.session_state["projections"])
+    c3.number_input("d_v", min_value=1, max_value=MAX_DIM, step=1, key="d_v", disabled=not st.session_state["projections"])
+    sb.checkbox("Projections W_q, W_k, W_v (off: Q = K = V = X)", key="projections")
+    msg["d_model"] = msg["d_k"] = msg["d_v"] = msg["projections"] = sb.empty()
+
+    sb.header("Random numbers")
+    sb.selectbox("Random source", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key="random_source")
+    msg["random_source"] = sb.empty()
+    sb.selectbox("Weights drawn as", list(INIT_LABELS), format_func=INIT_LABELS.get, key="init")
+    if st.session_state["embedding"] == "random":
+        sb.selectbox("Embeddings drawn as", list(INIT_LABELS), format_func=INIT_LABELS.get, key="embedding_init")
+    msg["init"] = msg["embedding_init"] = sb.empty()
+    sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", on_change=_on_seed_slider)
+    st.session_state.setdefault("seed_exact", str(st.session_state["seed"]))
+    sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", on_change=_on_seed_exact)
+    msg["seed"] = sb.empty()
+    if st.session_state.get("seed_error"):
+        msg["seed"].error(st.session_state["seed_error"])
+    if st.session_state.get("weight_draws_before"):
+        sb.caption(
+            f"This configuration throws away {st.session_state['weight_draws_before']} earlier draw(s) of "
+            "W_q, W_k, W_v first, as its notebook did."
+        )
+
+    sb.header("Scaling, mask, heads")
+    sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode")
+    st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
+    sb.slider("Scale factor (custom)", 0.0, 3.0, step=0.01, key="scale_custom", on_change=_on_scale_slider)
+    msg["scale"] = sb.empty()
+    sb.toggle("Causal mask (a token sees only itself and earlier tokens)", key="causal")
+    width_k = st.session_state["d_k"] if st.session_state["projections"] else st.session_state["d_model"]
+    width_v = st.session_state["d_v"] if st.session_state["projections"] else st.session_state["d_model"]
+    options = _divisors(math.gcd(int(width_k), int(width_v)))
+    if st.session_state["n_heads"] not in options:
+        st.session_state["n_heads"] = 1
+    sb.selectbox("Heads (values that divide d_k and d_v)", options, key="n_heads")
+    msg["n_heads"] = sb.empty()
+    return msg
+
+
+def token_table(trace: LabTrace) -> None:
+    """Tokens with position and vocabulary id, shown literally (a dataframe renders no markup)."""
+    tok = trace.tokens_q
+    index = {t: i for i, t in enumerate(trace.vocabulary)}
+    st.dataframe(
+        pd.DataFrame({"position": tok.positions, "token": tok.tokens, "id": [index[t] for t in tok.tokens]}),
+        hide_index=True, width="content",
+    )
+
+
+def row_labels(trace: LabTrace, name: str) -> list[str]:
+    """How the rows of matrix ``name`` are labelled in editors and heatmaps."""
+    if name == "embeddings":
+        return list(trace.tokens_q.tokens)
+    if name == "embeddings_kv":
+        return list(trace.tokens_kv.tokens)
+    rows = trace.base[name].shape[0]
+    prefix = "v" if name == "W_o" else "x"
+    return [f"{prefix}{i}" for i in range(rows)]
+
+
+def _parse_cell(value: object) -> float | None:
+    """A typed cell as a finite float, or None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def matrix_editor(name: str, label: str, trace: LabTrace) -> None:
+    """An editable grid for matrix ``name``; typed values become hand edits.
+
+    The grid shows the generated matrix plus the edits made before it was
+    created (its snapshot); Streamlit's own record of the cells typed since then
+    is merged into the session's edits on every run. A value that is not a
+    finite number is refused with a message beside the grid, and the grid is
+    rebuilt from the last valid values.
+    """
+    base = trace.base[name]
+    gen = st.session_state["editor_generation"]
+    key = f"editor::{name}::{gen}"
+    snapshots: dict[str, dict[tuple[int, int], float]] = st.session_state.setdefault("editor_snapshots", {})
+    if key not in st.session_state or key not in snapshots:
+        snapshots[key] = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
+    snapshot = snapshots[key]
+    data = base.copy()
+    for (r, c), v in snapshot.items():
+        data[r, c] = v
+    labels = row_labels(trace, name)
+    columns = [str(j) for j in range(base.shape[1])]
+    frame = pd.DataFrame(data, columns=columns)
+    frame.insert(0, "row", labels)
+    st.caption(f"{label} — shape {base.shape[0]} × {base.shape[1]}")
+    st.data_editor(
+        frame, key=key, hide_index=True, num_rows="fixed", disabled=["row"],
+        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in columns},
+    )
+    errors: dict[str, str] = st.session_state.setdefault("editor_errors", {})
+    if errors.get(name):
+        st.error(errors[name])
+    delta = st.session_state.get(key) or {}
+    cells = dict(snapshot)
+    bad: list[str] = []
+    for row, changes in (delta.get("edited_rows") or {}).items():
+        for col, value in (changes or {}).items():
+            r = int(row)
+            if col not in columns or not 0 <= r < base.shape[0]:
+                continue
+            v = _parse_cell(value)
+            if v is None:
+                bad.append(f"row {labels[r]!r}, column {col}: {str(value)[:30]!r}")
+            else:
+                cells[(r, int(col))] = v
+    if bad:
+        errors[name] = (
+            f"Not a finite number in {name} ({'; '.join(bad[:3])}). "
+            "The last valid values are kept and shown."
+        )
+        st.session_state["editor_generation"] += 1
+        st.rerun()
+    current = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
+    if cells != current:
+        errors.pop(name, None)
+        st.session_state["edits_before_last_edit"] = dict(st.session_state["edits"])
+        state.set_matrix_edits(name, cells, base)

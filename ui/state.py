@@ -1,0 +1,142 @@
+"""Session state of the Playground: widget values, hand edits, the last good trace.
+
+Streamlit keeps each widget's value under its key in ``st.session_state``; this
+module is the one place that maps those keys to a :class:`LabConfig` and back,
+and that keeps the person's hand edits safe:
+
+* ``edits``: {(matrix, row, col): value}, the truth about what was typed;
+* ``edit_bases``: for each edited matrix, a fingerprint of the generated matrix
+  the edits were typed on. When a new seed or shape changes that matrix, its
+  edits are moved to ``stash`` (never dropped) and the page offers them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from attention_core import LabConfig, LabTrace, run_lab
+
+#: LabConfig fields driven by a widget of the same key.
+WIDGET_FIELDS: tuple[str, ...] = (
+    "sentence", "lowercase", "keep_punctuation", "cross_sentence", "embedding", "d_model", "d_k", "d_v",
+    "projections", "random_source", "init", "embedding_init", "scale_mode", "causal", "n_heads",
+)
+#: LabConfig fields kept in session state without a widget of their own.
+HIDDEN_FIELDS: tuple[str, ...] = ("seed", "scale_value", "manual_embeddings", "weight_draws_before")
+
+Cell = tuple[str, int, int]
+
+
+def _fields(cfg: LabConfig) -> dict[str, Any]:
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "edits"}
+
+
+def ensure_defaults() -> None:
+    """Give every key a value once per session (widgets then own their keys)."""
+    for name, value in _fields(LabConfig()).items():
+        st.session_state.setdefault(name, value)
+    st.session_state.setdefault("seed_slider", min(LabConfig().seed, 1000))
+    st.session_state.setdefault("edits", {})
+    st.session_state.setdefault("edit_bases", {})
+    st.session_state.setdefault("stash", None)
+    st.session_state.setdefault("editor_generation", 0)
+
+
+def load_config(cfg: LabConfig) -> None:
+    """Put ``cfg`` (and its hand edits) into the session; call before widgets are drawn."""
+    for name, value in _fields(cfg).items():
+        st.session_state[name] = value
+    st.session_state["seed_slider"] = cfg.seed if 0 <= cfg.seed <= 1000 else st.session_state.get("seed_slider", 0)
+    st.session_state["seed_exact"] = str(cfg.seed)
+    st.session_state["scale_custom"] = float(cfg.scale_value)
+    st.session_state["edits"] = cfg.edit_dict()
+    st.session_state["edit_bases"] = {}  # fingerprinted on the first run
+    st.session_state["stash"] = None
+    st.session_state["editor_generation"] += 1  # editors start afresh from the loaded matrices
+
+
+def request_config(cfg: LabConfig) -> None:
+    """Ask the Playground to load ``cfg`` on its next run (from a walkthrough page's button)."""
+    st.session_state["pending_config"] = cfg
+
+
+def consume_pending() -> None:
+    cfg = st.session_state.pop("pending_config", None)
+    if cfg is not None:
+        load_config(cfg)
+
+
+def config_without_edits() -> LabConfig:
+    """The configuration the widgets describe, before hand edits."""
+    values = {name: st.session_state[name] for name in WIDGET_FIELDS + HIDDEN_FIELDS}
+    return LabConfig(**values)
+
+
+def fingerprint(m: np.ndarray) -> str:
+    """A short hash of a matrix's shape and exact values."""
+    h = hashlib.sha1(str(m.shape).encode())
+    h.update(np.ascontiguousarray(m, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def reconcile_edits(base: dict[str, np.ndarray]) -> list[str]:
+    """Set aside the edits whose matrix was regenerated; return the matrices affected.
+
+    Edits typed on W_q stay as long as W_q's generated values are the same
+    (changing the scaling or the mask keeps them; a new seed does not).
+    """
+    edits: dict[Cell, float] = st.session_state["edits"]
+    bases: dict[str, str] = st.session_state["edit_bases"]
+    moved: dict[Cell, float] = {}
+    for name in sorted({m for m, _, _ in edits}):
+        current = fingerprint(base[name]) if name in base else None
+        if name not in bases and current is not None:
+            bases[name] = current  # first sight (e.g. loaded from a preset or a link)
+        elif bases.get(name) != current:
+            moved.update({cell: v for cell, v in edits.items() if cell[0] == name})
+            bases.pop(name, None)
+    if moved:
+        st.session_state["edits"] = {c: v for c, v in edits.items() if c not in moved}
+        st.session_state["stash"] = moved
+        st.session_state["editor_generation"] += 1
+    return sorted({m for m, _, _ in moved})
+
+
+def restore_stash(base: dict[str, np.ndarray]) -> int:
+    """Re-apply stashed edits to the current matrices (cells that still exist); return how many."""
+    stash: dict[Cell, float] = st.session_state.get("stash") or {}
+    kept = {
+        (m, r, c): v for (m, r, c), v in stash.items()
+        if m in base and r < base[m].shape[0] and c < base[m].shape[1]
+    }
+    st.session_state["edits"] = {**st.session_state["edits"], **kept}
+    for m in {m for m, _, _ in kept}:
+        st.session_state["edit_bases"][m] = fingerprint(base[m])
+    st.session_state["stash"] = None
+    st.session_state["editor_generation"] += 1
+    return len(kept)
+
+
+def set_matrix_edits(name: str, cells: dict[tuple[int, int], float], base: np.ndarray) -> None:
+    """Replace the edits of matrix ``name`` by ``cells`` (typed on ``base``)."""
+    others = {c: v for c, v in st.session_state["edits"].items() if c[0] != name}
+    st.session_state["edits"] = {**others, **{(name, r, c): v for (r, c), v in cells.items()}}
+    st.session_state["edit_bases"][name] = fingerprint(base)
+
+
+def reset_edits() -> None:
+    st.session_state["edits"] = {}
+    st.session_state["edit_bases"] = {}
+    st.session_state["stash"] = None
+    st.session_state["editor_generation"] += 1
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cached_run_lab(cfg: LabConfig) -> LabTrace:
+    """run_lab, once per distinct configuration per server (traces are never mutated)."""
+    return run_lab(cfg)

@@ -1,0 +1,101 @@
+"""A seed walkthrough page: the tutorial's steps in its own order, each with its formula,
+its matrix and its heatmap, and the numbers the tutorial printed beside ours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attention_core import PRESETS, LabTrace, Preset
+from ui import state
+from ui.figures import step_figures
+
+#: (trace field, heading, formula) in the order the tutorials go.
+STEPS: tuple[tuple[str, str, str], ...] = (
+    ("embeddings", "Embeddings", r"X \in \mathbb{R}^{n \times d_{model}}"),
+    ("Q", "Queries", r"Q = X W_Q"),
+    ("K", "Keys", r"K = X W_K"),
+    ("V", "Values", r"V = X W_V"),
+    ("scores", "Scores", r"S = Q K^\top"),
+    ("scaled_scores", "Scaled scores", r"S' = c \cdot S"),
+    ("masked_scores", "Masked scores", r"S'_{ij} = -\infty \text{ where } j > i"),
+    ("weights", "Weights", r"A = \operatorname{softmax}_{\text{row}}(S')"),
+    ("output", "Output", r"Z = A V"),
+    ("concat", "Heads concatenated", r"[Z_1 \mid Z_2 \mid \dots]"),
+    ("final_output", "Output projection", r"O = [Z_1 \mid \dots] W_O"),
+)
+
+
+def matrix_frame(m: np.ndarray, rows: list[str]) -> pd.DataFrame:
+    """A matrix as a table with literal row labels (dataframes render no markup)."""
+    frame = pd.DataFrame(np.asarray(m, dtype=float), columns=[str(j) for j in range(m.shape[1])])
+    frame.insert(0, "row", rows)
+    return frame
+
+
+def _value(trace: LabTrace, name: str) -> np.ndarray:
+    h = trace.attention.heads[0]
+    if name in ("concat", "final_output"):
+        return trace.attention.concat if name == "concat" else trace.attention.output
+    return trace.embeddings if name == "embeddings" else getattr(h, name)
+
+
+def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
+    """The tutorial's printed numbers next to ours, with the largest difference."""
+    if not preset.printed:
+        return
+    st.subheader("The numbers the tutorial printed")
+    for name, spec in preset.printed.items():
+        theirs = np.atleast_2d(np.array(spec.values, dtype=float))
+        mine = np.atleast_2d(ours[name])
+        dev = float(np.max(np.abs(theirs - mine))) if theirs.shape == mine.shape else float("nan")
+        st.markdown(f"**{name}** — printed in {spec.where} with {spec.decimals} decimals; "
+                    f"largest difference from the app: `{dev:.2g}`")
+        c1, c2 = st.columns(2)
+        c1.caption("printed by the tutorial")
+        c1.dataframe(pd.DataFrame(theirs), hide_index=True)
+        c2.caption("computed here")
+        c2.dataframe(pd.DataFrame(mine), hide_index=True)
+
+
+def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> None:
+    """Draw the walkthrough of preset ``key``."""
+    preset = PRESETS[key]
+    trace = state.cached_run_lab(preset.config)
+    st.header(preset.title)
+    st.caption(preset.source)
+    st.info(preset.description)
+    if st.button("Open this configuration in the Playground", key=f"open_{key}"):
+        state.request_config(preset.config)
+        st.switch_page("pages/playground.py")
+
+    figs = step_figures(trace)
+    h = trace.attention.heads[0]
+    st.subheader("Tokens")
+    st.dataframe(pd.DataFrame({"token": trace.tokens_q.tokens, "position": trace.tokens_q.positions,
+                               "id": trace.tokens_q.ids}), hide_index=True)
+    if trace.is_cross:
+        st.text("keys and values from: " + " | ".join(trace.tokens_kv.tokens))
+    st.subheader("Weights drawn from the seed")
+    cols = st.columns(3 if trace.W_o is None else 4)
+    for col, (name, m) in zip(cols, (("W_Q", trace.W_q), ("W_K", trace.W_k), ("W_V", trace.W_v),
+                                     ("W_O", trace.W_o))):
+        col.caption(name)
+        col.dataframe(matrix_frame(m, [f"x{i}" for i in range(m.shape[0])]), hide_index=True)
+    for name, heading, formula in STEPS:
+        if name not in figs:
+            continue
+        st.subheader(heading)
+        c1, c2 = st.columns([2, 3])
+        with c1:
+            st.latex(formula)
+            if name == "scaled_scores":
+                st.text(f"c = {h.scale:.6g}")
+            rows = list(trace.tokens_kv.tokens) if name in ("K", "V") else list(trace.tokens_q.tokens)
+            st.dataframe(matrix_frame(_value(trace, name), rows), hide_index=True)
+        c2.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}")
+    ours = {"embeddings": trace.embeddings, "W_q": trace.W_q, "Q": h.Q, "K": h.K, "V": h.V,
+            "scores": h.scores, "weights": h.weights, "output": trace.attention.output,
+            "ids": np.array(trace.tokens_q.ids, dtype=float), **(show_printed or {})}
+    printed_comparison(preset, ours)
