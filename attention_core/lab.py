@@ -65,7 +65,6 @@ class LabConfig:
     seed: int = 123
     init: Init = "uniform"  # how W_q, W_k, W_v, W_o are drawn
     embedding_init: Init = "normal"  # how a random embedding table is drawn (nn.Embedding: normal)
-    weight_draws_before: int = 0  # whole (W_q, W_k, W_v) draws thrown away first (a re-run notebook cell)
     scale_mode: ScaleMode = "sqrt_dk"
     scale_value: float = 1.0  # the factor when scale_mode == "custom"
     causal: bool = False
@@ -134,7 +133,6 @@ def validate(cfg: LabConfig) -> None:
     for name in ("d_model", "d_k", "d_v"):
         _check_int(name, getattr(cfg, name), 1, MAX_DIM)
     _check_int("n_heads", cfg.n_heads, 1, MAX_DIM)
-    _check_int("weight_draws_before", cfg.weight_draws_before, 0, 16)
     if cfg.embedding not in EMBEDDING_SOURCES:
         raise ValidationError(f"embedding must be one of {EMBEDDING_SOURCES}, got {cfg.embedding!r}")
     if cfg.random_source not in RANDOM_SOURCES:
@@ -221,9 +219,6 @@ def run_lab(cfg: LabConfig) -> LabTrace:
         X_kv = np.zeros((len(tok_kv), d)) if cross else X
 
     if cfg.projections:
-        for _ in range(cfg.weight_draws_before):  # a notebook cell that drew its weights more than once
-            for cols in (d_k, d_k, d_v):
-                draw_matrix(gen, cfg.init, d, cols, weight=True)
         W_q = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
         W_k = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
         W_v = draw_matrix(gen, cfg.init, d, d_v, weight=True)  # (d_model, d_v)

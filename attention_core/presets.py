@@ -97,15 +97,14 @@ PYTORCH_NOTEBOOK = Preset(
     description=(
         "'Life is short, eat dessert first': ids from the sorted words, torch.manual_seed(123), "
         "nn.Embedding(6, 16) (a randn draw), then W_query, W_key, W_value = rand(24, 16), "
-        "rand(24, 16), rand(28, 16), applied as q = W x (column vectors; the app shows Wᵀ). "
-        "The notebook's printed scores come from a generator state after its weight cell had "
-        "already run once (execution counts show it was re-run), so the preset throws one whole "
-        "draw of the three weights away first. Scale 1/sqrt(d_k) = 1/sqrt(24)."
+        "rand(24, 16), rand(28, 16), in that order from the same stream, applied as q = W x "
+        "(column vectors; the app shows Wᵀ, so that Q = X W). The notebook prints one query row, "
+        "'is' (omega_2 = query_2 · keys), and its softmax with scale 1/sqrt(d_k) = 1/sqrt(24)."
     ),
     config=LabConfig(
         sentence="Life is short, eat dessert first", embedding="random", embedding_init="normal",
         d_model=16, d_k=24, d_v=28, random_source="torch", seed=123, init="uniform",
-        weight_draws_before=1, scale_mode="sqrt_dk",
+        scale_mode="sqrt_dk",
     ),
     printed={
         "ids": Printed("In [2]", (0, 4, 5, 2, 1, 3), 0),

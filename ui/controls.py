@@ -102,12 +102,6 @@ def sidebar() -> dict[str, st.delta_generator.DeltaGenerator]:
     msg["seed"] = sb.empty()
     if st.session_state.get("seed_error"):
         msg["seed"].error(st.session_state["seed_error"])
-    if st.session_state.get("weight_draws_before"):
-        sb.caption(
-            f"This configuration throws away {st.session_state['weight_draws_before']} earlier draw(s) of "
-            "W_q, W_k, W_v first, as its notebook did."
-        )
-
     sb.header("Scaling, mask, heads")
     sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode")
     st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
