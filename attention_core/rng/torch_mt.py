@@ -4,7 +4,8 @@ What torch does (ATen: ``core/MT19937RNGEngine.h``, ``CPUGeneratorImpl.cpp``,
 ``core/TransformationHelper.h``, ``core/DistributionsHelper.h``,
 ``native/cpu/DistributionTemplates.h``), and what we reproduce:
 
-* **Seeding.** ``manual_seed(s)`` builds an MT19937 with the classic
+* **Seeding.** ``manual_seed(s)`` (s in −2⁶³ … 2⁶⁴ − 1, negative ones taken
+  modulo 2⁶⁴) builds an MT19937 with the classic
   ``init_genrand``: ``mt[0] = s mod 2³²``, ``mt[i] = 1812433253·(mt[i−1] ^
   (mt[i−1] >> 30)) + i``. It also forgets any cached normal sample.
 * **Words.** ``random()`` is one 32-bit MT output; ``random64()`` is two,
@@ -64,7 +65,9 @@ class TorchGenerator:
         if not -(2**63) <= seed <= 2**64 - 1:
             raise ValueError(f"torch.manual_seed takes a seed in -2**63 … 2**64 - 1, got {seed}")
         if seed < 0:
-            seed = 0xFFFF_FFFF_FFFF_FFFF + seed  # torch's documented remapping of negative seeds
+            # torch reads the seed as a 64-bit two's complement number: -5 -> 2**64 - 5
+            # (checked against torch 2.13.0; its docstring says 0xffff_ffff_ffff_ffff + seed).
+            seed += 2**64
         self._mt = MT19937(_init_genrand(seed & 0xFFFFFFFF), pos=N)
         self._cached_normal: float | None = None  # next_double_normal_sample
 
