@@ -94,7 +94,8 @@ def test_pytorch_notebook_matches_real_torch_run() -> None:
     np.testing.assert_allclose(t.embeddings, _rows(ref["embedding"]), atol=2e-6)
     np.testing.assert_array_equal(t.W_q, _rows(ref["W_query"]).T)  # rand is bit-exact
     np.testing.assert_array_equal(t.W_v, _rows(ref["W_value"]).T)
-    np.testing.assert_allclose(head.scores, _rows(ref["omega"]), atol=1e-4)
+    # torch sums 16 float32 products per score; its rounding reaches ~1.1e-4 on scores of ~30.
+    np.testing.assert_allclose(head.scores, _rows(ref["omega"]), atol=2e-4, rtol=0)
     np.testing.assert_allclose(head.weights, _rows(ref["weights"]), atol=1e-6)
 
 

@@ -1,0 +1,117 @@
+"""Small helpers for driving the Streamlit app in Playwright."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def wait_idle(page: Any, timeout: float = 30.0) -> None:
+    """Wait until the script has finished its rerun (seen idle twice, 200 ms apart)."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    time.sleep(0.2)  # let a rerun that was just triggered start
+    while time.monotonic() < deadline:
+        if page.locator(IDLE).count() and not page.locator("[data-testid=stStatusWidget]").count():
+            seen += 1
+            if seen >= 2:
+                return
+        else:
+            seen = 0
+        time.sleep(0.2)
+    raise TimeoutError("the app did not become idle")
+
+
+def goto_app(page: Any, url: str, *, charts: bool = True) -> None:
+    page.goto(url)
+    page.wait_for_selector("[data-testid=stApp]")
+    if charts:
+        page.wait_for_selector(".js-plotly-plot .main-svg")
+    wait_idle(page)
+
+
+def plotly_figures(page: Any) -> list[dict]:
+    """Every chart as drawn: title, and each trace's z and the axes' tick texts."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
+            title: (el._fullLayout && el._fullLayout.title && el._fullLayout.title.text) || '',
+            ticktext_x: Array.from((el._fullLayout.xaxis || {}).ticktext || []),
+            ticktext_y: Array.from((el._fullLayout.yaxis || {}).ticktext || []),
+            traces: (el._fullData || []).map(t => ({
+                type: t.type,
+                z: t.z ? Array.from(t.z, row => Array.from(row, v => (v === null || Number.isNaN(v)) ? null : v)) : null,
+            })),
+        }))"""
+    )
+
+
+def figure(page: Any, prefix: str) -> dict:
+    # Streamlit's theme wraps chart titles in <b> tags; our titles hold no user text.
+    found = [f for f in plotly_figures(page) if re.sub(r"<[^>]+>", "", f["title"]).startswith(prefix)]
+    assert len(found) == 1, f"expected one figure titled {prefix!r}, got {[f['title'] for f in plotly_figures(page)]}"
+    return found[0]
+
+
+def set_text_input(page: Any, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def set_slider(page: Any, label: str, value: float) -> None:
+    """Move a slider with the keyboard until its value equals ``value`` (one step per key)."""
+    thumb = page.locator(f"[data-testid=stSlider] input[type=range][aria-label='{label}']").first
+    thumb.focus()
+    for _ in range(2000):
+        now = float(thumb.input_value())
+        if now == value:
+            break
+        thumb.press("ArrowRight" if now < value else "ArrowLeft")
+    thumb.blur()  # Streamlit commits the slider when it is released or loses focus
+    wait_idle(page)
+
+
+def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str) -> None:
+    """Type ``value`` into data cell (row, col) of the data editor ``grid`` (a locator).
+
+    The grid is a canvas: we click its first body cell (the read-only row
+    label), move with the arrow keys, open the cell with Enter, type and commit.
+    """
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 25, box["y"] + 35 + 17)  # first body row, label column
+    for _ in range(col + 1):
+        page.keyboard.press("ArrowRight")
+    for _ in range(row):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    editor = page.locator("[data-testid=portal] textarea, [data-testid=portal] input, .gdg-input").first
+    editor.wait_for(timeout=5000)
+    editor.fill(value)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+
+
+def error_elements(page: Any) -> list[str]:
+    loc = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
+    return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+
+def screenshot(page: Any, path: Path, height: int | None = None) -> None:
+    """Save the page; Streamlit scrolls inside its own container, so grow the viewport to fit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if height is None:
+        height = page.evaluate(
+            "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], section.main, "
+            "[data-testid=stAppViewContainer]'), e => e.scrollHeight), 1000)"
+        )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height), 12000)})
+    time.sleep(0.8)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
