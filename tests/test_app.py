@@ -211,3 +211,22 @@ def test_numpy_page_shows_printed_numbers(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
     text = " ".join(m.value for m in app.markdown)
     assert "In [51]" in text and "In [52]" in text
+
+
+def test_change_since_last_edit_toggle(app: AppTest) -> None:
+    app.session_state[_editor_key(app, "W_q")] = {"edited_rows": {0: {"0": 5.0}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.toggle(key="show_change").set_value(True).run()
+    assert_clean(app)
+    before = run_lab(LabConfig()).attention.heads[0].weights
+    after = run_lab(LabConfig().with_edits({("W_q", 0, 0): 5.0})).attention.heads[0].weights
+    np.testing.assert_allclose(z_of(fig(app, "change in weights")), after - before, atol=1e-12)
+
+
+def test_reset_all_edits(app: AppTest) -> None:
+    app.session_state[_editor_key(app, "W_v")] = {"edited_rows": {2: {"3": 9.0}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    next(b for b in app.button if b.label == "Reset all edits").click().run()
+    assert_clean(app)
+    np.testing.assert_allclose(z_of(fig(app, "output = weights")), run_lab(LabConfig()).attention.heads[0].output,
+                               rtol=1e-6)

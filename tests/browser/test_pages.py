@@ -13,7 +13,7 @@ import pytest
 
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
-    edit_grid_cell, error_elements, figure, goto_app, screenshot, set_slider, set_text_input,
+    edit_grid_cell, error_elements, figure, goto_app, screenshot, set_slider, set_text_input, wait_idle,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -67,3 +67,20 @@ def test_seed_slider_changes_the_matrices(page, app_url: str) -> None:
     assert not np.allclose(before, after)
     expected = run_lab(dataclasses.replace(LabConfig(), seed=125)).attention.heads[0].Q
     np.testing.assert_allclose(after, expected, rtol=1e-6)
+
+
+def test_click_on_a_weight_explains_its_arithmetic(page, app_url: str) -> None:
+    goto_app(page, app_url)
+    chart = page.locator(".js-plotly-plot").filter(has_text="weights = softmax").first
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, 6 x 6 cells
+    i, j = 1, 4  # query "is", key "dessert": the notebook's omega_24
+    page.mouse.click(area["x"] + (j + 0.5) * area["width"] / 6, area["y"] + (i + 0.5) * area["height"] / 6)
+    wait_idle(page)
+    page.get_by_text("The arithmetic of one weight").wait_for()
+    body = page.locator("[data-testid=stMain]").inner_text()
+    assert "query 'is' (row 1)  →  key 'dessert' (column 4)" in body
+    h = run_lab(LabConfig()).attention.heads[0]
+    assert f"= {h.scores[1, 4]:.6g}" in body  # omega_24 = 2.3206 in the notebook
+    assert f"= {h.weights[1, 4]:.6g}" in body
+    screenshot(page, DOCS / "playground_click_explain.png")
