@@ -111,8 +111,8 @@ st.dataframe(pd.DataFrame({
 # 6. The arithmetic of a clicked weight.
 points = (event or {}).get("selection", {}).get("points", []) if event else []
 if points:
-    j, i = int(points[0]["x"]), int(points[0]["y"])
-    if i < h.n_q and j < h.n_k:
+    i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)  # the click layer has one marker per cell
+    if 0 <= i < h.n_q and 0 <= j < h.n_k:
         ex = explain_weight(h, i, j)
         st.subheader("The arithmetic of one weight")
         st.text(f"query {trace.tokens_q.tokens[i]!r} (row {i})  →  key {trace.tokens_kv.tokens[j]!r} (column {j})")

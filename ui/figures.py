@@ -23,6 +23,16 @@ Kind = Literal["weights", "scores", "values"]
 
 #: Matrices up to this many cells get their values written in the cells.
 MAX_CELLS_WITH_TEXT = 400
+#: … and no more columns than this (narrower cells cannot hold a number).
+MAX_COLS_WITH_TEXT = 12
+#: Axes label at most this many ticks (every one for tokens up to here).
+MAX_TICKS = 64
+#: Feature-dimension axes (0, 1, 2, …) need fewer labels.
+MAX_DIM_TICKS = 12
+#: Up to this many cells the hover also shows extra numbers (raw and scaled score).
+MAX_CELLS_WITH_HOVER_EXTRA = 128 * 128
+#: Up to this many cells a click on a cell can be caught (one invisible marker per cell).
+MAX_CELLS_CLICKABLE = 64 * 64
 #: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
 WEIGHTS_SCALE = "Viridis"
 DIVERGING_SCALE = "RdBu_r"
@@ -61,40 +71,37 @@ def heatmap(
     z = np.asarray(z, dtype=np.float64)
     n_rows, n_cols = z.shape
     shown = np.where(np.isfinite(z), z, np.nan)  # blank, not a colour, for -inf
+    # Category axes whose values are unique ("4·the") but whose tick text is the bare token:
+    # equal tokens keep their own rows and columns, and hover names both position and token.
     rows = [plotly_text(t) for t in row_labels]
     cols = [plotly_text(t) for t in col_labels]
+    y = [f"{i}·{r}" for i, r in enumerate(rows)]
+    x = [f"{j}·{c}" for j, c in enumerate(cols)]
 
-    # Per-cell hover: "query 'the' (0) → key 'cat' (1)  value".
-    extra = hover_extra or {}
-    names = list(extra)
-    custom = np.empty((n_rows, n_cols, 2 + len(names)), dtype=object)
-    custom[:, :, 0] = np.array([f"{r} ({i})" for i, r in enumerate(rows)], dtype=object)[:, None]
-    custom[:, :, 1] = np.array([f"{c} ({j})" for j, c in enumerate(cols)], dtype=object)[None, :]
-    for k, name in enumerate(names):
-        custom[:, :, 2 + k] = np.vectorize(_fmt, otypes=[object])(extra[name])
-    hover = f"{row_title} %{{customdata[0]}}<br>{col_title} %{{customdata[1]}}<br>{title}: %{{z:.6g}}"
-    for k, name in enumerate(names):
-        hover += f"<br>{name}: %{{customdata[{2 + k}]}}"
+    hover = f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{plotly_text(title)}: %{{z:.6g}}"
+    trace_kwargs: dict = {}
+    extra = hover_extra if hover_extra and z.size <= MAX_CELLS_WITH_HOVER_EXTRA else {}
+    if extra:
+        trace_kwargs["customdata"] = np.stack([np.asarray(v, dtype=np.float64) for v in extra.values()], axis=-1).tolist()
+        for k, name in enumerate(extra):
+            hover += f"<br>{name}: %{{customdata[{k}]:.6g}}"
     hover += "<extra></extra>"
 
-    trace_kwargs: dict = {}
     if kind == "weights":
         trace_kwargs.update(colorscale=WEIGHTS_SCALE, zmin=0.0, zmax=1.0)
     else:
         bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         trace_kwargs.update(colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
-    if z.size <= MAX_CELLS_WITH_TEXT:
-        trace_kwargs.update(text=np.vectorize(_fmt, otypes=[object])(z), texttemplate="%{text}")
+    written = z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT
+    if written:  # weights read best as 0.00 … 1.00; other values with 4 significant digits
+        fmt = _fmt_weight if kind == "weights" else _fmt
+        trace_kwargs.update(text=np.vectorize(fmt, otypes=[object])(z), texttemplate="%{text}")
 
     fig = go.Figure(
         go.Heatmap(
-            z=shown,
-            x=np.arange(n_cols),
-            y=np.arange(n_rows),
-            customdata=custom,
-            hovertemplate=hover,
-            xgap=1 if z.size <= MAX_CELLS_WITH_TEXT else 0,
-            ygap=1 if z.size <= MAX_CELLS_WITH_TEXT else 0,
+            z=shown, x=x, y=y, hovertemplate=hover,
+            xgap=1 if written else 0,
+            ygap=1 if written else 0,
             **trace_kwargs,
         )
     )
@@ -103,15 +110,27 @@ def heatmap(
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=height or max(260, min(700, 120 + 28 * n_rows)),
     )
+    # Label every column while they fit; beyond MAX_TICKS label every k-th (hover names them all).
+    xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
     fig.update_xaxes(
-        tickmode="array", tickvals=list(range(n_cols)), ticktext=cols, side="bottom",
-        title_text=col_title, tickangle=-45 if n_cols > 8 else 0,
+        type="category", tickmode="array", tickvals=[x[j] for j in xs], ticktext=[cols[j] for j in xs],
+        side="bottom", title_text=col_title, tickangle=-45 if len(xs) > 8 else 0,
     )
     fig.update_yaxes(
-        tickmode="array", tickvals=list(range(n_rows)), ticktext=rows, autorange="reversed",
-        title_text=row_title,
+        type="category", tickmode="array", tickvals=[y[i] for i in ys], ticktext=[rows[i] for i in ys],
+        autorange="reversed", title_text=row_title,
     )
     return fig
+
+
+def _thin(n: int, most: int) -> list[int]:
+    """Indices of the ticks to label: all up to ``most``, else every k-th."""
+    step = 1 if n <= most else -(-n // most)
+    return list(range(0, n, step))
+
+
+def _fmt_weight(v: float) -> str:
+    return f"{v:.2f}" if np.isfinite(v) else "masked"
 
 
 def _fmt(v: float) -> str:
@@ -124,8 +143,9 @@ def _fmt(v: float) -> str:
 
 
 # ----------------------------------------------------------------------------- from a trace
-def _dims(n: int, prefix: str) -> list[str]:
-    return [f"{prefix}{j}" for j in range(n)]
+def _dims(n: int) -> list[str]:
+    """Column labels of a feature dimension: plain numbers (the hover says which matrix)."""
+    return [str(j) for j in range(n)]
 
 
 def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
@@ -141,13 +161,13 @@ def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
     suffix = f" (head {head})" if trace.attention.n_heads > 1 else ""
     figs: dict[str, go.Figure] = {
         "embeddings": heatmap(trace.embeddings, title="embeddings X", row_labels=q_tokens,
-                              col_labels=_dims(trace.embeddings.shape[1], "x"), kind="values",
+                              col_labels=_dims(trace.embeddings.shape[1]), kind="values",
                               row_title="token", col_title="dimension"),
-        "Q": heatmap(h.Q, title=f"Q = X W_q{suffix}", row_labels=q_tokens, col_labels=_dims(h.Q.shape[1], "k"),
+        "Q": heatmap(h.Q, title=f"Q = X W_q{suffix}", row_labels=q_tokens, col_labels=_dims(h.Q.shape[1]),
                      kind="values", row_title="query", col_title="dimension"),
-        "K": heatmap(h.K, title=f"K = X W_k{suffix}", row_labels=k_tokens, col_labels=_dims(h.K.shape[1], "k"),
+        "K": heatmap(h.K, title=f"K = X W_k{suffix}", row_labels=k_tokens, col_labels=_dims(h.K.shape[1]),
                      kind="values", row_title="key", col_title="dimension"),
-        "V": heatmap(h.V, title=f"V = X W_v{suffix}", row_labels=k_tokens, col_labels=_dims(h.V.shape[1], "v"),
+        "V": heatmap(h.V, title=f"V = X W_v{suffix}", row_labels=k_tokens, col_labels=_dims(h.V.shape[1]),
                      kind="values", row_title="key", col_title="dimension"),
         "scores": heatmap(h.scores, title=f"scores Q·Kᵀ{suffix}", row_labels=q_tokens, col_labels=k_tokens,
                           kind="scores"),
@@ -162,13 +182,13 @@ def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
         hover_extra={"score": h.scores, "scaled score": h.scaled_scores},
     )
     figs["output"] = heatmap(h.output, title=f"output = weights · V{suffix}", row_labels=q_tokens,
-                             col_labels=_dims(h.output.shape[1], "v"), kind="values", col_title="dimension")
+                             col_labels=_dims(h.output.shape[1]), kind="values", col_title="dimension")
     if trace.attention.n_heads > 1:
         mh = trace.attention
         figs["concat"] = heatmap(mh.concat, title="concat (all heads)", row_labels=q_tokens,
-                                 col_labels=_dims(mh.concat.shape[1], "v"), kind="values", col_title="dimension")
+                                 col_labels=_dims(mh.concat.shape[1]), kind="values", col_title="dimension")
         figs["final_output"] = heatmap(mh.output, title="output = concat · W_o", row_labels=q_tokens,
-                                       col_labels=_dims(mh.output.shape[1], "x"), kind="values",
+                                       col_labels=_dims(mh.output.shape[1]), kind="values",
                                        col_title="dimension")
     return figs
 
@@ -178,18 +198,23 @@ def with_click_layer(fig: go.Figure) -> go.Figure:
 
     Plotly heatmap clicks do not reach Streamlit (streamlit#8760); a scatter
     trace with one transparent marker per cell does, through
-    ``st.plotly_chart(on_select="rerun")``. The heatmap's hover text moves to
-    the markers so hovering still explains the cell.
+    ``st.plotly_chart(on_select="rerun")``: the selected point's
+    ``point_index`` is ``row * n_cols + col``. The heatmap's hover moves to the
+    markers so hovering still explains the cell. Large matrices get no layer.
     """
     hm = fig.data[0]
-    z = np.asarray(hm.z)
-    n_rows, n_cols = z.shape
-    jj, ii = np.meshgrid(np.arange(n_cols), np.arange(n_rows))
-    custom = np.asarray(hm.customdata)
+    n_rows, n_cols = len(hm.y), len(hm.x)
+    if n_rows * n_cols > MAX_CELLS_CLICKABLE:
+        return fig
+    z = np.asarray(hm.z, dtype=np.float64)
+    extra = np.asarray(hm.customdata, dtype=np.float64).reshape(n_rows * n_cols, -1) if hm.customdata is not None \
+        else np.zeros((n_rows * n_cols, 0))
+    custom = np.concatenate([z.reshape(-1, 1), extra], axis=1)  # (cells, 1 + extras)
     fig.add_trace(go.Scatter(
-        x=jj.ravel(), y=ii.ravel(), mode="markers",
+        x=np.tile(np.array(hm.x, dtype=object), n_rows), y=np.repeat(np.array(hm.y, dtype=object), n_cols),
+        mode="markers",
         marker={"size": max(6, min(40, 400 // max(n_rows, n_cols))), "opacity": 0.0, "color": "black"},
-        customdata=np.concatenate([z.reshape(-1, 1).astype(object), custom.reshape(n_rows * n_cols, -1)], axis=1),
+        customdata=custom.tolist(),
         hovertemplate=re.sub(
             r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm.hovertemplate
         ).replace("%{z:.6g}", "%{customdata[0]:.6g}"),
