@@ -195,6 +195,16 @@ def _project(name: str, x: np.ndarray, W: np.ndarray) -> np.ndarray:
     return x @ W
 
 
+def _bias(name: str, b: np.ndarray | None, width: int) -> np.ndarray | float:
+    """A bias vector of length ``width`` (broadcast over rows), or 0 when there is none."""
+    if b is None:
+        return 0.0
+    v = _as_matrix(name, np.reshape(np.asarray(b, dtype=np.float64), (1, -1)))[0]
+    if v.shape != (width,):
+        raise ValidationError(f"{name} has {v.shape[0]} entries; it must have {width}")
+    return v
+
+
 def cross_attention(
     x_q: np.ndarray,
     x_kv: np.ndarray,
@@ -262,6 +272,9 @@ def multi_head_attention(
     *,
     causal: bool = False,
     scale: float | None = None,
+    b_q: np.ndarray | None = None,
+    b_k: np.ndarray | None = None,
+    b_v: np.ndarray | None = None,
 ) -> MultiHeadTrace:
     """Multi-head attention with per-head traces::
 
@@ -274,7 +287,9 @@ def multi_head_attention(
     ``torch.nn.MultiheadAttention``: with ``bias=False, batch_first=True`` and
     ``W_q = in_proj_weight[:E].T`` etc., ``W_o = out_proj.weight.T`` the output
     is the same). ``scale=None`` means 1/√(d_k / n_heads) per head.
-    ``W_o=None`` leaves the concatenation as the output.
+    ``W_o=None`` leaves the concatenation as the output. Optional biases
+    ``b_q``, ``b_k`` (d_k,) and ``b_v`` (d_v,) are added after the projections
+    (``Q = x_q W_q + b_q``), as in a pretrained BERT layer.
     """
     if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
         raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")
@@ -287,9 +302,9 @@ def multi_head_attention(
         raise ValidationError(
             f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {d_v}"
         )
-    Q = _project("W_q", x_q, W_q)  # (n_q, d_k)
-    K = _project("W_k", x_kv, W_k)  # (n_k, d_k)
-    V = _project("W_v", x_kv, W_v)  # (n_k, d_v)
+    Q = _project("W_q", x_q, W_q) + _bias("b_q", b_q, d_k)  # (n_q, d_k)
+    K = _project("W_k", x_kv, W_k) + _bias("b_k", b_k, d_k)  # (n_k, d_k)
+    V = _project("W_v", x_kv, W_v) + _bias("b_v", b_v, d_v)  # (n_k, d_v)
     hk, hv = d_k // n_heads, d_v // n_heads  # per-head widths
     mask = causal_mask(x_q.shape[0], x_kv.shape[0]) if causal else None
     heads = []

@@ -35,7 +35,8 @@ ScaleMode = Literal["sqrt_dk", "sqrt_n", "none", "custom"]
 EMBEDDING_SOURCES: tuple[EmbeddingSource, ...] = ("one_hot", "random", "manual")
 SCALE_MODES: tuple[ScaleMode, ...] = ("sqrt_dk", "sqrt_n", "none", "custom")
 #: Matrices a person may edit by hand, in the order they are drawn.
-EDITABLE: tuple[str, ...] = ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o")
+EDITABLE: tuple[str, ...] = ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
+GIVABLE: tuple[str, ...] = ("W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
 
 MAX_TOKENS = 1024  # the UI's cap on tokens per sentence
 MAX_DIM = 512  # cap on d_model, d_k and d_v
@@ -69,6 +70,9 @@ class LabConfig:
     scale_value: float = 1.0  # the factor when scale_mode == "custom"
     causal: bool = False
     n_heads: int = 1
+    #: Matrices given outright instead of drawn: ((name, rows), …) with name in W_q, W_k, W_v,
+    #: W_o, b_q, b_k, b_v (biases as one row). A real model's head is loaded this way.
+    given: tuple[tuple[str, tuple[tuple[float, ...], ...]], ...] = ()
     edits: tuple[Edit, ...] = field(default=())
 
     def with_edits(self, edits: dict[tuple[str, int, int], float]) -> "LabConfig":
@@ -151,6 +155,9 @@ def validate(cfg: LabConfig) -> None:
     d_k, d_v = (cfg.d_model, cfg.d_model) if not cfg.projections else (cfg.d_k, cfg.d_v)
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
         raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
+    for name, _rows in cfg.given:
+        if name not in GIVABLE:
+            raise ValidationError(f"a given matrix must be one of {GIVABLE}, got {name!r}")
     for edit in cfg.edits:
         if len(edit) != 4 or edit[0] not in EDITABLE:
             raise ValidationError(f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}")
@@ -227,6 +234,15 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     W_o = draw_matrix(gen, cfg.init, d_v, d, weight=True) if cfg.n_heads > 1 else None  # (d_v, d_model)
 
     base = {"embeddings": X, "W_q": W_q, "W_k": W_k, "W_v": W_v}
+    for name, rows in cfg.given:  # given outright (a real model's head): replaces the drawn matrix
+        m = np.asarray(rows, dtype=np.float64)
+        expected = {"W_q": (d, d_k), "W_k": (d, d_k), "W_v": (d, d_v), "W_o": (d_v, d),
+                    "b_q": (1, d_k), "b_k": (1, d_k), "b_v": (1, d_v)}[name]
+        if m.shape != expected or not np.all(np.isfinite(m)):
+            raise ValidationError(f"given {name} has shape {m.shape}; expected finite {expected}", field=name)
+        base[name] = m
+        if name == "W_o":
+            W_o = m
     if cross:
         base["embeddings_kv"] = X_kv
     if W_o is not None:
@@ -239,9 +255,10 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     X = edited["embeddings"]
     X_kv = edited.get("embeddings_kv", X)
 
+    bias = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,) each
     attention = multi_head_attention(
         X, X_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
-        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)),
+        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)), **bias,
     )
     return LabTrace(
         config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,

@@ -49,9 +49,10 @@ controls.token_table(base_trace)
 
 # 3. The editable matrices.
 st.subheader("Matrices (click a cell, type a number, press Enter)")
-editable = [m for m in ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o") if m in base_trace.base]
 titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence",
-          "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O"}
+          "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K",
+          "b_v": "bias b_V"}
+editable = [m for m in titles if m in base_trace.base]
 tabs = st.tabs([titles[m] for m in editable])
 for tab, name in zip(tabs, editable):
     with tab:

@@ -123,3 +123,24 @@ def test_random_configs_give_finite_weights(sentence: str, source: str, seed: in
     for head in t.attention.heads:
         assert np.all(np.isfinite(head.weights))
         np.testing.assert_allclose(head.weights.sum(axis=1), 1.0)
+
+
+def test_given_matrices_and_biases_replace_the_draws() -> None:
+    rs = np.random.RandomState(1)
+    W_q, W_k, W_v = rs.randn(4, 2), rs.randn(4, 2), rs.randn(4, 3)
+    b_q, b_k, b_v = rs.randn(2), rs.randn(2), rs.randn(3)
+    X = rs.randn(3, 4)
+    as_rows = lambda m: tuple(tuple(float(v) for v in r) for r in np.atleast_2d(m))  # noqa: E731
+    cfg = LabConfig(sentence="a b c", embedding="manual", manual_embeddings=as_rows(X), d_model=4, d_k=2, d_v=3,
+                    given=tuple((n, as_rows(m)) for n, m in
+                                (("W_q", W_q), ("W_k", W_k), ("W_v", W_v), ("b_q", b_q), ("b_k", b_k), ("b_v", b_v))))
+    t = run_lab(cfg)
+    h = t.attention.heads[0]
+    np.testing.assert_allclose(h.Q, X @ W_q + b_q)
+    np.testing.assert_allclose(h.V, X @ W_v + b_v)
+    from attention_core import softmax
+    np.testing.assert_allclose(h.weights, softmax((X @ W_q + b_q) @ (X @ W_k + b_k).T / np.sqrt(2)))
+    edited = run_lab(cfg.with_edits({("b_q", 0, 1): 3.0}))
+    assert edited.attention.heads[0].Q[0, 1] == pytest.approx((X @ W_q)[0, 1] + 3.0)
+    with pytest.raises(ValidationError, match="given W_q has shape"):
+        run_lab(dataclasses.replace(cfg, given=(("W_q", as_rows(W_q.T)),)))

@@ -134,6 +134,8 @@ def row_labels(trace: LabTrace, name: str) -> list[str]:
         return list(trace.tokens_q.tokens)
     if name == "embeddings_kv":
         return list(trace.tokens_kv.tokens)
+    if name.startswith("b_"):
+        return ["bias"]
     rows = trace.base[name].shape[0]
     prefix = "v" if name == "W_o" else "x"
     return [f"{prefix}{i}" for i in range(rows)]
