@@ -101,6 +101,7 @@ class LabTrace:
     W_o: np.ndarray | None  # (d_v, d_model) with several heads, else None
     attention: MultiHeadTrace  # Q, K, V, per-head scores … weights, concat, output
     base: dict[str, np.ndarray]  # every editable matrix before hand edits (same names)
+    biases: dict[str, np.ndarray] = field(default_factory=dict)  # b_q, b_k, b_v (1, d) after edits, if any
 
     @property
     def is_cross(self) -> bool:
@@ -264,4 +265,5 @@ def run_lab(cfg: LabConfig) -> LabTrace:
         config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,
         embeddings=X, embeddings_kv=X_kv, W_q=edited["W_q"], W_k=edited["W_k"], W_v=edited["W_v"],
         W_o=edited.get("W_o"), attention=attention, base=base,
+        biases={name: edited[name] for name in ("b_q", "b_k", "b_v") if name in edited},
     )

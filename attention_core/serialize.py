@@ -1,0 +1,253 @@
+"""A LabConfig as plain data: a JSON state file and compact URL query parameters.
+
+Both directions are exact: floats are written with ``repr`` (shortest string that
+reads back to the same double), so a link or a file reproduces every number to
+the last digit. Reading is forgiving but never silent: each key that is unknown,
+of the wrong type, out of range or too large is ignored and named in the
+returned list of messages, and the rest is applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from .errors import ValidationError
+from .lab import EDITABLE, EMBEDDING_SOURCES, MAX_DIM, MAX_SENTENCE_CHARS, SCALE_MODES, LabConfig
+from .presets import PRESETS
+from .rng import INITS, RANDOM_SOURCES
+
+MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
+MAX_QUERY_CHARS = 16_000  # a link longer than this is refused outright
+MAX_EDITS = 5_000
+STATE_VERSION = 1
+
+# Short URL keys, one per LabConfig field that a link carries.
+QUERY_KEYS: dict[str, str] = {
+    "sentence": "s", "cross_sentence": "s2", "lowercase": "lc", "keep_punctuation": "kp",
+    "embedding": "emb", "d_model": "dm", "d_k": "dk", "d_v": "dv", "projections": "proj",
+    "random_source": "src", "seed": "seed", "init": "init", "embedding_init": "einit",
+    "scale_mode": "sc", "scale_value": "sv", "causal": "causal", "n_heads": "h",
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "embedding": EMBEDDING_SOURCES, "random_source": RANDOM_SOURCES, "init": INITS,
+    "embedding_init": INITS, "scale_mode": SCALE_MODES,
+}
+
+
+# --------------------------------------------------------------------------- one field
+def _parse_field(name: str, value: Any, from_text: bool) -> Any:
+    """``value`` as the type of LabConfig field ``name``; ValidationError if it is not one."""
+    if name in ("sentence", "cross_sentence"):
+        if not isinstance(value, str):
+            raise ValidationError("must be text")
+        if len(value) > MAX_SENTENCE_CHARS:
+            raise ValidationError(f"is longer than {MAX_SENTENCE_CHARS:,} characters")
+        return value
+    if name in ("lowercase", "keep_punctuation", "projections", "causal"):
+        if from_text and value in ("0", "1"):
+            return value == "1"
+        if isinstance(value, bool):
+            return value
+        raise ValidationError("must be true or false" + (" (0 or 1)" if from_text else ""))
+    if name in ("d_model", "d_k", "d_v", "n_heads", "seed"):
+        if from_text and isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 24:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be a whole number")
+        lo, hi = (-(2**63), 2**64 - 1) if name == "seed" else (1, MAX_DIM)
+        if not lo <= value <= hi:
+            raise ValidationError(f"must be between {lo} and {hi}")
+        return value
+    if name == "scale_value":
+        if from_text and isinstance(value, str) and len(value) <= 40:
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValidationError("must be a finite number")
+        return float(value)
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise ValidationError(f"must be one of {', '.join(_CHOICES[name])}")
+        return value
+    raise ValidationError("is not a setting")
+
+
+def _parse_edit(item: Any) -> tuple[str, int, int, float]:
+    if not (isinstance(item, (list, tuple)) and len(item) == 4):
+        raise ValidationError("an edit must be [matrix, row, column, value]")
+    m, r, c, v = item
+    if m not in EDITABLE:
+        raise ValidationError(f"unknown matrix {str(m)[:20]!r}")
+    if isinstance(r, bool) or isinstance(c, bool) or not isinstance(r, int) or not isinstance(c, int):
+        raise ValidationError("row and column must be whole numbers")
+    if not (0 <= r < 100_000 and 0 <= c <= MAX_DIM):
+        raise ValidationError("row or column out of range")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValidationError("the value must be a finite number")
+    return (m, r, c, float(v))
+
+
+# --------------------------------------------------------------------------- base configs
+def _normalise(cfg: LabConfig) -> tuple[str | None, LabConfig]:
+    """(preset key or None, cfg) such that the preset's config plus cfg's plain fields and
+    edits rebuild cfg exactly. Typed embeddings that are not a preset's become edits."""
+    for key, preset in PRESETS.items():
+        if preset.config.manual_embeddings is not None and preset.config.manual_embeddings == cfg.manual_embeddings:
+            return key, cfg
+    if cfg.manual_embeddings is None:
+        return None, cfg
+    cells = {("embeddings", r, c): float(v) for r, row in enumerate(cfg.manual_embeddings)
+             for c, v in enumerate(row) if v != 0}
+    cells.update(cfg.edit_dict())
+    return None, dataclasses.replace(cfg, manual_embeddings=None).with_edits(cells)
+
+
+def _base(preset: str | None) -> LabConfig:
+    return PRESETS[preset].config if preset else LabConfig()
+
+
+# --------------------------------------------------------------------------- JSON state files
+def config_to_dict(cfg: LabConfig) -> dict[str, Any]:
+    """Every setting of ``cfg``, JSON-ready (a state file's ``config``)."""
+    preset, norm = _normalise(cfg)
+    if norm.given:
+        raise ValidationError("a configuration with matrices given outright (a real model's head) has no state file")
+    out: dict[str, Any] = {name: getattr(norm, name) for name in QUERY_KEYS}
+    out["preset"] = preset
+    out["edits"] = [list(e) for e in norm.edits]
+    return out
+
+
+def config_from_dict(data: Any) -> tuple[LabConfig, list[str]]:
+    """A config from a state file's dict, and one message per key that was ignored."""
+    if not isinstance(data, dict):
+        raise ValidationError("the state must be a JSON object")
+    messages: list[str] = []
+    preset = data.get("preset")
+    if preset is not None and preset not in PRESETS:
+        messages.append(f"ignored 'preset': unknown preset {str(preset)[:40]!r}")
+        preset = None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("preset", "edits"):
+            continue
+        if key not in QUERY_KEYS:
+            messages.append(f"ignored unknown key {str(key)[:40]!r}")
+            continue
+        try:
+            values[key] = _parse_field(key, value, from_text=False)
+        except ValidationError as exc:
+            messages.append(f"ignored '{key}': {exc}")
+    cfg = dataclasses.replace(_base(preset), **values)
+    edits = data.get("edits", [])
+    if not isinstance(edits, list):
+        messages.append("ignored 'edits': must be a list")
+        edits = []
+    if len(edits) > MAX_EDITS:
+        messages.append(f"ignored 'edits': more than {MAX_EDITS:,} cells")
+        edits = []
+    kept = {}
+    for item in edits:
+        try:
+            m, r, c, v = _parse_edit(item)
+            kept[(m, r, c)] = v
+        except ValidationError as exc:
+            messages.append(f"ignored an edit ({exc})")
+    return cfg.with_edits(kept), messages
+
+
+def state_to_json(cfg: LabConfig, **extra: Any) -> str:
+    """The whole state as one JSON document (``extra``: page, presentation step, …)."""
+    return json.dumps({"version": STATE_VERSION, "config": config_to_dict(cfg), **extra}, indent=1)
+
+
+def state_from_json(text: str | bytes) -> tuple[LabConfig, dict[str, Any], list[str]]:
+    """(config, extra keys, messages) from a state file; ValidationError if it is unusable."""
+    if len(text) > MAX_STATE_BYTES:
+        raise ValidationError(f"the state file is {len(text):,} bytes; the limit is {MAX_STATE_BYTES:,}")
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValidationError(f"the state file is not valid JSON ({str(exc)[:80]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise ValidationError("the state file has no 'config' object")
+    cfg, messages = config_from_dict(data["config"])
+    extra = {k: v for k, v in data.items() if k not in ("version", "config")}
+    return cfg, extra, messages
+
+
+# --------------------------------------------------------------------------- URL query parameters
+def _encode_edits(edits: tuple[tuple[str, int, int, float], ...]) -> str:
+    return ",".join(f"{m}:{r}:{c}:{v!r}" for m, r, c, v in edits)
+
+
+def _decode_edits(text: str) -> tuple[dict[tuple[str, int, int], float], list[str]]:
+    out: dict[tuple[str, int, int], float] = {}
+    bad = 0
+    for item in filter(None, text.split(",")):
+        parts = item.split(":")
+        try:
+            if len(parts) != 4:
+                raise ValidationError("bad form")
+            m, r, c, v = _parse_edit([parts[0], int(parts[1]), int(parts[2]), float(parts[3])])
+            out[(m, r, c)] = v
+        except (ValueError, ValidationError):
+            bad += 1
+    if len(out) > MAX_EDITS:
+        return {}, [f"ignored the edits: more than {MAX_EDITS:,} cells"]
+    return out, ([f"ignored {bad} malformed edit(s) in 'e'"] if bad else [])
+
+
+def config_to_query(cfg: LabConfig) -> dict[str, str]:
+    """Query parameters for ``cfg``: only what differs from its base, plus the edits."""
+    preset, norm = _normalise(cfg)
+    if norm.given:
+        raise ValidationError("a configuration with matrices given outright (a real model's head) has no link")
+    base = _base(preset)
+    params: dict[str, str] = {}
+    if preset:
+        params["preset"] = preset
+    for name, key in QUERY_KEYS.items():
+        value = getattr(norm, name)
+        if value != getattr(base, name):
+            params[key] = ("1" if value else "0") if isinstance(value, bool) else (
+                repr(value) if isinstance(value, float) else str(value))
+    if norm.edits:
+        params["e"] = _encode_edits(norm.edits)
+    return params
+
+
+def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
+    """A config from query parameters, and one message per parameter that was ignored."""
+    total = sum(len(str(k)) + len(str(v)) for k, v in params.items())
+    if total > MAX_QUERY_CHARS:
+        return LabConfig(), [f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"]
+    messages: list[str] = []
+    preset = params.get("preset")
+    if preset is not None and preset not in PRESETS:
+        messages.append(f"ignored 'preset': unknown preset {str(preset)[:40]!r}")
+        preset = None
+    by_key = {key: name for name, key in QUERY_KEYS.items()}
+    values: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("preset", "e") or key in URL_EXTRA_KEYS:
+            continue
+        if key not in by_key:
+            messages.append(f"ignored unknown parameter {str(key)[:40]!r}")
+            continue
+        try:
+            values[by_key[key]] = _parse_field(by_key[key], value, from_text=True)
+        except ValidationError as exc:
+            messages.append(f"ignored '{key}' ({by_key[key]}): {exc}")
+    cfg = dataclasses.replace(_base(preset), **values)
+    edits, more = _decode_edits(str(params.get("e", "")))
+    return cfg.with_edits(edits), messages + more
+
+
+#: Query keys the app uses for its own view state (not part of the configuration).
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step")

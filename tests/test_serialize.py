@@ -1,0 +1,165 @@
+"""State files, links and exports: round trips are exact; bad input is named and ignored."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attention_core import PRESETS, LabConfig, ValidationError, run_lab
+from attention_core.export import matrices, python_script, to_csv, to_json, to_latex
+from attention_core.serialize import (
+    config_from_dict, config_from_query, config_to_dict, config_to_query, state_from_json, state_to_json,
+)
+
+
+def same_trace(a: LabConfig, b: LabConfig) -> None:
+    ta, tb = run_lab(a), run_lab(b)
+    ma, mb = matrices(ta), matrices(tb)
+    assert ma.keys() == mb.keys()
+    for name in ma:
+        np.testing.assert_array_equal(ma[name][0], mb[name][0], err_msg=name)  # to the last digit
+        assert ma[name][1] == mb[name][1]
+
+
+@pytest.mark.parametrize("key", sorted(PRESETS))
+def test_presets_round_trip_through_link_and_file(key: str) -> None:
+    cfg = PRESETS[key].config.with_edits({("W_q", 0, 1): 0.1 + 0.2, ("embeddings", 1, 0): -1e-300})
+    from_link, msgs = config_from_query(config_to_query(cfg))
+    assert msgs == []
+    same_trace(cfg, from_link)
+    from_file, extra, msgs = state_from_json(state_to_json(cfg, page="playground", step=3))
+    assert msgs == [] and extra == {"page": "playground", "step": 3}
+    same_trace(cfg, from_file)
+
+
+configs = st.builds(
+    LabConfig,
+    sentence=st.text(alphabet="ab cd,é😀<$", min_size=1, max_size=30).filter(lambda s: any(c.isalpha() for c in s)),
+    lowercase=st.booleans(), keep_punctuation=st.booleans(),
+    embedding=st.sampled_from(["random", "manual"]), d_model=st.integers(1, 6), d_k=st.sampled_from([2, 4]),
+    d_v=st.sampled_from([2, 4]), random_source=st.sampled_from(["numpy", "torch", "r"]),
+    seed=st.integers(0, 2**31 - 1), init=st.sampled_from(["int3", "uniform"]),
+    embedding_init=st.sampled_from(["int3", "uniform"]),
+    scale_mode=st.sampled_from(["sqrt_dk", "sqrt_n", "none", "custom"]),
+    scale_value=st.floats(-10, 10, allow_nan=False), causal=st.booleans(), n_heads=st.sampled_from([1, 2]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(configs, st.lists(st.tuples(st.sampled_from(["W_q", "W_k", "W_v", "embeddings"]), st.integers(0, 1),
+                                   st.integers(0, 1), st.floats(-1e6, 1e6, allow_nan=False)), max_size=6))
+def test_random_configs_with_edits_round_trip(cfg: LabConfig, edits: list) -> None:
+    cfg = cfg.with_edits({(m, r, c): v for m, r, c, v in edits})
+    try:
+        run_lab(cfg)
+    except ValidationError:
+        return  # e.g. an edit outside a 1-wide matrix: nothing to share
+    link, msgs = config_from_query(config_to_query(cfg))
+    assert msgs == []
+    same_trace(cfg, link)
+    file_cfg, _, msgs = state_from_json(state_to_json(cfg))
+    assert msgs == []
+    same_trace(cfg, file_cfg)
+
+
+BAD_LINKS = [
+    ({"dm": "-3"}, "'dm' (d_model): must be between 1 and 512"),
+    ({"dm": "99999999999999999999999999"}, "'dm' (d_model): must be a whole number"),
+    ({"dk": "2.5"}, "'dk' (d_k): must be a whole number"),
+    ({"h": "0"}, "'h' (n_heads)"),
+    ({"seed": "abc"}, "'seed' (seed): must be a whole number"),
+    ({"seed": str(2**70)}, "'seed' (seed)"),
+    ({"sv": "nan"}, "'sv' (scale_value): must be a finite number"),
+    ({"sv": "inf"}, "'sv' (scale_value)"),
+    ({"src": "matlab"}, "'src' (random_source): must be one of"),
+    ({"causal": "yes"}, "'causal' (causal): must be true or false"),
+    ({"preset": "nope"}, "ignored 'preset': unknown preset"),
+    ({"zzz": "1"}, "ignored unknown parameter 'zzz'"),
+    ({"e": "W_q:0:0:5.0,W_q:0:0:nan,junk,W_x:1:1:1"}, "ignored 3 malformed edit(s)"),
+    ({"e": "W_q:0:0:" + "9" * 20_000}, "ignored the whole link"),
+    ({"s": "x" * 30_000}, "ignored the whole link"),
+    ({"e": "V0tfcTowOjA6NS4w"}, "ignored 1 malformed edit(s)"),  # base64 where plain text belongs
+]
+
+
+@pytest.mark.parametrize(("params", "needle"), BAD_LINKS)
+def test_bad_links_name_what_was_ignored_and_keep_the_rest(params: dict, needle: str) -> None:
+    cfg, msgs = config_from_query({**params, "sc": "none"} if "whole link" not in needle else params)
+    assert any(needle in m for m in msgs), msgs
+    run_lab(cfg)  # the rest still makes a working configuration
+    if "whole link" not in needle:
+        assert cfg.scale_mode == "none"  # the good parameter was applied
+
+
+BAD_FILES = [
+    ("", "not valid JSON"),
+    ("{", "not valid JSON"),
+    ("[1, 2]", "no 'config' object"),
+    ('{"config": 3}', "no 'config' object"),
+    ("x" * 2_000_001, "the limit is"),
+    ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), BAD_FILES)
+def test_unusable_state_files_are_refused_with_a_message(text: str, needle: str) -> None:
+    with pytest.raises(ValidationError, match=needle):
+        state_from_json(text)
+
+
+def test_state_file_with_bad_keys_applies_the_rest() -> None:
+    doc = {"config": {"d_model": -1, "seed": "7", "unknown": 1, "n_heads": 2, "d_k": 24, "d_v": 28,
+                      "edits": [["W_q", 0, 0, 2.0], ["W_q", 0, 0, "NaN"], "junk", ["nope", 0, 0, 1.0]]}}
+    cfg, _, msgs = state_from_json(json.dumps(doc))
+    text = "\n".join(msgs)
+    for needle in ("'d_model': must be between", "'seed': must be a whole number", "unknown key 'unknown'",
+                   "finite number", "[matrix, row, column, value]", "unknown matrix 'nope'"):
+        assert needle in text
+    assert cfg.n_heads == 2 and cfg.edits == (("W_q", 0, 0, 2.0),)
+    run_lab(cfg)
+
+
+def test_typed_embeddings_travel_as_edits() -> None:
+    cfg = LabConfig(sentence="a b", embedding="manual", manual_embeddings=((1.5, 0.0), (0.0, -2.0)), d_model=2,
+                    d_k=2, d_v=2)
+    same_trace(cfg, config_from_query(config_to_query(cfg))[0])
+
+
+def test_exported_script_prints_the_apps_numbers(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(LabConfig(), n_heads=2, causal=True).with_edits({("W_q", 0, 0): 5.0})
+    trace = run_lab(cfg)
+    script = tmp_path / "attention_lab.py"
+    script.write_text(python_script(trace))
+    out = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60, check=True)
+    printed = json.loads(out.stdout)
+    ours = matrices(trace)
+    assert {k for k in ours if k.startswith(("head", "concat", "final"))} == set(printed)
+    for name, values in printed.items():
+        expected = np.where(np.isfinite(ours[name][0]), ours[name][0], np.nan)
+        got = np.array([[np.nan if v is None else v for v in row] for row in values])
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=name)
+    human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True)
+    assert "head1_weights (6, 6)" in human.stdout
+
+
+def test_csv_latex_json_exports() -> None:
+    trace = run_lab(LabConfig(sentence="=SUM(A1) is +risky", keep_punctuation=True))
+    m, rows, cols = matrices(trace)["weights"]
+    text = to_csv(m, rows, cols)
+    lines = text.splitlines()
+    assert rows[0] == "=" and lines[1].startswith("'=,")  # a formula start is quoted, not evaluated
+    assert len(lines) == 1 + len(rows)
+    np.testing.assert_array_equal([[float(x) for x in ln.split(",")[1:]] for ln in lines[1:]], m)
+    tex = to_latex(np.array([[1.0, -np.inf], [0.25, 2.0]]))
+    assert tex == "\\begin{bmatrix}\n  1 & -\\infty \\\\\n  0.25 & 2\n\\end{bmatrix}"
+    doc = json.loads(to_json(trace, config_to_dict(trace.config)))
+    np.testing.assert_array_equal(doc["matrices"]["weights"]["values"], m)
+    assert doc["config"]["sentence"] == "=SUM(A1) is +risky"
