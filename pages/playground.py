@@ -7,6 +7,7 @@ import streamlit as st
 
 from attention_core import ValidationError, explain_weight
 from ui import controls, state
+from ui.text import literal
 from ui.figures import heatmap, step_figures, with_click_layer
 
 state.consume_pending()
@@ -20,7 +21,7 @@ try:
     cfg0 = state.config_without_edits()
     base_trace = state.cached_run_lab(cfg0)
 except ValidationError as exc:
-    messages.get(exc.field or "", messages["sentence"]).error(str(exc))
+    messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc)))
     last = st.session_state.get("last_good_trace")
     if last is None:
         st.stop()
@@ -36,7 +37,7 @@ if st.session_state.get("stash"):
     n = len(st.session_state["stash"])
     names = ", ".join(sorted({m for m, _, _ in st.session_state["stash"]}))
     c1, c2, c3 = st.columns([4, 1, 1])
-    c1.info(f"The matrices were regenerated, so your {n} edit(s) to {names} were set aside.")
+    c1.info(literal(f"The matrices were regenerated, so your {n} edit(s) to {names} were set aside."))
     if c2.button("Bring them back"):
         state.restore_stash(base_trace.base)
         st.rerun()

@@ -16,6 +16,7 @@ import streamlit as st
 from attention_core import LabTrace
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS
 from ui import state
+from ui.text import literal
 
 SEED_SLIDER_MAX = 1000
 SCALE_LABELS = {
@@ -101,7 +102,7 @@ def sidebar() -> dict[str, st.delta_generator.DeltaGenerator]:
     sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", on_change=_on_seed_exact)
     msg["seed"] = sb.empty()
     if st.session_state.get("seed_error"):
-        msg["seed"].error(st.session_state["seed_error"])
+        msg["seed"].error(literal(st.session_state["seed_error"]))
     sb.header("Scaling, mask, heads")
     sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode")
     st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
@@ -175,14 +176,14 @@ def matrix_editor(name: str, label: str, trace: LabTrace) -> None:
     columns = [str(j) for j in range(base.shape[1])]
     frame = pd.DataFrame(data, columns=columns)
     frame.insert(0, "row", labels)
-    st.caption(f"{label} — shape {base.shape[0]} × {base.shape[1]}")
+    st.caption(literal(f"{label} — shape {base.shape[0]} × {base.shape[1]}"))
     st.data_editor(
         frame, key=key, hide_index=True, num_rows="fixed", disabled=["row"],
         column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in columns},
     )
     errors: dict[str, str] = st.session_state.setdefault("editor_errors", {})
     if errors.get(name):
-        st.error(errors[name])
+        st.error(literal(errors[name]))
     delta = st.session_state.get(key) or {}
     cells = dict(snapshot)
     bad: list[str] = []

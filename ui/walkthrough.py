@@ -10,6 +10,7 @@ import streamlit as st
 from attention_core import PRESETS, LabTrace, Preset
 from ui import state
 from ui.figures import step_figures
+from ui.text import literal
 
 #: (trace field, heading, formula) in the order the tutorials go.
 STEPS: tuple[tuple[str, str, str], ...] = (
@@ -50,8 +51,8 @@ def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
         theirs = np.atleast_2d(np.array(spec.values, dtype=float))
         mine = np.atleast_2d(ours[name])
         dev = float(np.max(np.abs(theirs - mine))) if theirs.shape == mine.shape else float("nan")
-        st.markdown(f"**{name}** — printed in {spec.where} with {spec.decimals} decimals; "
-                    f"largest difference from the app: `{dev:.2g}`")
+        st.markdown(literal(f"{name} — printed in {spec.where} with {spec.decimals} decimals; "
+                            f"largest difference from the app: {dev:.2g}"))
         c1, c2 = st.columns(2)
         c1.caption("printed by the tutorial")
         c1.dataframe(pd.DataFrame(theirs), hide_index=True)
@@ -64,8 +65,8 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
     preset = PRESETS[key]
     trace = state.cached_run_lab(preset.config)
     st.header(preset.title)
-    st.caption(preset.source)
-    st.info(preset.description)
+    st.caption(literal(preset.source))
+    st.info(literal(preset.description))
     if st.button("Open this configuration in the Playground", key=f"open_{key}"):
         state.request_config(preset.config)
         st.switch_page("pages/playground.py")
