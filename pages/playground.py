@@ -6,34 +6,39 @@ import pandas as pd
 import streamlit as st
 
 from attention_core import ValidationError, explain_weight
-from ui import controls, state
+from ui import controls, export_panel, presentation, state
+from ui.figures import chart_config, heatmap, step_figures, with_click_layer
 from ui.text import literal
-from ui.figures import heatmap, step_figures, with_click_layer
 
-state.consume_pending()
 state.ensure_defaults()
-st.title("Attention Playground")
-messages = controls.sidebar()
+state.load_url_once()
+state.consume_pending()
+present = bool(st.session_state["present"])
+if not present:
+    st.title("Attention Playground")
+messages = controls.sidebar(present)
+if st.session_state.get("url_messages"):
+    st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
+    st.code("\n".join(st.session_state.pop("url_messages")), language=None)
 
 # 1. The configuration the widgets describe; a setting that cannot work is explained
 #    next to its widget and the last good state stays on screen.
 try:
     cfg0 = state.config_without_edits()
     base_trace = state.cached_run_lab(cfg0)
+    frozen = False
 except ValidationError as exc:
     messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc)))
     last = st.session_state.get("last_good_trace")
     if last is None:
         st.stop()
     st.warning("Showing the last valid state until the setting above is fixed.")
-    base_trace, cfg0 = last, last.config
-    frozen = True
-else:
-    frozen = False
+    base_trace, cfg0, frozen = last, last.config, True
 
 # 2. Hand edits typed on matrices that have just been regenerated are set aside, never lost.
-moved = state.reconcile_edits(base_trace.base) if not frozen else []
-if st.session_state.get("stash"):
+if not frozen:
+    state.reconcile_edits(base_trace.base)
+if st.session_state.get("stash") and not present:
     n = len(st.session_state["stash"])
     names = ", ".join(sorted({m for m, _, _ in st.session_state["stash"]}))
     c1, c2, c3 = st.columns([4, 1, 1])
@@ -45,29 +50,36 @@ if st.session_state.get("stash"):
         st.session_state["stash"] = None
         st.rerun()
 
+# 3. Presentation mode: one stage at a time, in large type, from the same trace.
+if present:
+    trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+    state.write_url(trace.config)
+    presentation.render(trace)
+    st.stop()
+
 st.subheader("Tokens")
 controls.token_table(base_trace)
 
-# 3. The editable matrices.
+# 4. The editable matrices.
 st.subheader("Matrices (click a cell, type a number, press Enter)")
 titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence",
           "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K",
           "b_v": "bias b_V"}
 editable = [m for m in titles if m in base_trace.base]
-tabs = st.tabs([titles[m] for m in editable])
-for tab, name in zip(tabs, editable):
+for tab, name in zip(st.tabs([titles[m] for m in editable]), editable):
     with tab:
         controls.matrix_editor(name, titles[name], base_trace)
 if st.button("Reset all edits", disabled=not st.session_state["edits"]):
     state.reset_edits()
     st.rerun()
 
-# 4. The trace with the edits, and every step drawn from it.
+# 5. The trace with the edits, and every step drawn from it.
 if frozen:
     trace = base_trace
 else:
     trace = state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     st.session_state["last_good_trace"] = trace
+    state.write_url(trace.config)
 head = 0
 if trace.attention.n_heads > 1:
     head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown")
@@ -77,15 +89,22 @@ if h.fully_masked_rows.any():
     st.warning(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are all 0.")
 
 figs = step_figures(trace, head)
+fmt = st.session_state["image_format"]
+
+
+def chart(where: st.delta_generator.DeltaGenerator, name: str, **kwargs: object) -> object:
+    fig = kwargs.pop("fig", None) or figs[name]
+    return where.plotly_chart(fig, width="stretch", key=f"fig_{name}", config=chart_config(name, fmt), **kwargs)
+
+
 st.subheader("Every step")
-c1, c2, c3 = st.columns(3)
-for col, name in zip((c1, c2, c3), ("Q", "K", "V")):
-    col.plotly_chart(figs[name], width="stretch", key=f"fig_{name}")
+for col, name in zip(st.columns(3), ("Q", "K", "V")):
+    chart(col, name)
 c1, c2 = st.columns(2)
-c1.plotly_chart(figs["scores"], width="stretch", key="fig_scores")
-c2.plotly_chart(figs["scaled_scores"], width="stretch", key="fig_scaled_scores")
+chart(c1, "scores")
+chart(c2, "scaled_scores")
 if "masked_scores" in figs:
-    st.plotly_chart(figs["masked_scores"], width="stretch", key="fig_masked_scores")
+    chart(st, "masked_scores")
 
 c1, c2 = st.columns(2)
 with c1:
@@ -94,15 +113,12 @@ with c1:
     if show_change and before is not None and not frozen:
         prev = state.cached_run_lab(cfg0.with_edits(before)).attention.heads[head]
         if prev.weights.shape == h.weights.shape:
-            st.plotly_chart(heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
-                                    row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens),
-                            width="stretch", key="fig_change")
-    event = st.plotly_chart(with_click_layer(figs["weights"]), width="stretch", key="fig_weights",
-                            on_select="rerun", selection_mode="points")
-with c2:
-    st.plotly_chart(figs["output"], width="stretch", key="fig_output")
+            chart(st, "change", fig=heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
+                                           row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens))
+    event = chart(st, "weights", fig=with_click_layer(figs["weights"]), on_select="rerun", selection_mode="points")
+chart(c2, "output")
 
-# 5. Softmax saturation, per query row.
+# 6. Softmax saturation, per query row.
 st.subheader("How peaked is each row?")
 st.dataframe(pd.DataFrame({
     "query": trace.tokens_q.tokens,
@@ -110,7 +126,7 @@ st.dataframe(pd.DataFrame({
     "largest weight": h.row_max_weight(),
 }), hide_index=True)
 
-# 6. The arithmetic of a clicked weight.
+# 7. The arithmetic of a clicked weight.
 points = (event or {}).get("selection", {}).get("points", []) if event else []
 if points:
     i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)  # the click layer has one marker per cell
@@ -119,7 +135,7 @@ if points:
         st.subheader("The arithmetic of one weight")
         st.text(f"query {trace.tokens_q.tokens[i]!r} (row {i})  →  key {trace.tokens_kv.tokens[j]!r} (column {j})")
         st.latex(r"s_{ij} = \sum_d q_{i,d}\,k_{j,d}, \quad w_{ij} = \frac{e^{c\,s_{ij} - m}}{\sum_{j'} e^{c\,s_{ij'} - m}}")
-        terms = " + ".join(f"{a:.4g}" for a in ex["terms"])
+        terms = " + ".join(f"({a:.4g})" for a in ex["terms"])
         st.code(
             f"score   = {terms}\n        = {ex['score']:.6g}\n"
             f"scaled  = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}\n"
@@ -133,5 +149,8 @@ if points:
 if trace.attention.n_heads > 1:
     st.subheader("All heads together")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(figs["concat"], width="stretch", key="fig_concat")
-    c2.plotly_chart(figs["final_output"], width="stretch", key="fig_final_output")
+    chart(c1, "concat")
+    chart(c2, "final_output")
+
+st.divider()
+export_panel.render(trace)

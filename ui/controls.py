@@ -64,13 +64,23 @@ def _divisors(n: int) -> list[int]:
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def sidebar() -> dict[str, st.delta_generator.DeltaGenerator]:
-    """Draw the settings; return a message placeholder under each group, by field name."""
+def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerator]:
+    """Draw the settings; return a message placeholder under each group, by field name.
+
+    In presentation mode only the mode switch and the sentence are drawn; every
+    other setting keeps its value (see :func:`ui.state.ensure_defaults`).
+    """
     msg: dict[str, st.delta_generator.DeltaGenerator] = {}
     sb = st.sidebar
+    sb.toggle("Presentation mode (large type, one stage at a time; ← → to step)", key="present")
     sb.header("Sentence")
     sb.text_input("Sentence", key="sentence", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
     msg["sentence"] = sb.empty()
+    if present:
+        for name in ("cross_sentence", "embedding", "d_model", "d_k", "d_v", "projections", "random_source",
+                     "init", "embedding_init", "seed", "scale", "n_heads"):
+            msg[name] = msg["sentence"]
+        return msg
     sb.text_input(
         "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence",
         max_chars=MAX_SENTENCE_CHARS, placeholder="leave empty for self-attention",
@@ -112,10 +122,15 @@ def sidebar() -> dict[str, st.delta_generator.DeltaGenerator]:
     width_k = st.session_state["d_k"] if st.session_state["projections"] else st.session_state["d_model"]
     width_v = st.session_state["d_v"] if st.session_state["projections"] else st.session_state["d_model"]
     options = _divisors(math.gcd(int(width_k), int(width_v)))
+    note = None
     if st.session_state["n_heads"] not in options:
+        note = (f"{st.session_state['n_heads']} heads must divide d_k = {width_k} and d_v = {width_v}; "
+                "using 1 head.")
         st.session_state["n_heads"] = 1
     sb.selectbox("Heads (values that divide d_k and d_v)", options, key="n_heads")
     msg["n_heads"] = sb.empty()
+    if note:
+        msg["n_heads"].warning(literal(note))
     return msg
 
 

@@ -123,6 +123,14 @@ def heatmap(
     return fig
 
 
+def chart_config(name: str, image_format: str = "png") -> dict:
+    """Plotly's toolbar for chart ``name``: download as PNG or SVG with a sensible file name."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": image_format, "filename": f"attention-lab-{name}", "scale": 2},
+    }
+
+
 def _thin(n: int, most: int) -> list[int]:
     """Indices of the ticks to label: all up to ``most``, else every k-th."""
     step = 1 if n <= most else -(-n // most)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from attention_core import LabConfig, LabTrace, run_lab
+from attention_core import LabConfig, LabTrace, ValidationError, run_lab
+from attention_core.serialize import config_from_query, config_to_query
 
 #: LabConfig fields driven by a widget of the same key.
 WIDGET_FIELDS: tuple[str, ...] = (
@@ -36,11 +37,30 @@ def _fields(cfg: LabConfig) -> dict[str, Any]:
     return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "edits"}
 
 
+#: Keys of widgets that may be hidden for a while (presentation mode, another page).
+PERSISTENT_WIDGETS: tuple[str, ...] = WIDGET_FIELDS + (
+    "seed_slider", "seed_exact", "scale_custom", "present", "step", "image_format",
+)
+
+
 def ensure_defaults() -> None:
-    """Give every key a value once per session (widgets then own their keys)."""
+    """Give every key a value once per session, and keep widget values alive.
+
+    Streamlit forgets a widget's value at the end of a run in which the widget
+    was not drawn (presentation mode hides most controls; other pages draw none
+    of them). Writing each value back at the start of the run makes it ours, so
+    it survives until the widget is drawn again.
+    """
     for name, value in _fields(LabConfig()).items():
         st.session_state.setdefault(name, value)
     st.session_state.setdefault("seed_slider", min(LabConfig().seed, 1000))
+    st.session_state.setdefault("seed_exact", str(st.session_state["seed"]))
+    st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
+    st.session_state.setdefault("present", False)
+    st.session_state.setdefault("step", 0)
+    st.session_state.setdefault("image_format", "png")
+    for key in PERSISTENT_WIDGETS:
+        st.session_state[key] = st.session_state[key]
     st.session_state.setdefault("edits", {})
     st.session_state.setdefault("edit_bases", {})
     st.session_state.setdefault("stash", None)
@@ -58,6 +78,49 @@ def load_config(cfg: LabConfig) -> None:
     st.session_state["edit_bases"] = {}  # fingerprinted on the first run
     st.session_state["stash"] = None
     st.session_state["editor_generation"] += 1  # editors start afresh from the loaded matrices
+
+
+def load_url_once() -> None:
+    """On a session's first run, take the configuration from the link it was opened with.
+
+    What the link gets wrong is listed (``url_messages``) and ignored; the rest
+    is applied. Later runs write the state back (:func:`write_url`).
+    """
+    if st.session_state.get("url_loaded"):
+        return
+    st.session_state["url_loaded"] = True
+    params = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    if not params:
+        return
+    cfg, messages = config_from_query(params)
+    st.session_state["pending_config"] = cfg
+    st.session_state["present"] = params.get("present") == "1"
+    step = params.get("step", "0")
+    st.session_state["step"] = int(step) if step.isdigit() and int(step) < 100 else 0
+    if params.get("step") and not step.isdigit():
+        messages.append("ignored 'step': must be a whole number")
+    st.session_state["url_messages"] = messages
+
+
+def write_url(cfg: LabConfig) -> None:
+    """Keep the address bar equal to the state on screen (only when it changed)."""
+    try:
+        params = config_to_query(cfg)
+    except ValidationError:  # a real model's head: too big for a link
+        params = {}
+    if st.session_state.get("present"):
+        params.update(present="1", step=str(st.session_state.get("step", 0)))
+    if st.session_state.get("url_written") != params:
+        st.query_params.from_dict(params)
+        st.session_state["url_written"] = params
+
+
+def share_link(params: dict[str, str]) -> str:
+    """The full address of this page with ``params``."""
+    from urllib.parse import urlencode
+
+    base = (st.context.url or "").split("?")[0] if hasattr(st, "context") else ""
+    return f"{base}?{urlencode(params)}" if params else base
 
 
 def request_config(cfg: LabConfig) -> None:
