@@ -88,7 +88,7 @@ def test_presentation_mode_steps_through_the_stages() -> None:
     np.testing.assert_allclose(weights(open_link({"present": "1", "step": "5"})),
                                run_lab(LabConfig()).attention.heads[0].weights, rtol=1e-6)
     assert at.query_params["step"] in ("6", ["6"])
-    at.toggle(key="present").set_value(False).run()
+    next(b for b in at.button if b.label == "Exit").click().run()
     assert at.slider(key="seed_slider").value == 123  # hidden settings kept their values
     assert len(at.get("plotly_chart")) >= 7
 

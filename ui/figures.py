@@ -123,6 +123,17 @@ def heatmap(
     return fig
 
 
+def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> go.Figure:
+    """Tokens with their position and id as a Plotly table (tokens escaped, shown literally)."""
+    fig = go.Figure(go.Table(
+        header={"values": ["position", "token", "id"], "align": "left", "height": 40},
+        cells={"values": [list(positions), [plotly_text(t) for t in tokens], list(ids)], "align": "left",
+               "height": 36},
+    ))
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
+
+
 def chart_config(name: str, image_format: str = "png") -> dict:
     """Plotly's toolbar for chart ``name``: download as PNG or SVG with a sensible file name."""
     return {

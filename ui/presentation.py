@@ -1,16 +1,17 @@
 """Presentation mode: one stage of the mechanism at a time, large enough for the back row.
 
 Stages: tokens → embeddings → Q, K, V → scores → scaled scores → weights → output.
-"Previous" and "Next" answer to the ← and → keys (Streamlit button shortcuts).
+"Previous" and "Next" answer to the ← and → keys (Streamlit button shortcuts). The
+sidebar is hidden so the heatmaps get the whole width of a projector; "Exit" returns.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from attention_core import LabTrace
-from ui.figures import chart_config, step_figures
+from ui.figures import chart_config, step_figures, token_table
 
 #: (title, formula, one sentence, figures shown)
 STAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
@@ -39,6 +40,7 @@ BIG_TYPE_CSS = """
 [data-testid="stMain"] h2 { font-size: 2.4rem !important; }
 [data-testid="stMain"] .katex { font-size: 2.2rem !important; }
 [data-testid="stMain"] button p { font-size: 1.3rem !important; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none !important; }
 </style>
 """
 
@@ -47,30 +49,46 @@ def _go(delta: int) -> None:
     st.session_state["step"] = max(0, min(len(STAGES) - 1, int(st.session_state.get("step", 0)) + delta))
 
 
+def _exit() -> None:
+    st.session_state["present"] = False
+
+
+def _big(fig: go.Figure, height: int) -> go.Figure:
+    """The same figure in projector sizes (layout only; the data is untouched)."""
+    fig.update_layout(height=height, font={"size": 18}, title_font_size=22, margin={"t": 50})
+    fig.update_xaxes(tickfont_size=20, title_font_size=18)
+    fig.update_yaxes(tickfont_size=20, title_font_size=18)
+    fig.update_traces(textfont_size=20, selector={"type": "heatmap"})
+    return fig
+
+
 def render(trace: LabTrace) -> None:
     """Draw the current stage of ``trace`` and the previous / next controls."""
     st.html(BIG_TYPE_CSS)  # our own constant style sheet; no user text goes through st.html
     step = max(0, min(len(STAGES) - 1, int(st.session_state.get("step", 0))))
     title, formula, sentence, names = STAGES[step]
-    c1, c2, c3 = st.columns([1, 4, 1])
-    c1.button("← Previous", on_click=_go, args=(-1,), shortcut="Left", disabled=step == 0, key="prev_stage")
-    c2.progress((step + 1) / len(STAGES), text=f"Stage {step + 1} of {len(STAGES)}: {title}")
-    c3.button("Next →", on_click=_go, args=(1,), shortcut="Right", disabled=step == len(STAGES) - 1,
-              key="next_stage")
-    st.header(title)
-    st.latex(formula)
-    st.write(sentence)
-    if not names:
-        tok = trace.tokens_q
-        st.dataframe(pd.DataFrame({"position": tok.positions, "token": tok.tokens, "id": tok.ids}),
-                     hide_index=True, width="stretch", row_height=48)
-        return
     figs = step_figures(trace, 0)
     shown = [n for n in names if n in figs]
-    for col, name in zip(st.columns(len(shown)), shown):
-        fig = figs[name]
-        fig.update_layout(height=620 if len(shown) == 1 else 520, font={"size": 18}, title_font_size=24)
-        fig.update_traces(textfont_size=18, selector={"type": "heatmap"})
-        col.plotly_chart(fig, width="stretch", key=f"present_{name}", config=chart_config(name))
-    if "scaled_scores" in names:
-        st.write(f"c = {trace.attention.heads[0].scale:.4g}")
+    wide = len(shown) > 1
+    left, right = st.columns([2, 3] if not wide else [1, 0.01])
+    with left:
+        c1, c2, c3 = st.columns(3)
+        c1.button("← Previous", on_click=_go, args=(-1,), shortcut="Left", disabled=step == 0, key="prev_stage")
+        c2.button("Next →", on_click=_go, args=(1,), shortcut="Right", disabled=step == len(STAGES) - 1,
+                  key="next_stage")
+        c3.button("Exit", on_click=_exit, key="exit_presentation", help="Back to the full Playground")
+        st.progress((step + 1) / len(STAGES), text=f"Stage {step + 1} of {len(STAGES)}")
+        st.header(title, anchor=False)
+        st.latex(formula)
+        st.write(sentence)
+        if "scaled_scores" in names:
+            st.write(f"c = {trace.attention.heads[0].scale:.4g}")
+    if not shown:
+        tok = trace.tokens_q
+        right.plotly_chart(_big(token_table(tok.tokens, tok.positions, tok.ids), 560), width="stretch",
+                           key="present_tokens", config=chart_config("tokens"))
+        return
+    where = st.columns(len(shown)) if wide else [right]
+    for col, name in zip(where, shown):
+        col.plotly_chart(_big(figs[name], 420 if wide else 600), width="stretch", key=f"present_{name}",
+                         config=chart_config(name))
