@@ -66,9 +66,11 @@ titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd 
           "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K",
           "b_v": "bias b_V"}
 editable = [m for m in titles if m in base_trace.base]
-for tab, name in zip(st.tabs([titles[m] for m in editable]), editable):
-    with tab:
-        controls.matrix_editor(name, titles[name], base_trace)
+if st.session_state.get("edit_matrix") not in editable:
+    st.session_state["edit_matrix"] = "W_q"
+# One grid at a time: each data editor costs a few ms on every rerun, for every session.
+name = st.radio("Matrix to edit", editable, format_func=titles.get, horizontal=True, key="edit_matrix")
+controls.matrix_editor(name, titles[name], base_trace)
 if st.button("Reset all edits", disabled=not st.session_state["edits"]):
     state.reset_edits()
     st.rerun()

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import plotly.graph_objects as go
 
 if TYPE_CHECKING:
     from attention_core import LabTrace
 
 Kind = Literal["weights", "scores", "values"]
+#: A Plotly figure as its JSON-ready dict. We hand dicts to ``st.plotly_chart``, which
+#: validates them into a Figure once; building Figures ourselves would do that work twice.
+FigureSpec = dict
 
 #: Matrices up to this many cells get their values written in the cells.
 MAX_CELLS_WITH_TEXT = 400
@@ -59,8 +61,8 @@ def heatmap(
     col_title: str = "key",
     hover_extra: dict[str, np.ndarray] | None = None,
     height: int | None = None,
-) -> go.Figure:
-    """A heatmap of ``z`` (rows, cols) with labelled rows and columns.
+) -> FigureSpec:
+    """A heatmap of ``z`` (rows, cols) with labelled rows and columns, as a figure dict.
 
     ``kind`` picks the colours: ``"weights"`` on a fixed 0..1 scale,
     ``"scores"`` and ``"values"`` on a diverging scale centred at 0.
@@ -97,41 +99,37 @@ def heatmap(
         fmt = _fmt_weight if kind == "weights" else _fmt
         trace_kwargs.update(text=np.vectorize(fmt, otypes=[object])(z), texttemplate="%{text}")
 
-    fig = go.Figure(
-        go.Heatmap(
-            z=shown, x=x, y=y, hovertemplate=hover,
-            xgap=1 if written else 0,
-            ygap=1 if written else 0,
-            **trace_kwargs,
-        )
-    )
-    fig.update_layout(
-        title={"text": plotly_text(title)},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=height or max(260, min(700, 120 + 28 * n_rows)),
-    )
-    # Label every column while they fit; beyond MAX_TICKS label every k-th (hover names them all).
     xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
-    fig.update_xaxes(
-        type="category", tickmode="array", tickvals=[x[j] for j in xs], ticktext=[cols[j] for j in xs],
-        side="bottom", title_text=col_title, tickangle=-45 if len(xs) > 8 else 0,
-    )
-    fig.update_yaxes(
-        type="category", tickmode="array", tickvals=[y[i] for i in ys], ticktext=[rows[i] for i in ys],
-        autorange="reversed", title_text=row_title,
-    )
-    return fig
+    return {
+        "data": [{
+            "type": "heatmap", "z": shown, "x": x, "y": y, "hovertemplate": hover,
+            "xgap": 1 if written else 0, "ygap": 1 if written else 0, **trace_kwargs,
+        }],
+        "layout": {
+            "title": {"text": plotly_text(title)},
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "height": height or max(260, min(700, 120 + 28 * n_rows)),
+            # Label every column while they fit; beyond MAX_TICKS label every k-th (hover names them all).
+            "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in xs],
+                      "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
+                      "tickangle": -45 if len(xs) > 8 else 0},
+            "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in ys],
+                      "ticktext": [rows[i] for i in ys], "autorange": "reversed", "title": {"text": row_title}},
+        },
+    }
 
 
-def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> go.Figure:
+def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
     """Tokens with their position and id as a Plotly table (tokens escaped, shown literally)."""
-    fig = go.Figure(go.Table(
-        header={"values": ["position", "token", "id"], "align": "left", "height": 40},
-        cells={"values": [list(positions), [plotly_text(t) for t in tokens], list(ids)], "align": "left",
-               "height": 36},
-    ))
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
+    return {
+        "data": [{
+            "type": "table",
+            "header": {"values": ["position", "token", "id"], "align": "left", "height": 40},
+            "cells": {"values": [list(positions), [plotly_text(t) for t in tokens], list(ids)], "align": "left",
+                      "height": 36},
+        }],
+        "layout": {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}},
+    }
 
 
 def chart_config(name: str, image_format: str = "png") -> dict:
@@ -167,7 +165,7 @@ def _dims(n: int) -> list[str]:
     return [str(j) for j in range(n)]
 
 
-def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
+def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, FigureSpec]:
     """Every step of one head as a heatmap, keyed by the trace field it shows.
 
     Keys, in the order of the mechanism: ``embeddings``, ``Q``, ``K``, ``V``,
@@ -178,7 +176,7 @@ def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
     h = trace.attention.heads[head]
     q_tokens, k_tokens = list(trace.tokens_q.tokens), list(trace.tokens_kv.tokens)
     suffix = f" (head {head})" if trace.attention.n_heads > 1 else ""
-    figs: dict[str, go.Figure] = {
+    figs: dict[str, FigureSpec] = {
         "embeddings": heatmap(trace.embeddings, title="embeddings X", row_labels=q_tokens,
                               col_labels=_dims(trace.embeddings.shape[1]), kind="values",
                               row_title="token", col_title="dimension"),
@@ -212,7 +210,7 @@ def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, go.Figure]:
     return figs
 
 
-def with_click_layer(fig: go.Figure) -> go.Figure:
+def with_click_layer(fig: FigureSpec) -> FigureSpec:
     """Add an invisible marker on every cell so a click selects it.
 
     Plotly heatmap clicks do not reach Streamlit (streamlit#8760); a scatter
@@ -221,25 +219,22 @@ def with_click_layer(fig: go.Figure) -> go.Figure:
     ``point_index`` is ``row * n_cols + col``. The heatmap's hover moves to the
     markers so hovering still explains the cell. Large matrices get no layer.
     """
-    hm = fig.data[0]
-    n_rows, n_cols = len(hm.y), len(hm.x)
+    hm = fig["data"][0]
+    n_rows, n_cols = len(hm["y"]), len(hm["x"])
     if n_rows * n_cols > MAX_CELLS_CLICKABLE:
         return fig
-    z = np.asarray(hm.z, dtype=np.float64)
-    extra = np.asarray(hm.customdata, dtype=np.float64).reshape(n_rows * n_cols, -1) if hm.customdata is not None \
+    z = np.asarray(hm["z"], dtype=np.float64)
+    extra = np.asarray(hm["customdata"], dtype=np.float64).reshape(n_rows * n_cols, -1) if "customdata" in hm \
         else np.zeros((n_rows * n_cols, 0))
     custom = np.concatenate([z.reshape(-1, 1), extra], axis=1)  # (cells, 1 + extras)
-    fig.add_trace(go.Scatter(
-        x=np.tile(np.array(hm.x, dtype=object), n_rows), y=np.repeat(np.array(hm.y, dtype=object), n_cols),
-        mode="markers",
-        marker={"size": max(6, min(40, 400 // max(n_rows, n_cols))), "opacity": 0.0, "color": "black"},
-        customdata=custom.tolist(),
-        hovertemplate=re.sub(
-            r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm.hovertemplate
-        ).replace("%{z:.6g}", "%{customdata[0]:.6g}"),
-        showlegend=False, name="cells",
-    ))
-    fig.data[0].hoverinfo = "skip"
-    fig.data[0].hovertemplate = None
-    fig.update_layout(clickmode="event+select", dragmode=False)
-    return fig
+    hover = re.sub(r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm["hovertemplate"])
+    marker = {
+        "type": "scatter", "mode": "markers", "name": "cells", "showlegend": False,
+        "x": [x for _ in range(n_rows) for x in hm["x"]], "y": [y for y in hm["y"] for _ in range(n_cols)],
+        "marker": {"size": max(6, min(40, 400 // max(n_rows, n_cols))), "opacity": 0.0, "color": "black"},
+        "customdata": np.where(np.isfinite(custom), custom, None).tolist(),
+        "hovertemplate": hover.replace("%{z:.6g}", "%{customdata[0]:.6g}"),
+    }
+    heat = {**hm, "hoverinfo": "skip"}
+    heat.pop("hovertemplate")
+    return {"data": [heat, marker], "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False}}

@@ -7,11 +7,10 @@ sidebar is hidden so the heatmaps get the whole width of a projector; "Exit" ret
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from attention_core import LabTrace
-from ui.figures import chart_config, step_figures, token_table
+from ui.figures import FigureSpec, chart_config, step_figures, token_table
 
 #: (title, formula, one sentence, figures shown)
 STAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
@@ -53,13 +52,16 @@ def _exit() -> None:
     st.session_state["present"] = False
 
 
-def _big(fig: go.Figure, height: int) -> go.Figure:
+def _big(fig: FigureSpec, height: int) -> FigureSpec:
     """The same figure in projector sizes (layout only; the data is untouched)."""
-    fig.update_layout(height=height, font={"size": 18}, title_font_size=22, margin={"t": 50})
-    fig.update_xaxes(tickfont_size=20, title_font_size=18)
-    fig.update_yaxes(tickfont_size=20, title_font_size=18)
-    fig.update_traces(textfont_size=20, selector={"type": "heatmap"})
-    return fig
+    layout = {**fig["layout"], "height": height, "font": {"size": 18}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+    for axis in ("xaxis", "yaxis"):
+        if axis in layout:
+            layout[axis] = {**layout[axis], "tickfont": {"size": 20}, "title": {**layout[axis].get("title", {}),
+                                                                               "font": {"size": 18}}}
+    layout["title"] = {**layout.get("title", {}), "font": {"size": 22}}
+    data = [{**t, "textfont": {"size": 20}} if t.get("type") == "heatmap" else t for t in fig["data"]]
+    return {"data": data, "layout": layout}
 
 
 def render(trace: LabTrace) -> None:

@@ -39,7 +39,7 @@ def _fields(cfg: LabConfig) -> dict[str, Any]:
 
 #: Keys of widgets that may be hidden for a while (presentation mode, another page).
 PERSISTENT_WIDGETS: tuple[str, ...] = WIDGET_FIELDS + (
-    "seed_slider", "seed_exact", "scale_custom", "present", "step", "image_format",
+    "seed_slider", "seed_exact", "scale_custom", "present", "step", "image_format", "edit_matrix",
 )
 
 
@@ -59,6 +59,7 @@ def ensure_defaults() -> None:
     st.session_state.setdefault("present", False)
     st.session_state.setdefault("step", 0)
     st.session_state.setdefault("image_format", "png")
+    st.session_state.setdefault("edit_matrix", "W_q")
     for key in PERSISTENT_WIDGETS:
         st.session_state[key] = st.session_state[key]
     st.session_state.setdefault("edits", {})

@@ -112,21 +112,36 @@ def set_slider(page: Any, label: str, value: float) -> None:
     wait_idle(page)
 
 
+def choose_matrix(page: Any, label: str) -> Any:
+    """Pick the matrix to edit (``W_Q``, ``Embeddings X`` …); return its grid's locator."""
+    option = page.locator("[data-testid=stRadio]").filter(has_text="Matrix to edit").locator("label").filter(
+        has_text=re.compile(f"^{re.escape(label)}$"))
+    if not option.locator("input").is_checked():  # clicking the chosen one would only steal the focus
+        option.click()
+        wait_idle(page)
+    # The Playground's frames, top to bottom: the token table, then the editor of the chosen matrix.
+    return page.locator("[data-testid=stDataFrame]").nth(1)
+
+
 def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str) -> None:
     """Type ``value`` into data cell (row, col) of the data editor ``grid`` (a locator).
 
-    The grid is a canvas: we click its first body cell (the read-only row
-    label), move with the arrow keys, open the cell with Enter, type and commit.
+    The grid is a canvas with an accessible table behind it. Focusing that table
+    and pressing Enter opens the editor of the top-left cell (the row label);
+    Escape closes it and keeps the selection there; the arrow keys then move to
+    the target (one step right past the label column) and Enter opens it.
     """
     grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 25, box["y"] + 35 + 17)  # first body row, label column
+    editor = page.locator("[data-testid=portal] textarea, [data-testid=portal] input, .gdg-input").first
+    grid.locator("[id^=glide-cell-]").first.focus()
+    page.keyboard.press("Enter")
+    editor.wait_for(timeout=5000)
+    page.keyboard.press("Escape")
     for _ in range(col + 1):
         page.keyboard.press("ArrowRight")
     for _ in range(row):
         page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    editor = page.locator("[data-testid=portal] textarea, [data-testid=portal] input, .gdg-input").first
     editor.wait_for(timeout=5000)
     editor.fill(value)
     page.keyboard.press("Enter")

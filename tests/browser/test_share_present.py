@@ -9,7 +9,7 @@ import numpy as np
 
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import state_to_json
-from tests.browser.helpers import edit_grid_cell, error_elements, figure, goto_app, set_slider, wait_idle
+from tests.browser.helpers import choose_matrix, edit_grid_cell, error_elements, figure, goto_app, set_slider, wait_idle
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -21,8 +21,7 @@ def weights(page) -> np.ndarray:
 def test_link_from_one_browser_reproduces_the_heatmaps_in_another(browser, page, app_url: str) -> None:
     goto_app(page, app_url)
     set_slider(page, "Seed", 130)
-    page.get_by_role("tab", name="W_K").click()
-    grid = page.get_by_role("tabpanel").locator("[data-testid=stDataFrame]").first
+    grid = choose_matrix(page, "W_K")
     edit_grid_cell(page, grid, row=1, col=2, value="-0.75")
     wait_idle(page)
     link = page.url
