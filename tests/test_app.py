@@ -151,6 +151,9 @@ def test_heads_selector(app: AppTest) -> None:
 
 
 def _editor_key(at: AppTest, name: str) -> str:
+    """The key of the grid of matrix ``name``, after choosing it (one grid is drawn at a time)."""
+    if at.radio(key="edit_matrix").value != name:
+        at.radio(key="edit_matrix").set_value(name).run()
     return f"editor::{name}::{at.session_state['editor_generation']}"
 
 

@@ -42,6 +42,7 @@ def test_address_bar_follows_the_state_and_reopens_identically() -> None:
     at = open_link({})
     at.slider(key="seed_slider").set_value(11).run()
     at.toggle(key="causal").set_value(True).run()
+    at.radio(key="edit_matrix").set_value("W_k").run()
     at.session_state[f"editor::W_k::{at.session_state['editor_generation']}"] = {
         "edited_rows": {2: {"5": -0.125}}, "added_rows": [], "deleted_rows": []}
     at.run()
