@@ -7,10 +7,10 @@ import streamlit as st
 st.set_page_config(page_title="Attention lab", layout="wide")
 
 pages = [
-    st.Page("pages/playground.py", title="Playground", icon=":material/science:", default=True),
-    st.Page("pages/r_vignette.py", title="R vignette (000)", icon=":material/menu_book:"),
-    st.Page("pages/numpy_notebook.py", title="NumPy notebook (001)", icon=":material/menu_book:"),
-    st.Page("pages/pytorch_notebook.py", title="PyTorch notebook (002)", icon=":material/menu_book:"),
-    st.Page("pages/multihead_cross.py", title="Multi-head and cross-attention (003)", icon=":material/hub:"),
+    st.Page("pages/playground.py", title="Playground", default=True),
+    st.Page("pages/r_vignette.py", title="R vignette (000)"),
+    st.Page("pages/numpy_notebook.py", title="NumPy notebook (001)"),
+    st.Page("pages/pytorch_notebook.py", title="PyTorch notebook (002)"),
+    st.Page("pages/multihead_cross.py", title="Multi-head and cross-attention (003)"),
 ]
 st.navigation(pages).run()

@@ -103,10 +103,19 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     sb.header("Random numbers")
     sb.selectbox("Random source", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key="random_source")
     msg["random_source"] = sb.empty()
-    sb.selectbox("Weights drawn as", list(INIT_LABELS), format_func=INIT_LABELS.get, key="init")
+    # R's vignette draws with runif only; its normal generator (inversion) is not reproduced here.
+    inits = [k for k in INIT_LABELS if st.session_state["random_source"] != "r" or k != "normal"]
+    notes = []
+    for key in ("init", "embedding_init"):
+        if st.session_state[key] not in inits:
+            st.session_state[key] = "uniform"
+            notes.append(f"The R-compatible source draws integers or uniform numbers; {key} is now uniform.")
+    sb.selectbox("Weights drawn as", inits, format_func=INIT_LABELS.get, key="init")
     if st.session_state["embedding"] == "random":
-        sb.selectbox("Embeddings drawn as", list(INIT_LABELS), format_func=INIT_LABELS.get, key="embedding_init")
+        sb.selectbox("Embeddings drawn as", inits, format_func=INIT_LABELS.get, key="embedding_init")
     msg["init"] = msg["embedding_init"] = sb.empty()
+    if notes:
+        msg["init"].info(literal(" ".join(notes)))
     sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", on_change=_on_seed_slider)
     st.session_state.setdefault("seed_exact", str(st.session_state["seed"]))
     sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", on_change=_on_seed_exact)
