@@ -89,14 +89,15 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     m = np.max(x, axis=axis, keepdims=True)  # row max; -inf for a fully masked row
-    pos_inf = np.isposinf(m)
-    finite_m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        e = np.exp(x - finite_m)  # (…, n) all ≤ 1 where the max is finite
-    # Rows whose max is +inf: only the +inf entries count.
-    e = np.where(pos_inf, np.isposinf(x).astype(np.float64), e)
+    if np.isposinf(m).any():  # rare: overflowed scores; the +inf entries share the weight
+        e = np.where(np.isposinf(m), np.isposinf(x), 0.0)
+        return e / e.sum(axis=axis, keepdims=True).clip(min=1.0)
+    # One n² buffer, reused in place (memory matters at 2,048 tokens x 8 heads).
+    e = np.subtract(x, np.where(np.isfinite(m), m, 0.0))  # ≤ 0; -inf stays -inf
+    np.exp(e, out=e)  # exp(-inf) = 0
     total = e.sum(axis=axis, keepdims=True)  # 0 only for a fully masked row
-    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+    np.divide(e, total, out=e, where=total > 0)
+    return e
 
 
 def _stable_logits(
@@ -169,15 +170,21 @@ def scaled_dot_product_attention(
     s = _check_scale(scale, Q.shape[1])
     m = _check_mask(mask, n_q, n_k)
 
-    scores, logits = _stable_logits(Q, K, s, m)  # (n_q, n_k) Q Kᵀ; scale·Q Kᵀ masked (shifted if it overflowed)
     with np.errstate(over="ignore", invalid="ignore"):
+        scores = Q @ K.T  # (n_q, n_k)
         scaled_scores = s * scores  # (n_q, n_k)
     if m is not None:
         masked_scores = np.where(m, scaled_scores, -np.inf)  # (n_q, n_k)
         fully_masked = ~m.any(axis=-1)  # (n_q,) no key to attend to
     else:
-        masked_scores = scaled_scores
+        masked_scores = scaled_scores  # the same array: no mask, no copy
         fully_masked = np.full(n_q, n_k == 0)
+    logits = masked_scores
+    if not np.isfinite(scaled_scores).all():  # the product overflowed float64: rescale (rare)
+        scores, logits = _stable_logits(Q, K, s, m)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled_scores = s * scores  # ±inf where the true value exceeds float64
+        masked_scores = scaled_scores if m is None else np.where(m, scaled_scores, -np.inf)
     weights = softmax(logits, axis=-1)  # (n_q, n_k), rows sum to 1 (0 if fully masked)
     output = weights @ V  # (n_q, d_v)
     return AttentionTrace(
