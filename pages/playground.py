@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from attention_core import ValidationError, explain_weight
+from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from ui import controls, export_panel, presentation, state
 from ui.figures import chart_config, heatmap, step_figures, with_click_layer
 from ui.text import literal
@@ -60,99 +60,106 @@ if present:
 st.subheader("Tokens")
 controls.token_table(base_trace)
 
-# 4. The editable matrices.
-st.subheader("Matrices (click a cell, type a number, press Enter)")
-titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence",
-          "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K",
-          "b_v": "bias b_V"}
-editable = [m for m in titles if m in base_trace.base]
-if st.session_state.get("edit_matrix") not in editable:
-    st.session_state["edit_matrix"] = "W_q"
-# One grid at a time: each data editor costs a few ms on every rerun, for every session.
-name = st.radio("Matrix to edit", editable, format_func=titles.get, horizontal=True, key="edit_matrix")
-controls.matrix_editor(name, titles[name], base_trace)
-if st.button("Reset all edits", disabled=not st.session_state["edits"]):
-    state.reset_edits()
-    st.rerun()
+# Everything below depends on the hand edits only, so it is one fragment: an edit reruns
+# this part (editor, trace, heatmaps), not the sidebar and the tokenizer above.
+@st.fragment
+def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
+    # 4. The editable matrices.
+    st.subheader("Matrices (click a cell, type a number, press Enter)")
+    titles = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence",
+              "W_q": "W_Q", "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K",
+              "b_v": "bias b_V"}
+    editable = [m for m in titles if m in base_trace.base]
+    if st.session_state.get("edit_matrix") not in editable:
+        st.session_state["edit_matrix"] = "W_q"
+    # One grid at a time: each data editor costs a few ms on every rerun, for every session.
+    name = st.radio("Matrix to edit", editable, format_func=titles.get, horizontal=True, key="edit_matrix")
+    controls.matrix_editor(name, titles[name], base_trace)
+    if st.button("Reset all edits", disabled=not st.session_state["edits"]):
+        state.reset_edits()
+        st.rerun()
 
-# 5. The trace with the edits, and every step drawn from it.
-if frozen:
-    trace = base_trace
-else:
-    trace = state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
-    st.session_state["last_good_trace"] = trace
-    state.write_url(trace.config)
-head = 0
-if trace.attention.n_heads > 1:
-    head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown")
-h = trace.attention.heads[head]
-st.text(f"Scale in force: {h.scale:.6g}   (scores are multiplied by this before the softmax)")
-if h.fully_masked_rows.any():
-    st.warning(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are all 0.")
+    # 5. The trace with the edits, and every step drawn from it.
+    if frozen:
+        trace = base_trace
+    else:
+        trace = state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+        st.session_state["last_good_trace"] = trace
+        state.write_url(trace.config)
+    head = 0
+    if trace.attention.n_heads > 1:
+        head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown")
+    h = trace.attention.heads[head]
+    st.text(f"Scale in force: {h.scale:.6g}   (scores are multiplied by this before the softmax)")
+    if h.fully_masked_rows.any():
+        st.warning(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are all 0.")
 
-figs = step_figures(trace, head)
-fmt = st.session_state["image_format"]
-
-
-def chart(where: st.delta_generator.DeltaGenerator, name: str, **kwargs: object) -> object:
-    fig = kwargs.pop("fig", None) or figs[name]
-    return where.plotly_chart(fig, width="stretch", key=f"fig_{name}", config=chart_config(name, fmt), **kwargs)
+    figs = step_figures(trace, head)
+    fmt = st.session_state["image_format"]
 
 
-st.subheader("Every step")
-for col, name in zip(st.columns(3), ("Q", "K", "V")):
-    chart(col, name)
-c1, c2 = st.columns(2)
-chart(c1, "scores")
-chart(c2, "scaled_scores")
-if "masked_scores" in figs:
-    chart(st, "masked_scores")
+    def chart(where: st.delta_generator.DeltaGenerator, name: str, **kwargs: object) -> object:
+        fig = kwargs.pop("fig", None) or figs[name]
+        return where.plotly_chart(fig, width="stretch", key=f"fig_{name}", config=chart_config(name, fmt), **kwargs)
 
-c1, c2 = st.columns(2)
-with c1:
-    show_change = st.toggle("Show the change in the weights since before my last edit", key="show_change")
-    before = st.session_state.get("edits_before_last_edit")
-    if show_change and before is not None and not frozen:
-        prev = state.cached_run_lab(cfg0.with_edits(before)).attention.heads[head]
-        if prev.weights.shape == h.weights.shape:
-            chart(st, "change", fig=heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
-                                           row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens))
-    event = chart(st, "weights", fig=with_click_layer(figs["weights"]), on_select="rerun", selection_mode="points")
-chart(c2, "output")
 
-# 6. Softmax saturation, per query row.
-st.subheader("How peaked is each row?")
-st.dataframe(pd.DataFrame({
-    "query": trace.tokens_q.tokens,
-    "entropy (nats)": h.row_entropy(),
-    "largest weight": h.row_max_weight(),
-}), hide_index=True)
-
-# 7. The arithmetic of a clicked weight.
-points = (event or {}).get("selection", {}).get("points", []) if event else []
-if points:
-    i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)  # the click layer has one marker per cell
-    if 0 <= i < h.n_q and 0 <= j < h.n_k:
-        ex = explain_weight(h, i, j)
-        st.subheader("The arithmetic of one weight")
-        st.text(f"query {trace.tokens_q.tokens[i]!r} (row {i})  →  key {trace.tokens_kv.tokens[j]!r} (column {j})")
-        st.latex(r"s_{ij} = \sum_d q_{i,d}\,k_{j,d}, \quad w_{ij} = \frac{e^{c\,s_{ij} - m}}{\sum_{j'} e^{c\,s_{ij'} - m}}")
-        terms = " + ".join(f"({a:.4g})" for a in ex["terms"])
-        st.code(
-            f"score   = {terms}\n        = {ex['score']:.6g}\n"
-            f"scaled  = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}\n"
-            f"exp row = exp(scaled - {ex['row_max']:.6g}) = [{', '.join(f'{v:.4g}' for v in ex['exp_row'])}]\n"
-            f"weight  = {ex['exp_row'][j]:.6g} / {ex['exp_sum']:.6g} = {ex['weight']:.6g}\n"
-            f"v_j     = [{', '.join(f'{v:.4g}' for v in ex['value'])}]\n"
-            f"w·v_j   = [{', '.join(f'{v:.4g}' for v in ex['contribution'])}]  (this key's share of output row {i})",
-            language=None,
-        )
-
-if trace.attention.n_heads > 1:
-    st.subheader("All heads together")
+    st.subheader("Every step")
+    for col, name in zip(st.columns(3), ("Q", "K", "V")):
+        chart(col, name)
     c1, c2 = st.columns(2)
-    chart(c1, "concat")
-    chart(c2, "final_output")
+    chart(c1, "scores")
+    chart(c2, "scaled_scores")
+    if "masked_scores" in figs:
+        chart(st, "masked_scores")
 
-st.divider()
-export_panel.render(trace)
+    c1, c2 = st.columns(2)
+    with c1:
+        show_change = st.toggle("Show the change in the weights since before my last edit", key="show_change")
+        before = st.session_state.get("edits_before_last_edit")
+        if show_change and before is not None and not frozen:
+            prev = state.cached_run_lab(cfg0.with_edits(before)).attention.heads[head]
+            if prev.weights.shape == h.weights.shape:
+                chart(st, "change", fig=heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
+                                               row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens))
+        event = chart(st, "weights", fig=with_click_layer(figs["weights"]), on_select="rerun", selection_mode="points")
+    chart(c2, "output")
+
+    # 6. Softmax saturation, per query row.
+    st.subheader("How peaked is each row?")
+    st.dataframe(pd.DataFrame({
+        "query": trace.tokens_q.tokens,
+        "entropy (nats)": h.row_entropy(),
+        "largest weight": h.row_max_weight(),
+    }), hide_index=True)
+
+    # 7. The arithmetic of a clicked weight.
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)  # the click layer has one marker per cell
+        if 0 <= i < h.n_q and 0 <= j < h.n_k:
+            ex = explain_weight(h, i, j)
+            st.subheader("The arithmetic of one weight")
+            st.text(f"query {trace.tokens_q.tokens[i]!r} (row {i})  →  key {trace.tokens_kv.tokens[j]!r} (column {j})")
+            st.latex(r"s_{ij} = \sum_d q_{i,d}\,k_{j,d}, \quad w_{ij} = \frac{e^{c\,s_{ij} - m}}{\sum_{j'} e^{c\,s_{ij'} - m}}")
+            terms = " + ".join(f"({a:.4g})" for a in ex["terms"])
+            st.code(
+                f"score   = {terms}\n        = {ex['score']:.6g}\n"
+                f"scaled  = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}\n"
+                f"exp row = exp(scaled - {ex['row_max']:.6g}) = [{', '.join(f'{v:.4g}' for v in ex['exp_row'])}]\n"
+                f"weight  = {ex['exp_row'][j]:.6g} / {ex['exp_sum']:.6g} = {ex['weight']:.6g}\n"
+                f"v_j     = [{', '.join(f'{v:.4g}' for v in ex['value'])}]\n"
+                f"w·v_j   = [{', '.join(f'{v:.4g}' for v in ex['contribution'])}]  (this key's share of output row {i})",
+                language=None,
+            )
+
+    if trace.attention.n_heads > 1:
+        st.subheader("All heads together")
+        c1, c2 = st.columns(2)
+        chart(c1, "concat")
+        chart(c2, "final_output")
+
+    st.divider()
+    export_panel.render(trace)
+
+
+lab(cfg0, base_trace, frozen)

@@ -33,6 +33,8 @@ MAX_TICKS = 64
 MAX_DIM_TICKS = 12
 #: Up to this many cells the hover also shows extra numbers (raw and scaled score).
 MAX_CELLS_WITH_HOVER_EXTRA = 128 * 128
+#: Larger matrices travel to the browser as float32 (Plotly sends NumPy arrays as typed arrays).
+MAX_CELLS_FLOAT64 = 64 * 64
 #: Up to this many cells a click on a cell can be caught (one invisible marker per cell).
 MAX_CELLS_CLICKABLE = 64 * 64
 #: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
@@ -73,6 +75,8 @@ def heatmap(
     z = np.asarray(z, dtype=np.float64)
     n_rows, n_cols = z.shape
     shown = np.where(np.isfinite(z), z, np.nan)  # blank, not a colour, for -inf
+    if z.size > MAX_CELLS_FLOAT64:
+        shown = shown.astype(np.float32)  # half the bytes; hover still shows 7 significant digits
     # Category axes whose values are unique ("4·the") but whose tick text is the bare token:
     # equal tokens keep their own rows and columns, and hover names both position and token.
     rows = [plotly_text(t) for t in row_labels]
