@@ -84,11 +84,11 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     NaN in ``x`` is refused with a :class:`ValidationError`.
     """
     x = np.asarray(x, dtype=np.float64)
-    if np.isnan(x).any():
-        raise ValidationError("softmax input contains NaN")
     if x.size == 0:
         return x.copy()
     m = np.max(x, axis=axis, keepdims=True)  # row max; -inf for a fully masked row
+    if np.isnan(m).any():  # max propagates NaN: checking it needs no n² temporary
+        raise ValidationError("softmax input contains NaN")
     if np.isposinf(m).any():  # rare: overflowed scores; the +inf entries share the weight
         e = np.where(np.isposinf(m), np.isposinf(x), 0.0)
         return e / e.sum(axis=axis, keepdims=True).clip(min=1.0)
@@ -166,10 +166,14 @@ def scaled_dot_product_attention(
         raise ValidationError(f"Q {Q.shape} and K {K.shape} must have the same number of columns (d_k)")
     if K.shape[0] != V.shape[0]:
         raise ValidationError(f"K {K.shape} and V {V.shape} must have the same number of rows (n_k)")
-    n_q, n_k = Q.shape[0], K.shape[0]
-    s = _check_scale(scale, Q.shape[1])
-    m = _check_mask(mask, n_q, n_k)
+    return _attend(Q, K, V, _check_scale(scale, Q.shape[1]), _check_mask(mask, Q.shape[0], K.shape[0]))
 
+
+def _attend(
+    Q: np.ndarray, K: np.ndarray, V: np.ndarray, s: float, m: np.ndarray | None, **inputs: np.ndarray
+) -> AttentionTrace:
+    """The mechanism itself, on inputs already checked; ``inputs`` are recorded in the trace."""
+    n_q, n_k = Q.shape[0], K.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
         scores = Q @ K.T  # (n_q, n_k)
         scaled_scores = s * scores  # (n_q, n_k)
@@ -180,8 +184,9 @@ def scaled_dot_product_attention(
         masked_scores = scaled_scores  # the same array: no mask, no copy
         fully_masked = np.full(n_q, n_k == 0)
     logits = masked_scores
-    if not np.isfinite(scaled_scores).all():  # the product overflowed float64: rescale (rare)
-        scores, logits = _stable_logits(Q, K, s, m)
+    # min and max are finite only if every entry is (NaN propagates): no n² temporary.
+    if scaled_scores.size and not (np.isfinite(scaled_scores.min()) and np.isfinite(scaled_scores.max())):
+        scores, logits = _stable_logits(Q, K, s, m)  # the product overflowed float64: rescale (rare)
         with np.errstate(over="ignore", invalid="ignore"):
             scaled_scores = s * scores  # ±inf where the true value exceeds float64
         masked_scores = scaled_scores if m is None else np.where(m, scaled_scores, -np.inf)
@@ -190,7 +195,7 @@ def scaled_dot_product_attention(
     return AttentionTrace(
         Q=Q, K=K, V=V, scale=s, mask=m,
         scores=scores, scaled_scores=scaled_scores, masked_scores=masked_scores,
-        weights=weights, output=output, fully_masked_rows=fully_masked,
+        weights=weights, output=output, fully_masked_rows=fully_masked, **inputs,
     )
 
 
@@ -236,8 +241,10 @@ def cross_attention(
     Q = _project("W_q", x_q, W_q)  # (n_q, d_k)
     K = _project("W_k", x_kv, W_k)  # (n_k, d_k)
     V = _project("W_v", x_kv, W_v)  # (n_k, d_v)
-    t = scaled_dot_product_attention(Q, K, V, scale=scale, mask=mask)
-    return AttentionTrace(**{**t.__dict__, "x_q": x_q, "x_kv": x_kv, "W_q": W_q, "W_k": W_k, "W_v": W_v})
+    if Q.shape[1] != K.shape[1]:
+        raise ValidationError(f"Q {Q.shape} and K {K.shape} must have the same number of columns (d_k)")
+    return _attend(Q, K, V, _check_scale(scale, Q.shape[1]), _check_mask(mask, Q.shape[0], K.shape[0]),
+                   x_q=x_q, x_kv=x_kv, W_q=W_q, W_k=W_k, W_v=W_v)
 
 
 def self_attention(
@@ -314,14 +321,12 @@ def multi_head_attention(
     V = _project("W_v", x_kv, W_v) + _bias("b_v", b_v, d_v)  # (n_k, d_v)
     hk, hv = d_k // n_heads, d_v // n_heads  # per-head widths
     mask = causal_mask(x_q.shape[0], x_kv.shape[0]) if causal else None
+    s = _check_scale(scale, hk)  # one check for all heads
     heads = []
     for h in range(n_heads):
         qk, vv = slice(h * hk, (h + 1) * hk), slice(h * hv, (h + 1) * hv)
-        t = scaled_dot_product_attention(Q[:, qk], K[:, qk], V[:, vv], scale=scale, mask=mask)
-        heads.append(AttentionTrace(**{
-            **t.__dict__, "x_q": x_q, "x_kv": x_kv,
-            "W_q": W_q[:, qk], "W_k": W_k[:, qk], "W_v": W_v[:, vv],
-        }))
+        heads.append(_attend(Q[:, qk], K[:, qk], V[:, vv], s, mask, x_q=x_q, x_kv=x_kv,
+                             W_q=W_q[:, qk], W_k=W_k[:, qk], W_v=W_v[:, vv]))
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, d_v)
     if W_o is None:
         output = concat

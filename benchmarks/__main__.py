@@ -1,0 +1,76 @@
+"""python -m benchmarks [--quick] [--skip-browser]: every speed and size figure in one run.
+
+Each figure is a ratio against a floor measured in the same run on the same machine
+(these machines are shared and noisy), printed as a table and written to
+benchmarks/results.json:
+
+1. core: a full trace (1 and 8 heads, causal and not, d_model 64) against the NumPy
+   seed's own code and, when torch is installed, torch computing the same intermediates;
+2. rerun: the script time of one rerun after a matrix edit (AppTest) against a minimal
+   script drawing the same number of same-size heatmaps from precomputed arrays;
+3. payload: bytes of figure data per rerun and per heatmap cell;
+4. browser: edit committed -> all heatmaps updated, in headless Chromium, against a
+   minimal app with one data editor and the same heatmaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+from benchmarks import browser, core, rerun
+
+OUT = Path(__file__).with_name("results.json")
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor()
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes only (the smoke test uses this)")
+    ap.add_argument("--skip-browser", action="store_true")
+    args = ap.parse_args()
+
+    results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    results.update(core.run(quick=args.quick))
+    results.update(rerun.run(quick=args.quick))
+    if not args.skip_browser:
+        results.update(browser.run(quick=args.quick))
+    print()
+    print(table(results))
+    if not args.quick:
+        OUT.write_text(json.dumps(results, indent=1))
+        print(f"\nwrote {OUT}")
+
+
+def table(r: dict) -> str:
+    keys = ["core_ms", "core_vs_numpy_ratio", "core_vs_torch_ratio", "core_peak_n2_per_head",
+            "rerun_ms", "rerun_vs_floor_ratio", "bytes_per_cell", "bytes_per_rerun",
+            "edit_to_render_ms", "edit_to_render_vs_floor_ratio"]
+    ns = sorted({n for k in keys for n in (r.get(k) or {})}, key=int)
+    lines = ["| metric | " + " | ".join(f"n={n}" for n in ns) + " |", "|---" * (len(ns) + 1) + "|"]
+    for k in keys:
+        if k not in r:
+            continue
+        row = r[k] or {}
+        cells = []
+        for n in ns:
+            v = row.get(n)
+            cells.append("" if v is None else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"))
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
