@@ -1,70 +1,226 @@
-"""R's default random generator, ``set.seed(seed); runif(n, min, max)``, in NumPy.
+"""R's default random number generator, ``set.seed(seed); runif(n)``, in NumPy.
 
-R (src/main/RNG.c) uses MT19937 with its own seeding:
+R's default ``RNGkind()`` is ``"Mersenne-Twister"`` (src/main/RNG.c). This
+module reproduces it bit for bit, so that a lesson written in R
+(``set.seed(0); matrix(floor(runif(9, 0, 3)), 3, 3)``) gives the same numbers
+here. There are four parts.
 
-1. ``set.seed(s)`` takes the integer ``s`` as an unsigned 32-bit number
-   (a negative seed wraps modulo 2³²) and scrambles it with 50 rounds of the
-   linear congruential step ``s = 69069·s + 1 (mod 2³²)``;
-2. the same step, repeated, fills R's 625 seed slots: slot 0 holds the MT
-   position and slots 1 … 624 the state; R then sets the position to 624, so
-   the first draw twists the state (slot 0's scrambled value is overwritten);
-3. ``unif_rand()`` is ``word · 2.3283064365386963e-10`` (that is, / (2³² − 1)
-   approximately), nudged into the open interval (0, 1);
-4. ``runif(n, a, b)`` is ``a + (b − a)·u`` for each draw, in order.
+1. Seeding, ``set.seed(seed)`` (``RNG_Init``)
+   The seed is read as R's C type ``Int32``, which is *unsigned* 32-bit, so a
+   negative seed wraps modulo 2³² (``-1`` becomes 4294967295). It is scrambled
+   by 50 steps of the linear congruential generator (LCG)
+   ``seed = 69069·seed + 1 (mod 2³²)``. Then the LCG keeps running and each
+   step fills one of R's 625 seed slots: ``dummy[0]`` (which is MT's position
+   ``mti``) and then ``mt[0] … mt[623]``, the Mersenne-Twister state.
+   ``FixupSeeds`` finally sets ``mti = 624`` — "state used up" — so the first
+   draw regenerates the whole state; the LCG value that went into slot 0 is
+   simply overwritten (R keeps that step for historical consistency). It
+   also re-seeds from the clock if all 624 state words are zero, which an LCG
+   with increment 1 can never produce, so that branch is not reproduced.
 
-R fills matrices column by column: ``matrix(x, nrow, ncol)`` is :func:`r_matrix`.
+2. State regeneration, the "twist" (MT19937, Matsumoto & Nishimura 1998)
+   For k = 0 … 623, indices taken mod 624, in this order::
+
+       y      = (mt[k] & 0x80000000) | (mt[k+1] & 0x7fffffff)
+       mt[k]  = mt[k+397] ^ (y >> 1) ^ (0x9908b0df if y is odd else 0)
+
+3. Output, ``MT_genrand``
+   The next state word is "tempered" (four xor-shifts) into a 32-bit integer
+   ``w``, and the draw is ``w · 2.3283064365386963e-10``. That constant is
+   exactly 2⁻³², so every draw is an exact multiple of 2⁻³² in [0, 1).
+   ``unif_rand`` passes it through ``fixup``, which moves 0 (and anything that
+   rounded to 1) strictly inside (0, 1).
+
+4. ``runif(n, min, max)`` (src/nmath/runif.c)
+   ``min + (max - min)·u`` for each of n successive draws, left to right.
+   When ``min == max`` R returns ``min`` *without drawing*, and for an invalid
+   range it returns NaN, again without drawing; both keep the stream where it
+   was, and we do the same (refusing the invalid range with an error).
+
+R fills a matrix column by column: ``matrix(x, nrow, ncol)`` is
+:func:`r_matrix`, the other half of reproducing an R tutorial's matrices.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .mt19937 import N, MT19937
+__all__ = ["R_INT_MAX", "RGenerator", "r_matrix"]
 
-_I2_32M1 = 2.328306437080797e-10  # 1 / (2^32 - 1), R's i2_32m1
-_MT_SCALE = 2.3283064365386963e-10  # 2^-32, what MT_genrand multiplies by
-_LCG_MASK = 0xFFFFFFFF
+# --- MT19937 constants (names as in R's RNG.c) -------------------------------
+_N = 624  # state words
+_M = 397  # "middle word" offset of the recurrence
+_MATRIX_A = np.uint32(0x9908B0DF)  # constant vector a
+_UPPER_MASK = np.uint32(0x80000000)  # most significant bit
+_LOWER_MASK = np.uint32(0x7FFFFFFF)  # the other 31 bits
+_TEMPERING_MASK_B = np.uint32(0x9D2C5680)
+_TEMPERING_MASK_C = np.uint32(0xEFC60000)
+
+# --- R's constants ------------------------------------------------------------
+_MT_SCALE = 2.3283064365386963e-10  # what MT_genrand multiplies by; == 2**-32 exactly
+_I2_32M1 = 2.328306437080797e-10  # R's i2_32m1 = 1/(2^32 - 1), used by fixup()
+_UINT32 = 0xFFFFFFFF  # mod 2^32 for Python ints
+_RANDOM_SEED_KIND = 10403  # .Random.seed[1]: Mersenne-Twister + Inversion + Rejection
+
+R_INT_MAX = 2147483647
+"""Largest R integer. R's integers are -R_INT_MAX … R_INT_MAX: -2**31 is NA."""
 
 
 def _lcg(seed: int) -> int:
-    return (69069 * seed + 1) & _LCG_MASK
+    """One step of R's seeding LCG, on a Python int in 0 … 2**32 - 1."""
+    return (69069 * seed + 1) & _UINT32
+
+
+def _seed_slots(seed: int) -> np.ndarray:
+    """(625,) uint32: R's seed slots right after ``RNG_Init`` (dummy[0], mt[0..623]).
+
+    The LCG is inherently sequential (each value needs the previous one) and
+    runs only 675 steps, so plain Python ints are the clearest way to write it.
+    """
+    s = seed & _UINT32  # R's Int32 is unsigned: negative seeds wrap mod 2^32
+    for _ in range(50):  # "Initial scrambling"
+        s = _lcg(s)
+    slots = np.empty(_N + 1, dtype=np.uint32)  # (625,)
+    for j in range(_N + 1):
+        s = _lcg(s)
+        slots[j] = s
+    return slots
+
+
+def _twist(mt: np.ndarray) -> np.ndarray:
+    """(624,) uint32 -> (624,) uint32: MT19937's state regeneration, vectorised.
+
+    The textbook loop updates mt[k] in place for k = 0 … 623, and mt[k] reads
+    mt[k+1] (not yet updated) and mt[(k+397) mod 624], which is *already*
+    updated once k ≥ 227 = 624 − 397. So the loop splits into blocks in which
+    every input is final before the block starts:
+
+    * k in [0, 227):   partner k+397 in [397, 624) — old words;
+    * k in [227, 454): partner k−227 in [0, 227)   — updated by block 1;
+    * k in [454, 623): partner k−227 in [227, 396) — updated by block 2;
+    * k = 623 alone:   it needs the *new* mt[0] as its "next" word.
+
+    In each block mt[k+1] is still old (the block's own writes happen after
+    NumPy has evaluated the whole right-hand side), exactly as in the loop.
+    """
+    mt = mt.astype(np.uint32, copy=True)  # (624,); the caller's array is left unchanged
+    for lo, hi in ((0, _N - _M), (_N - _M, 2 * (_N - _M)), (2 * (_N - _M), _N - 1)):
+        partner = (lo + _M) % _N  # first partner index of this block
+        y = (mt[lo:hi] & _UPPER_MASK) | (mt[lo + 1:hi + 1] & _LOWER_MASK)  # (hi-lo,)
+        mag = np.where(y & np.uint32(1), _MATRIX_A, np.uint32(0))  # mag01[y & 1]
+        mt[lo:hi] = mt[partner:partner + (hi - lo)] ^ (y >> np.uint32(1)) ^ mag
+    y = (mt[_N - 1] & _UPPER_MASK) | (mt[0] & _LOWER_MASK)  # wraps to the new mt[0]
+    mt[_N - 1] = mt[_M - 1] ^ (y >> np.uint32(1)) ^ (_MATRIX_A if y & np.uint32(1) else np.uint32(0))
+    return mt
+
+
+def _temper(y: np.ndarray) -> np.ndarray:
+    """MT19937's output tempering, elementwise on uint32 state words (any shape)."""
+    y = y.astype(np.uint32, copy=True)
+    y ^= y >> np.uint32(11)
+    y ^= (y << np.uint32(7)) & _TEMPERING_MASK_B
+    y ^= (y << np.uint32(15)) & _TEMPERING_MASK_C
+    y ^= y >> np.uint32(18)
+    return y
+
+
+def _fixup(u: np.ndarray) -> np.ndarray:
+    """R's ``fixup``: keep draws strictly inside (0, 1). (n,) float64 -> (n,) float64.
+
+    With the 2⁻³² scale a draw is never ≥ 1 and is 0 only for the word 0,
+    but R applies both checks, so we do too.
+    """
+    u = np.where(u <= 0.0, 0.5 * _I2_32M1, u)
+    return np.where(1.0 - u <= 0.0, 1.0 - 0.5 * _I2_32M1, u)
+
+
+def _check_count(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"the number of draws must be a whole number ≥ 0, got {n!r}")
+    return int(n)
 
 
 class RGenerator:
-    """== ``set.seed(seed)`` in R (RNGkind "Mersenne-Twister"); draws continue one stream."""
+    """R's default generator: Mersenne-Twister seeded by R's ``set.seed``.
+
+    ``RGenerator(s)`` is ``set.seed(s)`` with ``RNGkind()`` at its default
+    ``"Mersenne-Twister"``; successive calls continue one stream, as
+    successive ``runif`` calls in one R session do. Only uniform draws are
+    provided (R's "Inversion" normal generator is not needed here).
+    """
 
     def __init__(self, seed: int) -> None:
+        """== ``set.seed(seed)``; seed is a whole number in -2147483647 … 2147483647."""
+        # R's set.seed() takes an R integer; -2**31 is R's NA and is refused by R too.
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"R's set.seed takes a whole number, got {seed!r}")
-        if not -(2**31 - 1) <= int(seed) <= 2**31 - 1:
-            raise ValueError(f"R's set.seed takes an integer in -2147483647 … 2147483647, got {seed}")
-        s = int(seed) & _LCG_MASK  # R's Int32 is unsigned: negative seeds wrap
-        for _ in range(50):  # initial scrambling
-            s = _lcg(s)
-        slots = []
-        for _ in range(N + 1):  # dummy[0] (position) and mt[0..623]
-            s = _lcg(s)
-            slots.append(s)
-        self._mt = MT19937(np.array(slots[1:], dtype=np.uint32), pos=N)  # FixupSeeds: position 624
+        if not -R_INT_MAX <= int(seed) <= R_INT_MAX:
+            # (wording relied on by the app's error messages: "R's set.seed takes an integer")
+            raise ValueError(f"R's set.seed takes an integer in -{R_INT_MAX} … {R_INT_MAX}, got {int(seed)}")
+        slots = _seed_slots(int(seed))  # (625,)
+        self._mt: np.ndarray = slots[1:].copy()  # (624,) uint32, mt[0..623]
+        self._mti: int = _N  # FixupSeeds: dummy[0] = 624, "regenerate before the first draw"
+
+    def _genrand_int32(self, n: int) -> np.ndarray:
+        """(n,) uint32: the next n tempered 32-bit words, twisting every 624 words."""
+        out = np.empty(n, dtype=np.uint32)  # (n,)
+        filled = 0
+        while filled < n:
+            if self._mti >= _N:  # state used up: regenerate all 624 words at once
+                self._mt = _twist(self._mt)
+                self._mti = 0
+            take = min(n - filled, _N - self._mti)  # words left in this state
+            out[filled:filled + take] = _temper(self._mt[self._mti:self._mti + take])
+            self._mti += take
+            filled += take
+        return out
 
     def unif_rand(self, n: int) -> np.ndarray:
-        """(n,) float64: R's ``unif_rand()`` n times, each in the open interval (0, 1)."""
-        u = self._mt.words(int(n)).astype(np.float64) * _MT_SCALE
-        u = np.where(u <= 0.0, 0.5 * _I2_32M1, u)  # R's fixup()
-        return np.where(1.0 - u <= 0.0, 1.0 - 0.5 * _I2_32M1, u)
+        """(n,) float64: R's ``unif_rand()`` called n times; == ``runif(n)``."""
+        n = _check_count(n)
+        # uint32 -> float64 is exact, and scaling by 2^-32 is exact: no rounding anywhere.
+        return _fixup(self._genrand_int32(n).astype(np.float64) * _MT_SCALE)
 
     def runif(self, n: int, min: float = 0.0, max: float = 1.0) -> np.ndarray:  # noqa: A002 (R's names)
-        """(n,) float64: == ``runif(n, min, max)`` in R, continuing the stream."""
-        if n < 0:
-            raise ValueError(f"runif needs n ≥ 0, got {n}")
-        if min == max:
-            return np.full(int(n), float(min))  # R returns min without drawing
-        return min + (max - min) * self.unif_rand(n)
+        """(n,) float64: == R's ``runif(n, min, max)``, continuing the stream."""
+        n = _check_count(n)
+        a, b = float(min), float(max)
+        if not (math.isfinite(a) and math.isfinite(b)) or b < a:
+            # R returns NaN (with a warning) and draws nothing; an error is more useful here.
+            raise ValueError(f"runif needs finite min ≤ max, got min={min!r}, max={max!r}")
+        if a == b:
+            return np.full(n, a)  # R returns min without drawing: the stream does not move
+        # Same operations in the same order as R's C code: a + (b - a) * u, in float64.
+        return a + (b - a) * self.unif_rand(n)
+
+    def random_seed(self) -> np.ndarray:
+        """(626,) int32: the current state as R's ``.Random.seed`` shows it.
+
+        ``c(10403, mti, mt[0], …, mt[623])``, the words read as R's signed
+        integers. Right after ``set.seed`` mti is 624.
+        """
+        words = np.concatenate([np.array([self._mti], dtype=np.uint32), self._mt])  # (625,)
+        return np.concatenate([np.array([_RANDOM_SEED_KIND], dtype=np.int32), words.view(np.int32)])
 
 
 def r_matrix(values: np.ndarray, nrow: int, ncol: int) -> np.ndarray:
-    """(nrow, ncol): R's ``matrix(values, nrow, ncol)``, which fills column by column."""
+    """(nrow, ncol) float64: R's ``matrix(values, nrow, ncol)``, filled column by column.
+
+    ``values`` is a 1-D sequence of exactly nrow·ncol numbers. Element j of
+    ``values`` lands in row ``j % nrow``, column ``j // nrow`` (R is
+    column-major), so ``r_matrix([1, 2, 3, 4, 5, 6], 2, 3)`` is
+    ``[[1, 3, 5], [2, 4, 6]]``, as R prints ``matrix(1:6, 2, 3)``. R would
+    recycle too-short data; here a length mismatch is always a mistake, so it
+    is refused.
+    """
     v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"r_matrix needs a 1-D vector of values, got shape {v.shape}")
+    if nrow < 0 or ncol < 0:
+        raise ValueError(f"r_matrix needs non-negative dimensions, got {nrow} x {ncol}")
     if v.size != nrow * ncol:
-        raise ValueError(f"matrix() needs {nrow * ncol} values for {nrow} x {ncol}, got {v.size}")
-    return v.reshape(ncol, nrow).T.copy()
+        raise ValueError(f"r_matrix needs {nrow * ncol} values for {nrow} x {ncol}, got {v.size}")
+    # Filling C-order (ncol, nrow) row by row and transposing = filling (nrow, ncol) column by column.
+    return v.reshape(ncol, nrow).T.copy()  # (nrow, ncol), a fresh C-contiguous array
