@@ -7,7 +7,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from ui import controls, export_panel, presentation, state
-from ui.figures import chart_config, heatmap, step_figures, with_click_layer
+from ui.figures import MAX_CELLS_CLICKABLE, chart_config, heatmap, step_figures, with_click_layer
 from ui.text import literal
 
 state.ensure_defaults()
@@ -122,6 +122,8 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
                 chart(st, "change", fig=heatmap(h.weights - prev.weights, title="change in weights", kind="scores",
                                                row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens))
         event = chart(st, "weights", fig=with_click_layer(figs["weights"]), on_select="rerun", selection_mode="points")
+        if h.weights.size <= MAX_CELLS_CLICKABLE:
+            st.caption("Click a weight to see its arithmetic.")
     chart(c2, "output")
 
     # 6. Softmax saturation, per query row.

@@ -32,11 +32,11 @@ MAX_TICKS = 64
 #: Feature-dimension axes (0, 1, 2, …) need fewer labels.
 MAX_DIM_TICKS = 12
 #: Up to this many cells the hover also shows extra numbers (raw and scaled score).
-MAX_CELLS_WITH_HOVER_EXTRA = 128 * 128
+MAX_CELLS_WITH_HOVER_EXTRA = 32 * 32  # (as JSON lists: ~20 bytes per number)
 #: Larger matrices travel to the browser as float32 (Plotly sends NumPy arrays as typed arrays).
 MAX_CELLS_FLOAT64 = 64 * 64
 #: Up to this many cells a click on a cell can be caught (one invisible marker per cell).
-MAX_CELLS_CLICKABLE = 64 * 64
+MAX_CELLS_CLICKABLE = 32 * 32  # (one marker per cell, sent as JSON lists)
 #: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
 WEIGHTS_SCALE = "Viridis"
 DIVERGING_SCALE = "RdBu_r"

@@ -123,7 +123,7 @@ def choose_matrix(page: Any, label: str) -> Any:
     return page.locator("[data-testid=stDataFrame]").nth(1)
 
 
-def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str) -> None:
+def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_commit: Any = None) -> None:
     """Type ``value`` into data cell (row, col) of the data editor ``grid`` (a locator).
 
     The grid is a canvas with an accessible table behind it. Focusing that table
@@ -132,7 +132,9 @@ def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str) -> None
     the target (one step right past the label column) and Enter opens it.
     """
     grid.scroll_into_view_if_needed()
-    editor = page.locator("[data-testid=portal] textarea, [data-testid=portal] input, .gdg-input").first
+    # The overlay editor; a closed one can linger in the DOM hidden, so only a visible one counts.
+    editor = page.locator("[data-testid=portal] textarea:visible, [data-testid=portal] input:visible, "
+                          ".gdg-input:visible").first
     grid.locator("[id^=glide-cell-]").first.focus()
     page.keyboard.press("Enter")
     editor.wait_for(timeout=5000)
@@ -144,6 +146,8 @@ def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str) -> None
     page.keyboard.press("Enter")
     editor.wait_for(timeout=5000)
     editor.fill(value)
+    if before_commit is not None:
+        before_commit()
     page.keyboard.press("Enter")
     wait_idle(page)
 

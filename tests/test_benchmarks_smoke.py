@@ -1,0 +1,15 @@
+"""A quick run of the benchmark code (small sizes), so that `python -m benchmarks` keeps working.
+The figures themselves come from `python -m benchmarks` (see README), not from the test run."""
+
+from __future__ import annotations
+
+from benchmarks import core, rerun
+from benchmarks.__main__ import table
+
+
+def test_core_and_rerun_benchmarks_run_and_report_every_key() -> None:
+    r = {**core.run(quick=True), **rerun.run(quick=True)}
+    for key in ("core_ms", "core_vs_numpy_ratio", "core_peak_n2_per_head", "rerun_vs_floor_ratio", "bytes_per_cell"):
+        assert r[key] and all(v is None or v > 0 for v in r[key].values()), key
+    assert r["core_peak_n2_per_head"]["64"] < 20  # the trace keeps a few n² arrays per head, not dozens
+    assert "| core_ms |" in table(r)
