@@ -25,7 +25,18 @@ UPPER, LOWER = np.uint32(0x80000000), np.uint32(0x7FFFFFFF)
 
 
 def twist(mt: np.ndarray) -> np.ndarray:
-    """The next 624-word state after ``mt`` (uint32, shape (624,)); ``mt`` is left unchanged."""
+    """The next 624-word state after ``mt`` (uint32, shape (624,)); ``mt`` is left unchanged.
+
+    The textbook loop updates mt[k] in place for k = 0 … 623, and mt[k] reads
+    mt[k+1] (not yet updated) and mt[(k+397) mod 624], which is *already*
+    updated once k ≥ 227 = 624 − 397. So the loop splits into blocks in which
+    every input is final before the block starts:
+
+    * k in [0, 227):   partner k+397 in [397, 624) — old words;
+    * k in [227, 454): partner k−227 in [0, 227)   — updated by block 1;
+    * k in [454, 623): partner k−227 in [227, 396) — updated by block 2;
+    * k = 623 alone:   it needs the *new* mt[0] as its "next" word.
+    """
     old = mt.astype(np.uint32)
     new = old.copy()
     for lo, hi in ((0, N - M), (N - M, 2 * (N - M)), (2 * (N - M), N - 1)):

@@ -18,11 +18,8 @@ here. There are four parts.
    also re-seeds from the clock if all 624 state words are zero, which an LCG
    with increment 1 can never produce, so that branch is not reproduced.
 
-2. State regeneration, the "twist" (MT19937, Matsumoto & Nishimura 1998)
-   For k = 0 … 623, indices taken mod 624, in this order::
-
-       y      = (mt[k] & 0x80000000) | (mt[k+1] & 0x7fffffff)
-       mt[k]  = mt[k+397] ^ (y >> 1) ^ (0x9908b0df if y is odd else 0)
+2. State regeneration, the "twist" (MT19937, Matsumoto & Nishimura 1998),
+   shared with the torch generator in :mod:`.mt19937`.
 
 3. Output, ``MT_genrand``
    The next state word is "tempered" (four xor-shifts) into a 32-bit integer
@@ -47,16 +44,9 @@ import math
 
 import numpy as np
 
-__all__ = ["R_INT_MAX", "RGenerator", "r_matrix"]
+from .mt19937 import MT19937, N as _N
 
-# --- MT19937 constants (names as in R's RNG.c) -------------------------------
-_N = 624  # state words
-_M = 397  # "middle word" offset of the recurrence
-_MATRIX_A = np.uint32(0x9908B0DF)  # constant vector a
-_UPPER_MASK = np.uint32(0x80000000)  # most significant bit
-_LOWER_MASK = np.uint32(0x7FFFFFFF)  # the other 31 bits
-_TEMPERING_MASK_B = np.uint32(0x9D2C5680)
-_TEMPERING_MASK_C = np.uint32(0xEFC60000)
+__all__ = ["R_INT_MAX", "RGenerator", "r_matrix"]
 
 # --- R's constants ------------------------------------------------------------
 _MT_SCALE = 2.3283064365386963e-10  # what MT_genrand multiplies by; == 2**-32 exactly
@@ -87,43 +77,6 @@ def _seed_slots(seed: int) -> np.ndarray:
         s = _lcg(s)
         slots[j] = s
     return slots
-
-
-def _twist(mt: np.ndarray) -> np.ndarray:
-    """(624,) uint32 -> (624,) uint32: MT19937's state regeneration, vectorised.
-
-    The textbook loop updates mt[k] in place for k = 0 … 623, and mt[k] reads
-    mt[k+1] (not yet updated) and mt[(k+397) mod 624], which is *already*
-    updated once k ≥ 227 = 624 − 397. So the loop splits into blocks in which
-    every input is final before the block starts:
-
-    * k in [0, 227):   partner k+397 in [397, 624) — old words;
-    * k in [227, 454): partner k−227 in [0, 227)   — updated by block 1;
-    * k in [454, 623): partner k−227 in [227, 396) — updated by block 2;
-    * k = 623 alone:   it needs the *new* mt[0] as its "next" word.
-
-    In each block mt[k+1] is still old (the block's own writes happen after
-    NumPy has evaluated the whole right-hand side), exactly as in the loop.
-    """
-    mt = mt.astype(np.uint32, copy=True)  # (624,); the caller's array is left unchanged
-    for lo, hi in ((0, _N - _M), (_N - _M, 2 * (_N - _M)), (2 * (_N - _M), _N - 1)):
-        partner = (lo + _M) % _N  # first partner index of this block
-        y = (mt[lo:hi] & _UPPER_MASK) | (mt[lo + 1:hi + 1] & _LOWER_MASK)  # (hi-lo,)
-        mag = np.where(y & np.uint32(1), _MATRIX_A, np.uint32(0))  # mag01[y & 1]
-        mt[lo:hi] = mt[partner:partner + (hi - lo)] ^ (y >> np.uint32(1)) ^ mag
-    y = (mt[_N - 1] & _UPPER_MASK) | (mt[0] & _LOWER_MASK)  # wraps to the new mt[0]
-    mt[_N - 1] = mt[_M - 1] ^ (y >> np.uint32(1)) ^ (_MATRIX_A if y & np.uint32(1) else np.uint32(0))
-    return mt
-
-
-def _temper(y: np.ndarray) -> np.ndarray:
-    """MT19937's output tempering, elementwise on uint32 state words (any shape)."""
-    y = y.astype(np.uint32, copy=True)
-    y ^= y >> np.uint32(11)
-    y ^= (y << np.uint32(7)) & _TEMPERING_MASK_B
-    y ^= (y << np.uint32(15)) & _TEMPERING_MASK_C
-    y ^= y >> np.uint32(18)
-    return y
 
 
 def _fixup(u: np.ndarray) -> np.ndarray:
@@ -160,28 +113,14 @@ class RGenerator:
             # (wording relied on by the app's error messages: "R's set.seed takes an integer")
             raise ValueError(f"R's set.seed takes an integer in -{R_INT_MAX} … {R_INT_MAX}, got {int(seed)}")
         slots = _seed_slots(int(seed))  # (625,)
-        self._mt: np.ndarray = slots[1:].copy()  # (624,) uint32, mt[0..623]
-        self._mti: int = _N  # FixupSeeds: dummy[0] = 624, "regenerate before the first draw"
-
-    def _genrand_int32(self, n: int) -> np.ndarray:
-        """(n,) uint32: the next n tempered 32-bit words, twisting every 624 words."""
-        out = np.empty(n, dtype=np.uint32)  # (n,)
-        filled = 0
-        while filled < n:
-            if self._mti >= _N:  # state used up: regenerate all 624 words at once
-                self._mt = _twist(self._mt)
-                self._mti = 0
-            take = min(n - filled, _N - self._mti)  # words left in this state
-            out[filled:filled + take] = _temper(self._mt[self._mti:self._mti + take])
-            self._mti += take
-            filled += take
-        return out
+        # mt[0..623]; FixupSeeds sets dummy[0] = mti = 624: "regenerate before the first draw"
+        self._mt = MT19937(slots[1:], pos=_N)
 
     def unif_rand(self, n: int) -> np.ndarray:
         """(n,) float64: R's ``unif_rand()`` called n times; == ``runif(n)``."""
         n = _check_count(n)
         # uint32 -> float64 is exact, and scaling by 2^-32 is exact: no rounding anywhere.
-        return _fixup(self._genrand_int32(n).astype(np.float64) * _MT_SCALE)
+        return _fixup(self._mt.words(n).astype(np.float64) * _MT_SCALE)
 
     def runif(self, n: int, min: float = 0.0, max: float = 1.0) -> np.ndarray:  # noqa: A002 (R's names)
         """(n,) float64: == R's ``runif(n, min, max)``, continuing the stream."""
@@ -201,7 +140,7 @@ class RGenerator:
         ``c(10403, mti, mt[0], …, mt[623])``, the words read as R's signed
         integers. Right after ``set.seed`` mti is 624.
         """
-        words = np.concatenate([np.array([self._mti], dtype=np.uint32), self._mt])  # (625,)
+        words = np.concatenate([np.array([self._mt.pos], dtype=np.uint32), self._mt.mt])  # (625,)
         return np.concatenate([np.array([_RANDOM_SEED_KIND], dtype=np.int32), words.view(np.int32)])
 
 
