@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..lab import MAX_SENTENCE_CHARS, LabConfig
 from ..tokenize import tokenize
+from . import loader
 from .bert import Bert, BertConfig, erf, gelu, layer_norm
 from .loader import (
     INSTALL_COMMAND,
@@ -85,7 +86,7 @@ class ModelRun:
 
 def is_available() -> bool:
     """Is the model package installed (located, not loaded)?"""
-    return locate_model_dir() is not None
+    return loader.locate_model_dir() is not None
 
 
 class _ForwardCache:
