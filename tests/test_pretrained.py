@@ -330,7 +330,7 @@ def reference() -> tuple[dict, dict[str, np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def real() -> pretrained.PretrainedModel:
-    if pretrained.locate_model_dir() is None:
+    if not pretrained.is_available():
         _unavailable(f"the optional model package is not installed: {pretrained.INSTALL_COMMAND}")
     try:
         import safetensors  # noqa: F401
