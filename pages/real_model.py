@@ -11,9 +11,10 @@ from ui import state
 from ui.figures import WEIGHTS_SCALE, chart_config, heatmap
 from ui.text import literal
 
-#: Up to this many tokens the 72-head grid is one Plotly heatmap (hover shows each weight);
-#: beyond, one PNG image (72 x 128² cells would be ~6 MB of chart data on every new sentence).
-GRID_MAX_TOKENS_AS_CHART = 64
+#: Up to this many tokens the 72-head grid is one Plotly heatmap (hover shows each weight;
+#: 40 tokens: 0.6 MB of figure); beyond, one palette PNG in the chart (128 tokens: ~0.3 MB
+#: instead of ~6 MB of numbers).
+GRID_MAX_TOKENS_AS_CHART = 40
 #: Widgets of this page that keep their value while another page is shown.
 PAGE_WIDGETS = ("rm_layer", "rm_head", "rm_hide_special")
 
@@ -90,17 +91,44 @@ def grid_figure(attn: np.ndarray) -> dict:
     }
 
 
-def viridis_image(z: np.ndarray) -> np.ndarray:
-    """(rows, cols) weights in [0, 1] (NaN = gutter) as an RGB uint8 image, Viridis colours, white gutters."""
+def viridis_png(z: np.ndarray) -> bytes:
+    """(rows, cols) weights in [0, 1] (NaN = gutter) as a palette PNG: 256 Viridis colours, white gutters."""
+    import io
+
     from plotly.colors import hex_to_rgb, sequential
+    from PIL import Image  # a Streamlit dependency
 
     stops = np.array([hex_to_rgb(c) for c in sequential.Viridis], dtype=np.float64)  # (k, 3)
     xs = np.linspace(0.0, 1.0, len(stops))
-    lut = np.stack([np.interp(np.linspace(0, 1, 256), xs, stops[:, c]) for c in range(3)], axis=1).astype(np.uint8)
-    idx = np.clip(np.nan_to_num(z, nan=0.0) * 255 + 0.5, 0, 255).astype(np.uint8)
-    img = lut[idx]
-    img[np.isnan(z)] = 255
-    return img
+    lut = np.stack([np.interp(np.linspace(0, 1, 255), xs, stops[:, c]) for c in range(3)], axis=1)
+    palette = np.vstack([np.rint(lut), [255, 255, 255]]).astype(np.uint8)  # index 255: the gutters
+    idx = np.clip(np.nan_to_num(z, nan=0.0) * 254 + 0.5, 0, 254).astype(np.uint8)
+    idx[np.isnan(z)] = 255
+    img = Image.fromarray(idx)  # mode "L"; putpalette makes it "P"
+    img.putpalette(palette.tobytes())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def grid_png_figure(sentence: str, hide: bool) -> dict:
+    """The 72-head grid of a long sentence as one PNG inside a Plotly figure, built once per
+    (sentence, toggle): a few hundred kB instead of megabytes of numbers, and no re-encoding."""
+    import base64
+
+    attn = pretrained.run(sentence, max_tokens=pretrained.APP_MAX_TOKENS).attentions
+    attn = renormalised(attn) if hide else attn
+    layers, heads, m, _ = attn.shape
+    png = viridis_png(grid_matrix(attn))
+    fig = grid_figure(np.zeros((layers, heads, 1, 1)))  # axes, ticks and title of the chart version …
+    centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
+    fig["layout"]["xaxis"].update(tickvals=centres[:heads], showticklabels=True)
+    fig["layout"]["yaxis"].update(tickvals=centres[:layers])
+    fig["layout"]["title"]["text"] += "; yellow = 1, dark blue = 0"
+    fig["data"] = [{"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
+                    "hoverinfo": "skip"}]  # … with the picture instead of the numbers
+    return fig
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -145,12 +173,12 @@ if st.button("Open this head in the Playground", key="rm_open",
 st.subheader("All 72 heads")
 parked = (result.attentions[..., 0] + result.attentions[..., -1]).mean(axis=-1) if n > 2 else \
     np.ones((L, H))  # (L, H) average share of a row's weight on [CLS] and [SEP]
-grid_attn = renormalised(result.attentions) if hide else result.attentions
-if grid_attn.shape[-1] <= GRID_MAX_TOKENS_AS_CHART:
+if len(tokens) <= GRID_MAX_TOKENS_AS_CHART:
+    grid_attn = renormalised(result.attentions) if hide else result.attentions
     st.plotly_chart(grid_figure(grid_attn), width="stretch", key="rm_grid_chart", config=chart_config("minilm-all-heads"))
 else:
-    st.image(viridis_image(grid_matrix(grid_attn)), caption="all heads: weights (rows: layers 0-5, columns: "
-             "heads 0-11; yellow = 1, dark blue = 0)", width="stretch", output_format="PNG")
+    st.plotly_chart(grid_png_figure(sentence, hide), width="stretch", key="rm_grid_image",
+                    config=chart_config("minilm-all-heads"))
 st.plotly_chart(
     heatmap(parked, title="share of the weight on [CLS] and [SEP] (mean over query rows)",
             row_labels=[f"layer {l}" for l in range(L)], col_labels=[f"head {h}" for h in range(H)],

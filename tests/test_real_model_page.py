@@ -141,13 +141,26 @@ def test_too_many_tokens_is_a_message(app: AppTest, model: None) -> None:
 
 
 def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
-    sentence = " ".join(["token"] * 100)  # 102 WordPiece tokens: the grid is sent as a PNG
+    sentence = " ".join(["token"] * 100)  # 102 WordPiece tokens: the grid is sent as one PNG
     open_page(app, sentence)
     assert_clean(app)
-    images = app.get("image")
-    assert len(images) == 1 and images[0].proto.imgs[0].url.endswith(".png")
-    assert [t for t in charts(app) if t.startswith("all heads")] == []
+    grid = chart(app, "all heads")["data"]
+    assert len(grid) == 1 and grid[0]["type"] == "image"
+    assert grid[0]["source"].startswith("data:image/png;base64,")
     result = pretrained.run(sentence)
+    import io
+
+    from PIL import Image
+
+    png = Image.open(io.BytesIO(base64.b64decode(grid[0]["source"].split(",", 1)[1])))
+    assert png.mode == "P"
+    idx = np.asarray(png)  # palette indices: 0..254 = weight·254, 255 = gutter
+    n = len(result.tokens)
+    assert idx.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
+    for layer, head in ((0, 0), (5, 11)):
+        tile = idx[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
+        np.testing.assert_array_equal(tile, np.floor(result.attentions[layer, head] * 254 + 0.5))
+    assert (idx[n, :] == 255).all()
     np.testing.assert_allclose(decode(chart(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0],
                                atol=1e-7)  # > 64x64 cells: float32
 
