@@ -34,7 +34,7 @@ origin = st.session_state.get("real_model_origin")
 if isinstance(origin, tuple) and len(origin) == 2 and origin[0] == sentence:
     sentence = origin[1]
 st.text("Sentence (change it in the Playground's sidebar):")
-st.code(sentence, language=None)
+st.code(sentence, language=None, wrap_lines=True)
 
 try:
     with st.spinner("Running the model…"):
@@ -82,9 +82,9 @@ def grid_figure(attn: np.ndarray) -> dict:
         }],
         "layout": {
             "title": {"text": "all heads: weights (rows: layers 0-5, columns: heads 0-11)"},
-            "height": 560, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "height": 580, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "xaxis": {"tickmode": "array", "tickvals": centres[:heads], "ticktext": [f"head {h}" for h in range(heads)],
-                      "side": "top", "showgrid": False, "zeroline": False},
+                      "side": "bottom", "showgrid": False, "zeroline": False},
             "yaxis": {"tickmode": "array", "tickvals": centres[:layers], "ticktext": [f"layer {l}" for l in range(layers)],
                       "autorange": "reversed", "showgrid": False, "zeroline": False},
         },
