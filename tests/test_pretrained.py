@@ -363,6 +363,14 @@ def test_real_model_matches_transformers(real: pretrained.PretrainedModel, refer
                                atol=1e-5)
 
 
+def test_real_model_matches_transformers_in_float64(real: pretrained.PretrainedModel, reference: tuple) -> None:
+    """Against the same model run in float64 the forward agrees to ~1e-14: the 1e-6 above is float32 rounding."""
+    doc, arrays = reference
+    r = pretrained.run(doc["sentences"][0]["sentence"])
+    np.testing.assert_allclose(r.attentions[-1], arrays["default.float64.attentions_last"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.hidden_states[-1], arrays["default.float64.hidden_last"], rtol=0, atol=1e-12)
+
+
 def test_real_tokenizer_ids_equal_the_reference(real: pretrained.PretrainedModel, reference: tuple) -> None:
     doc, _ = reference
     wrong = [(c["text"], real.tokenizer.encode(c["text"]).ids, c["ids"]) for c in doc["tokenizer_cases"]
