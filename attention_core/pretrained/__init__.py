@@ -98,7 +98,7 @@ class _ForwardCache:
         self._lock = threading.Lock()
 
     def get(self, model: PretrainedModel, ids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        key = (id(model), ids)
+        key = (model, ids)  # the model itself (hashed by identity, kept alive): ids of dead objects get reused
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

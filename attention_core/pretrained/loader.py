@@ -131,11 +131,19 @@ def load_checkpoint(directory: Path, *, name: str | None = None, model_sha256: s
                            tokenizer=tokenizer)
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=2)
-def _load_pinned(directory: Path) -> PretrainedModel:
+def _load_pinned_once(directory: Path) -> PretrainedModel:
     model = load_checkpoint(directory, name=MODEL_NAME, model_sha256=MODEL_SHA256, vocab_sha256=VOCAB_SHA256)
     limit_blas_threads(1)
     return model
+
+
+def _load_pinned(directory: Path) -> PretrainedModel:
+    with _LOAD_LOCK:  # two sessions opening the page at once load it once
+        return _load_pinned_once(directory)
 
 
 def load_default() -> PretrainedModel:
