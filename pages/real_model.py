@@ -50,7 +50,6 @@ except ValidationError as exc:  # a checksum mismatch, or a sentence over the to
     st.stop()
 
 n, L, H = len(result.tokens), result.n_layers, result.n_heads
-SPECIALS = (pretrained.CLS, pretrained.SEP)
 
 
 def renormalised(w: np.ndarray) -> np.ndarray:
@@ -95,8 +94,8 @@ def viridis_png(z: np.ndarray) -> bytes:
     """(rows, cols) weights in [0, 1] (NaN = gutter) as a palette PNG: 256 Viridis colours, white gutters."""
     import io
 
-    from plotly.colors import hex_to_rgb, sequential
     from PIL import Image  # a Streamlit dependency
+    from plotly.colors import hex_to_rgb, sequential
 
     stops = np.array([hex_to_rgb(c) for c in sequential.Viridis], dtype=np.float64)  # (k, 3)
     xs = np.linspace(0.0, 1.0, len(stops))
@@ -171,8 +170,7 @@ if st.button("Open this head in the Playground", key="rm_open",
 
 # ---------------------------------------------------------------------------- every head
 st.subheader("All 72 heads")
-parked = (result.attentions[..., 0] + result.attentions[..., -1]).mean(axis=-1) if n > 2 else \
-    np.ones((L, H))  # (L, H) average share of a row's weight on [CLS] and [SEP]
+parked = (result.attentions[..., 0] + result.attentions[..., -1]).mean(axis=-1)  # (L, H) mean share on [CLS], [SEP]
 if len(tokens) <= GRID_MAX_TOKENS_AS_CHART:
     grid_attn = renormalised(result.attentions) if hide else result.attentions
     st.plotly_chart(grid_figure(grid_attn), width="stretch", key="rm_grid_chart", config=chart_config("minilm-all-heads"))

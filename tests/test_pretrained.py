@@ -22,8 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attention_core import LabConfig, ValidationError, run_lab, tokenize
-from attention_core import pretrained
+from attention_core import LabConfig, ValidationError, pretrained, run_lab, tokenize
 from attention_core.pretrained import bert, loader, wordpiece
 from attention_core.pretrained.wordpiece import WordPiece
 

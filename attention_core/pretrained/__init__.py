@@ -54,10 +54,32 @@ APP_MAX_TOKENS = 128
 CACHE_BYTES = 96 * 2**20
 
 __all__ = [
-    "APP_MAX_TOKENS", "Bert", "BertConfig", "CLS", "SEP", "INSTALL_COMMAND", "MAX_POSITIONS", "MODEL_NAME", "MODEL_SHA256",
-    "ModelMismatch", "ModelNotInstalled", "ModelRun", "PretrainedModel", "VOCAB_SHA256", "WordPiece", "erf",
-    "gelu", "head_config", "is_available", "layer_norm", "limit_blas_threads", "load_checkpoint", "load_default",
-    "locate_model_dir", "playground_tokens", "run",
+    "APP_MAX_TOKENS",
+    "CLS",
+    "INSTALL_COMMAND",
+    "MAX_POSITIONS",
+    "MODEL_NAME",
+    "MODEL_SHA256",
+    "SEP",
+    "VOCAB_SHA256",
+    "Bert",
+    "BertConfig",
+    "ModelMismatch",
+    "ModelNotInstalled",
+    "ModelRun",
+    "PretrainedModel",
+    "WordPiece",
+    "erf",
+    "gelu",
+    "head_config",
+    "is_available",
+    "layer_norm",
+    "limit_blas_threads",
+    "load_checkpoint",
+    "load_default",
+    "locate_model_dir",
+    "playground_tokens",
+    "run",
 ]
 
 

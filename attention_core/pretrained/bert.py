@@ -120,7 +120,7 @@ class BertConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BertConfig":
+    def from_dict(cls, d: dict[str, Any]) -> BertConfig:
         if d.get("model_type", "bert") != "bert":
             raise ValidationError(f"config.json describes a {d.get('model_type')!r} model, not BERT")
         if d.get("hidden_act", "gelu") != "gelu":

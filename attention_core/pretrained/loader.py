@@ -125,7 +125,7 @@ def load_checkpoint(directory: Path, *, name: str | None = None, model_sha256: s
         raise ModelMismatch(f"vocab.txt has more tokens than the model's {config.vocab_size}")
     try:
         tensors = load_file(str(files["model.safetensors"]))
-    except Exception as exc:  # safetensors raises its own error types
+    except Exception as exc:  # noqa: BLE001 (safetensors raises its own error types, from Rust)
         raise ModelMismatch(f"cannot read {files['model.safetensors']}: {exc}") from None
     return PretrainedModel(name=name or directory.name, directory=directory, bert=Bert(config, tensors),
                            tokenizer=tokenizer)
@@ -178,13 +178,11 @@ def _loaded_libraries() -> list[str]:
                     paths.append(part)
     except OSError:
         pass
-    try:
-        import numpy
+    import numpy
 
-        libs = Path(numpy.__file__).resolve().parent.parent / "numpy.libs"
+    libs = Path(numpy.__file__).resolve().parent.parent / "numpy.libs"  # where NumPy wheels bundle OpenBLAS
+    if libs.is_dir():
         paths += [str(p) for p in sorted(libs.glob("*.so*")) if str(p) not in paths]
-    except Exception:
-        pass
     return [p for p in paths if "blas" in Path(p).name.lower() or "mkl" in Path(p).name.lower()]
 
 

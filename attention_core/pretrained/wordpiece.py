@@ -242,7 +242,7 @@ class WordPiece:
         self.specials = tuple(t for t in SPECIAL_TOKENS if t in self.vocab)
 
     @classmethod
-    def from_file(cls, path: Path) -> "WordPiece":
+    def from_file(cls, path: Path) -> WordPiece:
         """One token per line, as in ``vocab.txt`` (the line number is the id)."""
         with open(path, encoding="utf-8") as fh:
             return cls([line.rstrip("\n") for line in fh])
