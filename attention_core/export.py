@@ -22,8 +22,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str]]]:
     """{name: (matrix, row labels, column labels)} for every matrix the app shows."""
     q, k = list(trace.tokens_q.tokens), list(trace.tokens_kv.tokens)
-    cols = lambda m: [str(j) for j in range(m.shape[1])]  # noqa: E731
-    dims = lambda m: [f"x{i}" for i in range(m.shape[0])]  # noqa: E731
+    cols = lambda m: [str(j) for j in range(m.shape[1])]
+    dims = lambda m: [f"x{i}" for i in range(m.shape[0])]
     out: dict[str, tuple[np.ndarray, list[str], list[str]]] = {
         "embeddings": (trace.embeddings, q, cols(trace.embeddings)),
     }

@@ -75,7 +75,7 @@ class LabConfig:
     given: tuple[tuple[str, tuple[tuple[float, ...], ...]], ...] = ()
     edits: tuple[Edit, ...] = field(default=())
 
-    def with_edits(self, edits: dict[tuple[str, int, int], float]) -> "LabConfig":
+    def with_edits(self, edits: dict[tuple[str, int, int], float]) -> LabConfig:
         """A copy with ``edits`` (cell → value) as its hand edits, in a canonical order."""
         return replace(self, edits=tuple((m, r, c, float(v)) for (m, r, c), v in sorted(edits.items())))
 

@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--skip-browser", action="store_true")
     args = ap.parse_args()
 
-    results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.UTC).isoformat()}
     results.update(core.run(quick=args.quick))
     results.update(rerun.run(quick=args.quick))
     if not args.skip_browser:

@@ -7,7 +7,6 @@ import os
 import statistics
 import subprocess
 import time
-from pathlib import Path
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.browser.helpers import choose_matrix, edit_grid_cell, goto_app, set_text_input, start_streamlit

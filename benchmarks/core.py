@@ -104,8 +104,8 @@ def run(quick: bool = False) -> dict:
         W = [rs.randn(D_MODEL, D_MODEL) / 8 for _ in range(4)]
         worst_np, worst_torch, peak_units = 0.0, None, 0.0
         for heads, causal in CONFIGS:
-            ours = lambda: multi_head_attention(x, x, *W, heads, causal=causal)  # noqa: E731
-            ref = lambda: numpy_reference(x, *W, heads, causal)  # noqa: E731
+            ours = lambda: multi_head_attention(x, x, *W, heads, causal=causal)
+            ref = lambda: numpy_reference(x, *W, heads, causal)
             reps = repeats(n)
             t_ours, t_ref = median_ms(ours, reps), median_ms(ref, reps)
             same, sdpa = torch_functions(x, *W, heads, causal)

@@ -130,7 +130,7 @@ def test_given_matrices_and_biases_replace_the_draws() -> None:
     W_q, W_k, W_v = rs.randn(4, 2), rs.randn(4, 2), rs.randn(4, 3)
     b_q, b_k, b_v = rs.randn(2), rs.randn(2), rs.randn(3)
     X = rs.randn(3, 4)
-    as_rows = lambda m: tuple(tuple(float(v) for v in r) for r in np.atleast_2d(m))  # noqa: E731
+    as_rows = lambda m: tuple(tuple(float(v) for v in r) for r in np.atleast_2d(m))
     cfg = LabConfig(sentence="a b c", embedding="manual", manual_embeddings=as_rows(X), d_model=4, d_k=2, d_v=3,
                     given=tuple((n, as_rows(m)) for n, m in
                                 (("W_q", W_q), ("W_k", W_k), ("W_v", W_v), ("b_q", b_q), ("b_k", b_k), ("b_v", b_v))))

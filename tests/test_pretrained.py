@@ -418,3 +418,28 @@ def test_playground_labels_keep_one_token_each() -> None:
     labels = pretrained.playground_tokens(toks)
     assert labels[:3] == ["CLS", "hello", ","] and labels[4] == "_ing" and labels[-1] == "SEP"
     assert len(tokenize(" ".join(labels), keep_punctuation=True)) == len(toks)
+
+
+def test_without_special_tokens_renormalises_by_hand() -> None:
+    # Worked by hand: row 1 of the inner 2x2 block is (0.2, 0.2) of 0.4 -> (0.5, 0.5);
+    # row 2 is (0.1, 0.3) of 0.4 -> (0.25, 0.75); a row that gave everything to [CLS] -> zeros.
+    a = np.array([[0.7, 0.1, 0.1, 0.1],
+                  [0.3, 0.2, 0.2, 0.3],
+                  [0.1, 0.1, 0.3, 0.5],
+                  [0.5, 0.0, 0.0, 0.5]])
+    got = pretrained.without_special_tokens(np.stack([a, a[::-1, ::-1]]))  # (2, 2, 2): batch axes kept
+    np.testing.assert_allclose(got[0], [[0.5, 0.5], [0.25, 0.75]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got[1], [[0.75, 0.25], [0.5, 0.5]], rtol=0, atol=1e-15)
+    zero = np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 0, 1.0]])
+    np.testing.assert_array_equal(pretrained.without_special_tokens(zero), [[0.0]])
+    with pytest.raises(ValidationError):
+        pretrained.without_special_tokens(np.ones((2, 2)))
+
+
+def test_special_token_share_by_hand() -> None:
+    a = np.array([[0.5, 0.25, 0.25],
+                  [0.0, 1.0, 0.0],
+                  [0.25, 0.25, 0.5]])
+    # rows give (0.5 + 0.25), 0, (0.25 + 0.5) to the first and last token: mean 0.5
+    assert pretrained.special_token_share(a) == pytest.approx(0.5, abs=1e-15)
+    np.testing.assert_allclose(pretrained.special_token_share(np.stack([a, np.eye(3)])), [0.5, 2 / 3], atol=1e-15)

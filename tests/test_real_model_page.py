@@ -64,8 +64,7 @@ def assert_clean(at: AppTest) -> None:
 
 @pytest.fixture
 def app() -> AppTest:
-    if PAGE not in (ROOT / "app.py").read_text(encoding="utf-8"):
-        _unavailable(f"app.py does not list {PAGE} in st.navigation yet")
+    assert PAGE in (ROOT / "app.py").read_text(encoding="utf-8"), f"app.py must list {PAGE} in st.navigation"
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
 
 
@@ -99,13 +98,13 @@ def test_page_shows_the_models_numbers(app: AppTest, model: None) -> None:
     np.testing.assert_allclose(decode(spec["data"][0]["z"]), result.attentions[4, 9], rtol=1e-12, atol=0)
 
     # All 72 heads in one float32 heatmap, tile (layer, head) at rows/columns k·(n+1) …
-    grid = decode(chart(app, "all heads")["data"][0]["z"])
+    grid = decode(chart(app, "all 72 heads")["data"][0]["z"])
     n = len(result.tokens)
     assert grid.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
     for layer, head in ((0, 0), (4, 9), (5, 11)):
         tile = grid[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
         np.testing.assert_allclose(tile, result.attentions[layer, head], atol=1e-7)
-    assert "texttemplate" not in chart(app, "all heads")["data"][0]
+    assert "texttemplate" not in chart(app, "all 72 heads")["data"][0]
     parked = decode(chart(app, "share of the weight")["data"][0]["z"])
     np.testing.assert_allclose(parked, (result.attentions[..., 0] + result.attentions[..., -1]).mean(-1), rtol=1e-12)
 
@@ -144,7 +143,7 @@ def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
     sentence = " ".join(["token"] * 100)  # 102 WordPiece tokens: the grid is sent as one PNG
     open_page(app, sentence)
     assert_clean(app)
-    grid = chart(app, "all heads")["data"]
+    grid = chart(app, "all 72 heads")["data"]
     assert len(grid) == 1 and grid[0]["type"] == "image"
     assert grid[0]["source"].startswith("data:image/png;base64,")
     result = pretrained.run(sentence)

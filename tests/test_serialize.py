@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 from attention_core import PRESETS, LabConfig, ValidationError, run_lab
 from attention_core.export import matrices, python_script, to_csv, to_json, to_latex
 from attention_core.serialize import (
-    config_from_dict, config_from_query, config_to_dict, config_to_query, state_from_json, state_to_json,
+    config_from_query,
+    config_to_dict,
+    config_to_query,
+    state_from_json,
+    state_to_json,
 )
 
 

@@ -9,7 +9,13 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.export import matrices, python_script, to_csv, to_json, to_latex
-from attention_core.serialize import MAX_STATE_BYTES, config_to_dict, config_to_query, state_from_json, state_to_json
+from attention_core.serialize import (
+    MAX_STATE_BYTES,
+    config_to_dict,
+    config_to_query,
+    state_from_json,
+    state_to_json,
+)
 from ui import state
 from ui.text import literal
 

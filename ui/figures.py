@@ -169,7 +169,7 @@ def _dims(n: int) -> list[str]:
     return [str(j) for j in range(n)]
 
 
-def step_figures(trace: "LabTrace", head: int = 0) -> dict[str, FigureSpec]:
+def step_figures(trace: LabTrace, head: int = 0) -> dict[str, FigureSpec]:
     """Every step of one head as a heatmap, keyed by the trace field it shows.
 
     Keys, in the order of the mechanism: ``embeddings``, ``Q``, ``K``, ``V``,
@@ -242,3 +242,72 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
     heat = {**hm, "hoverinfo": "skip"}
     heat.pop("hovertemplate")
     return {"data": [heat, marker], "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False}}
+
+
+# ---------------------------------------------------------------------------- many heads at once
+
+def head_tiles(attentions: np.ndarray) -> np.ndarray:
+    """(L, H, m, m) weights laid out as one (L·(m+1) − 1, H·(m+1) − 1) float32 matrix.
+
+    Tile (l, h) is head h of layer l; one NaN row/column (a gap in the picture) separates tiles.
+    """
+    layers, heads, m, _ = attentions.shape
+    out = np.full((layers * (m + 1) - 1, heads * (m + 1) - 1), np.nan, dtype=np.float32)
+    for l in range(layers):
+        for h in range(heads):
+            out[l * (m + 1): l * (m + 1) + m, h * (m + 1): h * (m + 1) + m] = attentions[l, h]
+    return out
+
+
+def _viridis_png(z: np.ndarray) -> bytes:
+    """(rows, cols) weights in [0, 1] (NaN = gap) as a palette PNG: 255 Viridis colours, white gaps."""
+    import io
+
+    from PIL import Image  # a Streamlit dependency
+    from plotly.colors import hex_to_rgb, sequential
+
+    stops = np.array([hex_to_rgb(c) for c in sequential.Viridis], dtype=np.float64)  # (k, 3)
+    xs = np.linspace(0.0, 1.0, len(stops))
+    lut = np.stack([np.interp(np.linspace(0, 1, 255), xs, stops[:, c]) for c in range(3)], axis=1)  # (255, 3)
+    palette = np.vstack([np.rint(lut), [255, 255, 255]]).astype(np.uint8)  # index 255: the gaps
+    idx = np.clip(np.nan_to_num(z, nan=0.0) * 254 + 0.5, 0, 254).astype(np.uint8)
+    idx[np.isnan(z)] = 255
+    img = Image.fromarray(idx)  # mode "L"; putpalette makes it "P"
+    img.putpalette(palette.tobytes())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
+    """Every head of every layer as small multiples, one colour scale (0 to 1).
+
+    ``attentions`` is ``(layers, heads, m, m)``. As a heatmap (float32, no cell text) hover
+    shows each weight; ``as_image=True`` sends one palette PNG instead of the numbers (for
+    long sentences: 128 tokens are ~0.3 MB instead of ~6 MB), without hover.
+    """
+    import base64
+
+    layers, heads, m, _ = attentions.shape
+    z = head_tiles(np.asarray(attentions))
+    centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
+    title = f"all {layers * heads} heads: weights (rows: layers 0-{layers - 1}, columns: heads 0-{heads - 1})"
+    if as_image:
+        trace = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(_viridis_png(z)).decode(),
+                 "hoverinfo": "skip"}
+        title += "; yellow = 1, dark blue = 0"
+    else:
+        trace = {"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
+                 "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+    return {
+        "data": [trace],
+        "layout": {
+            "title": {"text": title},
+            "height": 580, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "xaxis": {"tickmode": "array", "tickvals": centres[:heads], "ticktext": [f"head {h}" for h in range(heads)],
+                      "side": "bottom", "showgrid": False, "zeroline": False, "showticklabels": True},
+            "yaxis": {"tickmode": "array", "tickvals": centres[:layers],
+                      "ticktext": [f"layer {l}" for l in range(layers)],
+                      "autorange": "reversed", "showgrid": False, "zeroline": False},
+        },
+    }

@@ -28,7 +28,7 @@ WIDGET_FIELDS: tuple[str, ...] = (
     "projections", "random_source", "init", "embedding_init", "scale_mode", "causal", "n_heads",
 )
 #: LabConfig fields kept in session state without a widget of their own.
-HIDDEN_FIELDS: tuple[str, ...] = ("seed", "scale_value", "manual_embeddings")
+HIDDEN_FIELDS: tuple[str, ...] = ("seed", "scale_value", "manual_embeddings", "given")
 
 Cell = tuple[str, int, int]
 

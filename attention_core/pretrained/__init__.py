@@ -80,6 +80,8 @@ __all__ = [
     "locate_model_dir",
     "playground_tokens",
     "run",
+    "special_token_share",
+    "without_special_tokens",
 ]
 
 
@@ -166,6 +168,38 @@ def run(sentence: str, *, max_tokens: int = MAX_POSITIONS, model: PretrainedMode
     attentions, hidden = _CACHE.get(model, enc.ids)
     return ModelRun(sentence=sentence, tokens=list(enc.tokens), ids=list(enc.ids), attentions=attentions,
                     hidden_states=hidden, model=model)
+
+
+def without_special_tokens(attentions: np.ndarray) -> np.ndarray:
+    """Drop [CLS] and [SEP] (the first and last row and column) and renormalise each row.
+
+    .. math:: \\tilde a_{ij} = a_{ij} / \\sum_{k=1}^{n-2} a_{ik}, \\quad 1 \\le i, j \\le n - 2
+
+    ``attentions`` is ``(..., n, n)`` (one head, a layer, or all of them); the result is
+    ``(..., n - 2, n - 2)``. A row that gave all its weight to [CLS]/[SEP] becomes zeros,
+    not NaN. Many BERT heads park most of their weight on those two tokens; this shows
+    how the rest is shared among the words.
+    """
+    a = np.asarray(attentions)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] < 3:
+        raise ValidationError(f"need square (..., n, n) weights with n >= 3, got shape {a.shape}")
+    inner = a[..., 1:-1, 1:-1]                               # (..., n-2, n-2)
+    total = inner.sum(axis=-1, keepdims=True)                # (..., n-2, 1)
+    return np.divide(inner, total, out=np.zeros_like(inner), where=total > 0)
+
+
+def special_token_share(attentions: np.ndarray) -> np.ndarray:
+    """The mean share of each head's weight that goes to [CLS] and [SEP].
+
+    .. math:: s = \\frac{1}{n} \\sum_i (a_{i,1} + a_{i,n})
+
+    ``attentions`` ``(..., n, n)`` → ``(...)``; for a model run's ``(layers, heads, n, n)``
+    a ``(layers, heads)`` table with values in [0, 1].
+    """
+    a = np.asarray(attentions)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] < 2:
+        raise ValidationError(f"need square (..., n, n) weights with n >= 2, got shape {a.shape}")
+    return (a[..., 0] + a[..., -1]).mean(axis=-1)            # (...)
 
 
 # --------------------------------------------------------------------------- one head in the Playground

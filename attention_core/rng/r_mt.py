@@ -44,7 +44,8 @@ import math
 
 import numpy as np
 
-from .mt19937 import MT19937, N as _N
+from .mt19937 import MT19937
+from .mt19937 import N as _N
 
 __all__ = ["R_INT_MAX", "RGenerator", "r_matrix"]
 
@@ -122,7 +123,7 @@ class RGenerator:
         # uint32 -> float64 is exact, and scaling by 2^-32 is exact: no rounding anywhere.
         return _fixup(self._mt.words(n).astype(np.float64) * _MT_SCALE)
 
-    def runif(self, n: int, min: float = 0.0, max: float = 1.0) -> np.ndarray:  # noqa: A002 (R's names)
+    def runif(self, n: int, min: float = 0.0, max: float = 1.0) -> np.ndarray:
         """(n,) float64: == R's ``runif(n, min, max)``, continuing the stream."""
         n = _check_count(n)
         a, b = float(min), float(max)

@@ -79,9 +79,10 @@ torch 2.13.0 (``tests/fixtures/make_torch_fixtures.py``).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
-from .mt19937 import N, MT19937
+from .mt19937 import MT19937, N
 
 # The seeds torch.manual_seed accepts: it first tries to read the Python int as
 # an unsigned 64-bit number, then (on overflow) as a signed one.

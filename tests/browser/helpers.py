@@ -1,11 +1,31 @@
-"""Small helpers for driving the Streamlit app in Playwright."""
+"""Helpers for driving a Streamlit app in headless Chromium with Playwright.
+
+Everything here works on what the browser shows (the DOM, Plotly's drawn data, the
+data editor's accessibility table), never on server internals. Typical use::
+
+    url, proc = start_streamlit(ROOT / "app.py")     # or the ``streamlit_app`` fixture
+    goto_app(page, url)                              # loaded, idle, charts drawn
+    set_text_input(page, "Sentence", "the cat sat")  # type + Enter, wait for the rerun
+    figs = plotly_figures(page)                      # titles, z, axes as drawn
+
+Waiting: every interaction helper notes how many script runs the page has seen,
+acts, waits for a new run to start (up to ``start_grace`` ms: an action that changes
+nothing starts none) and then for the app to settle, see :func:`wait_idle`.
+Timeouts are in milliseconds, like Playwright's.
+"""
 
 from __future__ import annotations
 
+import atexit
+import json
+import math
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -13,103 +33,451 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
+APP = "[data-testid=stApp]"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+RUNNING_ICON = "[data-testid=stStatusWidgetRunningIcon]"
+# The overlay editor of the data editor; a closed one can linger in the DOM hidden, so only a visible one counts.
+GRID_EDITOR = ("[data-testid=portal] .gdg-input:visible, [data-testid=portal] textarea:visible, "
+               "[data-testid=portal] input:visible, .gdg-input:visible")
 
+
+# --------------------------------------------------------------------------------------------- the server
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_streamlit(script: Path, port: int | None = None) -> tuple[str, subprocess.Popen]:
-    """Serve ``script`` on 127.0.0.1 and wait until it is healthy; return (url, process)."""
+def _tail(path: str | None, chars: int = 4000) -> str:
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return text[-chars:]
+
+
+def _health(url: str) -> str:
+    # No proxy for loopback, whatever the environment says.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{url}/_stcore/health", timeout=2) as r:
+        return r.read().decode().strip()
+
+
+def start_streamlit(script: Path, port: int | None = None, *, timeout: float = 60.0,
+                    extra_args: list[str] | None = None) -> tuple[str, subprocess.Popen]:
+    """Serve ``script`` from the repo root on 127.0.0.1 and wait until it is healthy.
+
+    Returns ``(base_url, process)``. The server runs in its own process group with its
+    output in log files (``process.log_paths``: stdout, stderr), so it can never block on
+    a full pipe; if it exits or is not healthy within ``timeout`` seconds, it is stopped
+    and ``RuntimeError`` says why, with the tail of its stderr. Stop it with
+    :func:`stop_streamlit` (also registered to run at interpreter exit).
+    """
     port = port or free_port()
+    out = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False)
+    err = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *(extra_args or [])],
+        cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    out.close()
+    err.close()
+    proc.log_paths = (out.name, err.name)  # type: ignore[attr-defined]
+    atexit.register(stop_streamlit, proc)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"streamlit run {script} exited with code {proc.returncode} before it was "
+                               f"healthy.\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    return url, proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"streamlit did not become healthy on {url} within 60 s")
+            answer = _health(url)
+            if answer == "ok":
+                return url, proc
+            last = f"health said {answer!r}"
+        except OSError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    stop_streamlit(proc)
+    raise RuntimeError(f"streamlit run {script} was not healthy on {url} within {timeout:.0f} s ({last})."
+                       f"\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}")
 
 
-def wait_idle(page: Any, timeout: float = 30.0) -> None:
-    """Wait until the script has finished its rerun (seen idle twice, 200 ms apart)."""
-    deadline = time.monotonic() + timeout
-    seen = 0
-    time.sleep(0.2)  # let a rerun that was just triggered start
+def stop_streamlit(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server from :func:`start_streamlit` and its children (its process group): TERM, then KILL."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # children left behind in the group, or a server that ignored TERM
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.wait(timeout=timeout)
+
+
+def server_log(proc: subprocess.Popen, chars: int = 4000) -> str:
+    """The tail of a server's stderr and stdout (for failure messages)."""
+    paths = getattr(proc, "log_paths", (None, None))
+    return f"--- stderr ---\n{_tail(paths[1], chars)}\n--- stdout ---\n{_tail(paths[0], chars)}"
+
+
+# -------------------------------------------------------------------------------------------- waiting
+
+# Installs (once per document) a MutationObserver that counts script runs: every change of
+# stApp's data-test-script-state into a busy state. Returns the count so far.
+_RUNS_JS = """() => {
+  const h = window.__stHarness || (window.__stHarness = {runs: 0, installed: false});
+  if (!h.installed) {
+    const busy = s => s === 'running' || s === 'rerunRequested' || s === 'stopRequested';
+    new MutationObserver(records => {
+      for (const r of records) {
+        // r.oldValue is the state before this change; the state after it is the next record's
+        // oldValue, or the current value for the last record of the element.
+        const i = records.indexOf(r);
+        const later = records.slice(i + 1).find(q => q.target === r.target);
+        const now = later ? later.oldValue : r.target.getAttribute('data-test-script-state');
+        if (busy(now) && !busy(r.oldValue)) h.runs += 1;
+      }
+    }).observe(document.documentElement, {subtree: true, attributes: true,
+                                         attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+    h.installed = true;
+  }
+  return h.runs;
+}"""
+
+_STATE_JS = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  return {
+    script: app ? app.getAttribute('data-test-script-state') : null,
+    connection: app ? app.getAttribute('data-test-connection-state') : null,
+    runningIcon: !!document.querySelector('[data-testid=stStatusWidgetRunningIcon]'),
+    runs: window.__stHarness ? window.__stHarness.runs : null,
+  };
+}"""
+
+_IDLE_STATES = ("notRunning", "compilationError")
+
+
+def script_runs(page: Any) -> int:
+    """How many script runs (full or fragment) this page has seen start since the counter was installed.
+
+    Take it before an action and pass it to ``wait_idle(page, since=...)``: that waits for
+    the rerun the action causes instead of mistaking the quiet moment before it for idle.
+    """
+    return int(page.evaluate(_RUNS_JS))
+
+
+def wait_idle(page: Any, timeout: float = 30_000, *, since: int | None = None, start_grace: float = 2_000,
+              settle: float = 150) -> None:
+    """Wait until the app has finished its script run and stays finished.
+
+    Idle means: ``stApp`` has ``data-test-script-state`` notRunning (or compilationError),
+    is CONNECTED, and no running indicator (``stStatusWidgetRunningIcon``) is shown, seen on
+    two polls ``settle`` ms apart with no run starting in between (the attribute flickers
+    between fragment and full reruns and while a debounced widget commits).
+
+    ``since``: a :func:`script_runs` count taken before the action; first wait up to
+    ``start_grace`` ms for a run to start after it (an action that changes nothing starts
+    none, then this goes on after the grace). Without ``since``, pause ``settle`` ms first so
+    that a rerun triggered just before can start. Raises ``TimeoutError`` with the last state.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    page.evaluate(_RUNS_JS)  # the counter, if this document has none yet
+    if since is not None:
+        grace = min(deadline, time.monotonic() + start_grace / 1000)
+        while time.monotonic() < grace:
+            st = page.evaluate(_STATE_JS)
+            if st["runs"] > since or st["script"] not in _IDLE_STATES:
+                break
+            time.sleep(0.02)
+    else:
+        time.sleep(settle / 1000)
+    seen, runs, st = 0, None, {}
     while time.monotonic() < deadline:
-        if page.locator(IDLE).count() and not page.locator("[data-testid=stStatusWidget]").count():
+        st = page.evaluate(_STATE_JS)
+        idle = st["script"] in _IDLE_STATES and st["connection"] == "CONNECTED" and not st["runningIcon"]
+        if idle and (seen == 0 or st["runs"] == runs):
             seen += 1
             if seen >= 2:
                 return
         else:
             seen = 0
-        time.sleep(0.2)
-    raise TimeoutError("the app did not become idle")
+        runs = st["runs"]
+        time.sleep(settle / 1000 if idle else 0.03)
+    raise TimeoutError(f"the app did not become idle within {timeout:.0f} ms; last seen: {st}")
 
 
-def goto_app(page: Any, url: str, *, charts: bool = True) -> None:
-    page.goto(url)
-    page.wait_for_selector("[data-testid=stApp]")
+# ----------------------------------------------------------------------------------------- navigation
+
+def goto_app(page: Any, url: str, *, charts: bool = True, timeout: float = 60_000) -> None:
+    """Open ``url``, wait until the app is idle and (``charts=True``) a Plotly chart is drawn."""
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout)
+    page.wait_for_selector(APP, timeout=timeout)
+    script_runs(page)
     if charts:
-        page.wait_for_selector(".js-plotly-plot .main-svg")
-    wait_idle(page)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout)
+    wait_idle(page, timeout)
+    if charts:  # drawn, not merely mounted
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                               ".some(e => e._fullData && e._fullData.length)", timeout=timeout)
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+_FIGURES_JS = """() => {
+  const num = v => (typeof v === 'number' && Number.isNaN(v)) ? null : v;
+  const list = v => (v === undefined || v === null || typeof v === 'string') ? null : Array.from(v, num);
+  const grid = v => {
+    if (v === undefined || v === null) return null;
+    return Array.from(v, row => (row !== null && typeof row === 'object' && typeof row.length === 'number')
+      ? Array.from(row, num) : num(row));
+  };
+  return Array.from(document.querySelectorAll('.js-plotly-plot'), el => {
+    const L = el._fullLayout || {};
+    const axis = (id, letter) => L[String(id || letter).replace(/^([xy])/, '$1axis')] || {};
+    const ticks = a => a.ticktext ? Array.from(a.ticktext, String) : null;
+    return {
+      title: (L.title && L.title.text) || '',
+      ticktext_x: Array.from((L.xaxis || {}).ticktext || [], String),
+      ticktext_y: Array.from((L.yaxis || {}).ticktext || [], String),
+      traces: (el._fullData || []).map(t => ({
+        type: t.type,
+        name: t.name === undefined ? null : t.name,
+        z: grid(t.z),
+        x: list(t.x),
+        y: list(t.y),
+        ticktext_x: ticks(axis(t.xaxis, 'x')),
+        ticktext_y: ticks(axis(t.yaxis, 'y')),
+      })),
+    };
+  });
+}"""
 
 
 def plotly_figures(page: Any) -> list[dict]:
-    """Every chart as drawn: title, and each trace's z and the axes' tick texts."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
-            title: (el._fullLayout && el._fullLayout.title && el._fullLayout.title.text) || '',
-            ticktext_x: Array.from((el._fullLayout.xaxis || {}).ticktext || []),
-            ticktext_y: Array.from((el._fullLayout.yaxis || {}).ticktext || []),
-            traces: (el._fullData || []).map(t => ({
-                type: t.type,
-                z: t.z ? Array.from(t.z, row => Array.from(row, v => (v === null || Number.isNaN(v)) ? null : v)) : null,
-            })),
-        }))"""
-    )
+    """Every ``.js-plotly-plot`` on the page, in page order, as drawn (``_fullData``/``_fullLayout``).
+
+    Each is ``{"title", "ticktext_x", "ticktext_y", "traces": [{"type", "name", "z", "x", "y",
+    "ticktext_x", "ticktext_y"}]}``: ``z`` as nested lists (typed arrays converted, NaN → None),
+    ``x``/``y`` as lists or None, a trace's ``ticktext_*`` from the axes it is drawn on (None
+    when the axis has no tick texts), the figure's ``ticktext_*`` from the first axes ([] if none).
+    Titles are raw Plotly text (Streamlit's theme may wrap them in ``<b>``).
+    """
+    return page.evaluate(_FIGURES_JS)
 
 
 def figure(page: Any, prefix: str) -> dict:
+    """The one figure whose title (tags stripped) starts with ``prefix``."""
     # Streamlit's theme wraps chart titles in <b> tags; our titles hold no user text.
     found = [f for f in plotly_figures(page) if re.sub(r"<[^>]+>", "", f["title"]).startswith(prefix)]
     assert len(found) == 1, f"expected one figure titled {prefix!r}, got {[f['title'] for f in plotly_figures(page)]}"
     return found[0]
 
 
-def set_text_input(page: Any, label: str, value: str) -> None:
-    box = page.get_by_label(label, exact=True)
+def error_elements(page: Any) -> list[str]:
+    """Texts of every exception box (``stException``) and error alert (``stAlertContentError``)."""
+    loc = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
+    return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+
+# ------------------------------------------------------------------------------------------ widgets
+
+def widget(page: Any, testid: str, label: str) -> Any:
+    """The one ``[data-testid=<testid>]`` element whose widget label is exactly ``label``."""
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    loc = page.locator(f"[data-testid={testid}]").filter(
+        has=page.locator("[data-testid=stWidgetLabel]").filter(has_text=exact))
+    n = loc.count()
+    if n != 1:
+        labels = page.locator(f"[data-testid={testid}] [data-testid=stWidgetLabel]").all_inner_texts()
+        raise LookupError(f"expected one {testid} labelled {label!r}, found {n}; labels on the page: {labels}")
+    return loc
+
+
+def set_text_input(page: Any, label: str, value: str, *, timeout: float = 30_000) -> None:
+    """Type ``value`` into the ``stTextInput`` labelled ``label``, press Enter, wait for the rerun."""
+    box = widget(page, "stTextInput", label).locator("input")
+    runs = script_runs(page)
     box.fill(value)
-    box.press("Enter")
-    wait_idle(page)
+    box.press("Enter")  # fill() alone does not submit
+    wait_idle(page, timeout, since=runs)
 
 
-def set_slider(page: Any, label: str, value: float) -> None:
-    """Move a slider with the keyboard until its value equals ``value`` (one step per key)."""
-    thumb = page.locator(f"[data-testid=stSlider] input[type=range][aria-label='{label}']").first
-    thumb.focus()
-    for _ in range(2000):
-        now = float(thumb.input_value())
-        if now == value:
-            break
-        thumb.press("ArrowRight" if now < value else "ArrowLeft")
-    thumb.blur()  # Streamlit commits the slider when it is released or loses focus
-    wait_idle(page)
+_SET_RANGE_JS = """(el, v) => {
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, String(v));
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  el.dispatchEvent(new Event('change', {bubbles: true}));
+  return el.value;
+}"""
+
+
+def set_slider(page: Any, label: str, value: float, *, timeout: float = 30_000) -> None:
+    """Move the (single-thumb) ``stSlider`` labelled ``label`` to ``value``; one key press commits it.
+
+    Streamlit's slider (React Aria) commits at the end of every keyboard move, so pressing an
+    arrow key N times sends N values and N reruns that can land while later keys are still
+    being pressed (and move the thumb back). Instead: the thumb's range input is set one step
+    short of ``value`` (this moves the thumb without committing), then ONE real ArrowRight
+    (or ArrowLeft) commits ``value``. The value is checked before and after the rerun, with
+    arrow-key corrections if needed. ``ValueError`` for a value off the slider's range or step
+    grid; ``AssertionError`` if the slider does not end at ``value``.
+    """
+    thumb = widget(page, "stSlider", label).locator("input[type=range]").first
+    lo, hi = float(thumb.get_attribute("min")), float(thumb.get_attribute("max"))
+    step = float(thumb.get_attribute("step") or 1)
+    k = (value - lo) / step
+    if not lo - step / 1e6 <= value <= hi + step / 1e6 or abs(k - round(k)) > 1e-6:
+        raise ValueError(f"slider {label!r} cannot take {value}: range [{lo}, {hi}], step {step}")
+
+    def now() -> float:
+        return float(thumb.input_value())
+
+    def at(v: float) -> bool:
+        return abs(now() - v) <= step / 1e6
+
+    for attempt in range(3):
+        if at(value):
+            return
+        runs = script_runs(page)
+        thumb.focus()
+        if abs(now() - value) > 1.5 * step and hi - lo >= step:
+            key, short = ("ArrowRight", value - step) if value - step >= lo - step / 1e6 else ("ArrowLeft", value + step)
+            thumb.evaluate(_SET_RANGE_JS, f"{short:.12g}")
+            if at(short):
+                page.keyboard.press(key)
+        for _ in range(8):  # one step away (or the shortcut did not take): plain arrow keys
+            if at(value):
+                break
+            page.keyboard.press("ArrowRight" if now() < value else "ArrowLeft")
+        thumb.blur()  # later key presses must not move it
+        wait_idle(page, timeout, since=runs)
+        page.wait_for_timeout(150)  # a value sent back by the rerun lands here, if any
+    if not at(value):
+        raise AssertionError(f"slider {label!r} is at {now()}, not {value}")
+
+
+def _grid_cell_texts(grid: Any) -> dict[tuple[int, int], str]:
+    """{(column, row): text} of the cells the grid's accessibility table holds (the visible ones)."""
+    cells = grid.evaluate("""g => Array.from(g.querySelectorAll('td[id^=glide-cell-]'), td => {
+        const m = td.id.match(/^glide-cell-(\\d+)-(\\d+)$/); return [+m[1], +m[2], td.textContent]; })""")
+    return {(c, r): text for c, r, text in cells}
+
+
+def _same_cell_value(shown: str, typed: str) -> bool | None:
+    """Does the grid text ``shown`` display ``typed``? Numbers match up to the digits shown;
+    None when they cannot be compared (a formatted display such as ``5 €``)."""
+    if shown.strip() == typed.strip():
+        return True
+    try:
+        s, t = float(shown.replace(",", "")), float(typed)
+    except ValueError:
+        return None
+    if not (math.isfinite(s) and math.isfinite(t)):
+        return s == t
+    digits = len(shown.split(".")[1]) if "." in shown and "e" not in shown.lower() else 0
+    return abs(s - t) <= 0.5 * 10.0 ** -digits + 1e-9 * max(1.0, abs(t))
+
+
+def grid_columns(grid: Any) -> list[str]:
+    """The header texts of a data editor / dataframe grid, index columns (empty headers) included."""
+    return grid.locator("table[role=grid] th[role=columnheader]").all_text_contents()
+
+
+def edit_data_editor_cell(page: Any, editor_index: int, row: int, col: int | str, value: str, *,
+                          index_columns: int | None = None, verify: bool = True,
+                          timeout: float = 30_000) -> str:
+    """Type ``value`` into one cell of the ``editor_index``-th grid and commit it; return the cell's text.
+
+    ``editor_index`` counts every ``[data-testid=stDataFrame]`` on the page in order (read-only
+    ``st.dataframe`` grids too). ``row`` is the 0-based data row. ``col`` is either the column's
+    header text (``str``) or its 0-based position among the data columns (``int``), that is after
+    the index columns; ``index_columns`` defaults to the number of leading columns with an empty
+    header, which is what Streamlit shows for an unnamed index (0 with ``hide_index=True``; pass
+    it for a named index).
+
+    The grid is a canvas; behind it sits an accessibility table of the visible cells
+    (``glide-cell-<column>-<row>``). Focusing its first cell and pressing Enter opens that cell's
+    editor; Escape closes it and leaves the selection there (Control+Home makes sure it is the
+    first cell even if the grid kept an earlier selection); the arrow keys move to the target,
+    Enter opens its editor, the value is typed, and Enter commits it, which reruns the app.
+    With ``verify``, the cell's text in the grid must then show ``value`` (numbers compared to
+    the digits the grid displays) or ``AssertionError`` is raised; pass ``verify=False`` when
+    the app is expected to reject the value.
+    """
+    grid = page.locator("[data-testid=stDataFrame]").nth(editor_index)
+    grid.wait_for(timeout=timeout)
+    grid.scroll_into_view_if_needed()
+    headers = grid_columns(grid)
+    if index_columns is None:
+        index_columns = next((i for i, h in enumerate(headers) if h.strip()), len(headers))
+    if isinstance(col, str):
+        if headers.count(col) != 1:
+            raise LookupError(f"expected one column headed {col!r} in grid {editor_index}, headers: {headers}")
+        target_col = headers.index(col)
+    else:
+        target_col = index_columns + col
+    if not 0 <= target_col < len(headers):
+        raise IndexError(f"column {col!r} is outside grid {editor_index} (headers {headers}, "
+                         f"{index_columns} index column(s))")
+    editor = page.locator(GRID_EDITOR).first
+    if editor.count():  # an editor left open elsewhere would swallow the keys
+        page.keyboard.press("Escape")
+    grid.locator("#glide-cell-0-0").focus()
+    page.keyboard.press("Enter")
+    editor.wait_for(timeout=5000)
+    page.keyboard.press("Escape")
+    editor.wait_for(state="hidden", timeout=5000)
+    page.keyboard.press("Control+Home")
+    for _ in range(target_col):
+        page.keyboard.press("ArrowRight")
+    for _ in range(row):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    editor.wait_for(timeout=5000)
+    before = _grid_cell_texts(grid).get((target_col, row))
+    opened = editor.input_value()
+    if verify and before is not None and opened.strip() and _same_cell_value(before, opened) is False:
+        page.keyboard.press("Escape")
+        raise AssertionError(f"opened a cell holding {opened!r}, but cell ({row}, {col!r}) shows {before!r}: "
+                             "the keyboard did not reach the intended cell")
+    runs = script_runs(page)
+    editor.fill(value)
+    page.keyboard.press("Enter")
+    wait_idle(page, timeout, since=runs)
+    shown = _grid_cell_texts(grid).get((target_col, row))
+    if verify and (shown is None or not _same_cell_value(shown, value)):
+        raise AssertionError(f"after the edit, cell ({row}, {col!r}) of grid {editor_index} shows {shown!r}, "
+                             f"not {value!r} (verify=False if the app may reject or reformat it)")
+    return shown if shown is not None else ""
+
+
+# --------------------------------------------------------------------------- the Attention lab's own
+
+def set_selectbox(page: Any, label: str, option: str, *, timeout: float = 30_000) -> None:
+    """Choose ``option`` in the selectbox labelled ``label`` as a person does: open it, click the option.
+
+    Streamlit's selectbox is a combobox (an ``input`` with the label as ``aria-label``) whose
+    options appear in a listbox with role ``option``.
+    """
+    since = script_runs(page)
+    page.locator(f"[data-testid=stSelectbox] input[aria-label={json.dumps(label)}]").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page, timeout, since=since)
 
 
 def choose_matrix(page: Any, label: str) -> Any:
@@ -152,13 +520,18 @@ def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_
     wait_idle(page)
 
 
-def error_elements(page: Any) -> list[str]:
-    loc = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
-    return [loc.nth(i).inner_text() for i in range(loc.count())]
+# ------------------------------------------------------------------------------------------- images
 
+def screenshot(page: Any, path: Path | str, height: int | None = None) -> Path:
+    """Save a full-page PNG at ``path`` (relative paths are under the repo root, e.g. ``docs/x.png``).
 
-def screenshot(page: Any, path: Path, height: int | None = None) -> None:
-    """Save the page; Streamlit scrolls inside its own container, so grow the viewport to fit."""
+    Streamlit scrolls inside its own container, so a plain full-page shot would cut the app
+    at the viewport: the viewport grows to the content's height first (at most 12000 px),
+    then returns to its size. Returns the path written.
+    """
+    path = Path(path)
+    if not path.is_absolute():
+        path = ROOT / path
     path.parent.mkdir(parents=True, exist_ok=True)
     if height is None:
         height = page.evaluate(
@@ -167,6 +540,7 @@ def screenshot(page: Any, path: Path, height: int | None = None) -> None:
         )
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": min(int(height), 12000)})
-    time.sleep(0.8)
+    page.wait_for_timeout(800)  # Plotly redraws on resize
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
+    return path

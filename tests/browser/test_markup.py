@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from attention_core import tokenize
 from tests.browser.helpers import error_elements, figure, goto_app, set_text_input
 from tests.test_hostile import MARKUP

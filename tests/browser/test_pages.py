@@ -14,7 +14,14 @@ import pytest
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
     choose_matrix,
-    edit_grid_cell, error_elements, figure, goto_app, screenshot, set_slider, set_text_input, wait_idle,
+    edit_grid_cell,
+    error_elements,
+    figure,
+    goto_app,
+    screenshot,
+    set_slider,
+    set_text_input,
+    wait_idle,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

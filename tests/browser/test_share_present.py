@@ -9,7 +9,15 @@ import numpy as np
 
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import state_to_json
-from tests.browser.helpers import choose_matrix, edit_grid_cell, error_elements, figure, goto_app, set_slider, wait_idle
+from tests.browser.helpers import (
+    choose_matrix,
+    edit_grid_cell,
+    error_elements,
+    figure,
+    goto_app,
+    set_slider,
+    wait_idle,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
