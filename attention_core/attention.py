@@ -143,7 +143,7 @@ def causal_mask(n: int, n_k: int | None = None) -> np.ndarray:
     n_k = n if n_k is None else n_k
     if n < 0 or n_k < 0:
         raise ValidationError(f"causal_mask needs non-negative sizes, got ({n}, {n_k})")
-    return np.tril(np.ones((n, n_k), dtype=bool))
+    return np.tri(n, n_k, dtype=bool)  # one boolean allocation, no float temporary
 
 
 def scaled_dot_product_attention(

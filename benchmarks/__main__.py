@@ -10,7 +10,9 @@ benchmarks/results.json:
    script drawing the same number of same-size heatmaps from precomputed arrays;
 3. payload: bytes of figure data per rerun and per heatmap cell;
 4. browser: edit committed -> all heatmaps updated, in headless Chromium, against a
-   minimal app with one data editor and the same heatmaps.
+   minimal app with one data editor and the same heatmaps;
+5. real model: the NumPy forward pass of all-MiniLM-L6-v2 at 8, 32, 128 tokens and the
+   Real model page's rerun at 32 tokens (when the optional model package is installed).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import browser, core, rerun
+from benchmarks import browser, core, real_model, rerun
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -45,6 +47,7 @@ def main() -> None:
     results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.UTC).isoformat()}
     results.update(core.run(quick=args.quick))
     results.update(rerun.run(quick=args.quick))
+    results.update(real_model.run(quick=args.quick))
     if not args.skip_browser:
         results.update(browser.run(quick=args.quick))
     print()
@@ -57,7 +60,7 @@ def main() -> None:
 def table(r: dict) -> str:
     keys = ["core_ms", "core_vs_numpy_ratio", "core_vs_torch_ratio", "core_peak_n2_per_head",
             "rerun_ms", "rerun_vs_floor_ratio", "bytes_per_cell", "bytes_per_rerun",
-            "edit_to_render_ms", "edit_to_render_vs_floor_ratio"]
+            "edit_to_render_ms", "edit_to_render_vs_floor_ratio", "real_model_forward_ms", "real_model_rerun_ms"]
     ns = sorted({n for k in keys for n in (r.get(k) or {})}, key=int)
     lines = ["| metric | " + " | ".join(f"n={n}" for n in ns) + " |", "|---" * (len(ns) + 1) + "|"]
     for k in keys:

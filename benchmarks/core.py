@@ -19,17 +19,24 @@ CONFIGS = ((1, False), (1, True), (8, False), (8, True))  # (heads, causal)
 
 
 def repeats(n: int) -> int:
-    return 50 if n <= 64 else 10 if n <= 512 else 5 if n <= 1024 else 3
+    return 50 if n <= 64 else 15 if n <= 512 else 7 if n <= 1024 else 5
 
 
-def median_ms(fn: Callable[[], object], reps: int) -> float:
-    fn()  # warm up
-    times = []
+def medians_ms(fns: dict[str, Callable[[], object]], reps: int) -> dict[str, float]:
+    """Median milliseconds of each function, run in turn within every repetition.
+
+    Interleaving (A B C, A B C, …) exposes every contender to the same moments of a shared,
+    noisy machine, so the ratios between them hold even when the absolute times drift.
+    """
+    for fn in fns.values():
+        fn()  # warm up
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def peak_bytes(fn: Callable[[], object]) -> int:
@@ -107,10 +114,10 @@ def run(quick: bool = False) -> dict:
             ours = lambda: multi_head_attention(x, x, *W, heads, causal=causal)
             ref = lambda: numpy_reference(x, *W, heads, causal)
             reps = repeats(n)
-            t_ours, t_ref = median_ms(ours, reps), median_ms(ref, reps)
             same, sdpa = torch_functions(x, *W, heads, causal)
-            t_torch = median_ms(same, reps) if same else None
-            t_sdpa = median_ms(sdpa, reps) if sdpa else None
+            fns = {"ours": ours, "numpy": ref, **({"torch": same, "sdpa": sdpa} if same else {})}
+            t = medians_ms(fns, reps)
+            t_ours, t_ref, t_torch, t_sdpa = t["ours"], t["numpy"], t.get("torch"), t.get("sdpa")
             units = peak_bytes(ours) / (8 * n * n * heads)
             worst_np = max(worst_np, t_ours / t_ref)
             if t_torch:

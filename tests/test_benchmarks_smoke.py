@@ -3,7 +3,8 @@ The figures themselves come from `python -m benchmarks` (see README), not from t
 
 from __future__ import annotations
 
-from benchmarks import core, rerun
+from attention_core import pretrained
+from benchmarks import core, real_model, rerun
 from benchmarks.__main__ import table
 
 
@@ -13,3 +14,11 @@ def test_core_and_rerun_benchmarks_run_and_report_every_key() -> None:
         assert r[key] and all(v is None or v > 0 for v in r[key].values()), key
     assert r["core_peak_n2_per_head"]["64"] < 20  # the trace keeps a few n² arrays per head, not dozens
     assert "| core_ms |" in table(r)
+
+
+def test_real_model_benchmark_runs_when_the_model_is_installed() -> None:
+    r = real_model.run(quick=True)
+    if not pretrained.is_available():  # reported as skipped, with the install command printed
+        assert r == {"real_model_forward_ms": None, "real_model_rerun_ms": None}
+        return
+    assert r["real_model_forward_ms"]["8"] > 0 and r["real_model_rerun_ms"]["8"] > 0
