@@ -17,6 +17,8 @@ present = bool(st.session_state["present"])
 if not present:
     st.title("Attention Playground")
 messages = controls.sidebar(present)
+if st.session_state["given"] and not present:
+    controls.real_head_banner()
 if st.session_state.get("url_messages"):
     st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
     st.code("\n".join(st.session_state.pop("url_messages")), language=None)
@@ -28,7 +30,8 @@ try:
     base_trace = state.cached_run_lab(cfg0)
     frozen = False
 except ValidationError as exc:
-    messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc)))
+    hint = " (a real model's head is loaded: leave it with the button above to change this)" if st.session_state["given"] else ""
+    messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc) + hint))
     last = st.session_state.get("last_good_trace")
     if last is None:
         st.stop()

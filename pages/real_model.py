@@ -96,6 +96,7 @@ if st.button("Open this head in the Playground", key="rm_open",
     else:
         state.request_config(cfg)
         st.session_state["real_model_origin"] = (cfg.sentence, sentence)
+        st.session_state["real_model_head"] = (int(layer), int(head))
         st.switch_page("pages/playground.py")
 
 # ---------------------------------------------------------------------------- every head

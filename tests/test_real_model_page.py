@@ -177,11 +177,6 @@ def test_open_head_in_playground(app: AppTest, model: None) -> None:
     weights = chart(app, "weights")
     assert list(weights["layout"]["yaxis"]["ticktext"]) == ["CLS", "life", "is", "short", ",", "eat", "dessert",
                                                             "first", "SEP"]
-    from ui import state
-
-    if "given" not in state.HIDDEN_FIELDS:
-        pytest.xfail("ui/state.py does not carry LabConfig.given into the Playground yet "
-                     "(add 'given' to HIDDEN_FIELDS): the head's W_Q, W_K, W_V are replaced by random ones")
     np.testing.assert_allclose(decode(weights["data"][0]["z"]), result.attentions[3, 7], rtol=1e-9, atol=1e-12)
 
     # Back on the page, the original sentence (not "CLS life …") and the same head are shown.
@@ -189,6 +184,25 @@ def test_open_head_in_playground(app: AppTest, model: None) -> None:
     assert_clean(app)
     assert app.code[0].value == LabConfig().sentence
     assert (app.selectbox(key="rm_layer").value, app.selectbox(key="rm_head").value) == (3, 7)
+
+
+def test_a_loaded_head_says_so_and_can_be_left(app: AppTest, model: None) -> None:
+    open_page(app)
+    app.selectbox(key="rm_layer").set_value(1).run()
+    app.button(key="rm_open").click().run()
+    app.switch_page("pages/playground.py").run()  # AppTest stays on the page it was told; the app switched
+    assert_clean(app)
+    assert any("layer 1, head 0 of all" in i.value for i in app.info)
+    # The sidebar cannot resize a given head: the message says why, and the head stays on screen.
+    app.number_input(key="d_model").set_value(16).run()
+    assert not app.exception
+    assert len(app.error) == 1 and "real model" in app.error[0].value and "384" in app.error[0].value
+    np.testing.assert_allclose(decode(chart(app, "weights")["data"][0]["z"]),
+                               pretrained.run(LabConfig().sentence).attentions[1, 0], atol=1e-12)
+    next(b for b in app.button if b.label == "Leave the real head").click().run()
+    assert_clean(app)
+    assert app.session_state["given"] == () and app.session_state["sentence"] == LabConfig().sentence
+    assert app.session_state["d_model"] == LabConfig().d_model and not any("real model" in i.value for i in app.info)
 
 
 # ---------------------------------------------------------------------------- without the model

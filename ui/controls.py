@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from attention_core import LabTrace
+from attention_core import LabConfig, LabTrace
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS
 from ui import state
 from ui.text import literal
@@ -140,6 +140,28 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     if note:
         msg["n_heads"].warning(literal(note))
     return msg
+
+
+def _leave_real_head() -> None:
+    """Back to the toy lab with the sentence the real head was computed for (default settings)."""
+    origin = st.session_state.get("real_model_origin")
+    sentence = origin[1] if isinstance(origin, tuple) and len(origin) == 2 else LabConfig().sentence
+    state.load_config(LabConfig(sentence=sentence))
+    st.session_state.pop("real_model_head", None)
+
+
+def real_head_banner() -> None:
+    """Say that a real model's head is loaded, what that fixes, and how to leave it."""
+    where = st.session_state.get("real_model_head")
+    which = f"layer {where[0]}, head {where[1]} of all-MiniLM-L6-v2" if where else "a real model's head"
+    c1, c2 = st.columns([4, 1])
+    c1.info(literal(
+        f"Loaded from the Real model page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, W_V and "
+        "biases are given outright, so the sentence, sizes and random settings in the sidebar cannot change them; "
+        "the scaling, the mask and every cell below can."))
+    c2.button("Leave the real head", on_click=_leave_real_head,
+              help="Back to the toy lab with your sentence and the default settings; edits to the real head are "
+                   "dropped (export them first if you want to keep them).")
 
 
 def token_table(trace: LabTrace) -> None:
