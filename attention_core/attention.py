@@ -96,7 +96,9 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.subtract(x, np.where(np.isfinite(m), m, 0.0))  # ≤ 0; -inf stays -inf
     np.exp(e, out=e)  # exp(-inf) = 0
     total = e.sum(axis=axis, keepdims=True)  # 0 only for a fully masked row
-    np.divide(e, total, out=e, where=total > 0)
+    # A fully masked row is all zeros: divide it by 1. (A plain divide, not ``where=``: the
+    # masked ufunc loop is about twice as slow over n² entries.)
+    np.divide(e, np.where(total > 0, total, 1.0), out=e)
     return e
 
 

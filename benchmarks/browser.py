@@ -19,7 +19,8 @@ def _last_value(title_part: str) -> str:
     return f"""() => {{
       const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
         .find(e => (e._fullLayout.title.text || '').includes({title_part!r}));
-      return el && el._fullData[0] ? el._fullData[0].z[0][0] : null;
+      const t = el && el._fullData[0];  // a heatmap's first value, or a picture's source
+      return t ? (t.z ? t.z[0][0] : t.source) : null;
     }}"""
 
 

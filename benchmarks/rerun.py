@@ -42,7 +42,10 @@ def charts_bytes(at: AppTest) -> tuple[int, int]:
         spec = chart.proto.spec
         total += len(spec.encode())
         for trace in json.loads(spec)["data"]:
-            if trace.get("type") == "heatmap":
+            if trace.get("type") == "image" and "shape" in (trace.get("meta") or {}):  # a large matrix as a picture
+                r, c = trace["meta"]["shape"]
+                cells += r * c
+            elif trace.get("type") == "heatmap" and trace.get("opacity") != 0:  # not a colour-bar carrier
                 z = trace["z"]
                 shape = z.get("shape") if isinstance(z, dict) else None
                 if shape:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from ui import controls, export_panel, presentation, state
-from ui.figures import MAX_CELLS_CLICKABLE, chart_config, heatmap, step_figures, with_click_layer
+from ui.figures import MAX_CELLS_AS_HEATMAP, MAX_CELLS_CLICKABLE, chart_config, heatmap, step_figures, with_click_layer
 from ui.text import literal
 
 state.ensure_defaults()
@@ -100,13 +100,15 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     figs = step_figures(trace, head)
     fmt = st.session_state["image_format"]
 
-
     def chart(where: st.delta_generator.DeltaGenerator, name: str, **kwargs: object) -> object:
         fig = kwargs.pop("fig", None) or figs[name]
         return where.plotly_chart(fig, width="stretch", key=f"fig_{name}", config=chart_config(name, fmt), **kwargs)
 
 
     st.subheader("Every step")
+    if any(f["data"][0]["type"] == "image" for f in figs.values()):
+        st.caption(f"Matrices of more than {MAX_CELLS_AS_HEATMAP:,} cells are drawn as pictures (much faster to "
+                   "draw): hover names the row and column; the exact values are in the exports at the bottom.")
     for col, name in zip(st.columns(3), ("Q", "K", "V")):
         chart(col, name)
     c1, c2 = st.columns(2)

@@ -103,3 +103,13 @@ def test_export_panel_shows_link_and_latex() -> None:
     w = run_lab(dataclasses.replace(LabConfig(), seed=3)).attention.heads[0].weights
     latex = next(c.value for c in at.code if c.value.startswith("\\begin{bmatrix}"))
     assert latex.count("\\\\") == w.shape[0] - 1 and f"{w[0, 0]:.4g}" in latex
+
+
+def test_large_matrix_latex_is_a_download_not_a_page_of_text() -> None:
+    sentence = " ".join(f"w{i}" for i in range(30))  # weights 30 x 30 = 900 cells > MAX_LATEX_SHOWN
+    at = open_link({"s": sentence})
+    at.selectbox(key="export_matrix").set_value("weights").run()
+    assert not at.exception
+    assert not any(c.value.startswith("\\begin{bmatrix}") for c in at.code)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "weights.tex" in labels and "weights.csv" in labels

@@ -19,6 +19,9 @@ from attention_core.serialize import (
 from ui import state
 from ui.text import literal
 
+#: Matrices up to this many cells have their LaTeX shown on the page (a slide holds no more).
+MAX_LATEX_SHOWN = 400
+
 
 def render(trace: LabTrace) -> None:
     cfg = trace.config
@@ -34,10 +37,17 @@ def render(trace: LabTrace) -> None:
     c1, c2 = st.columns([2, 3])
     name = c1.selectbox("Matrix", list(mats), key="export_matrix")
     m, rows, cols = mats[name]
-    c1.download_button(f"{name}.csv", data=to_csv(m, rows, cols), file_name=f"{name}.csv", mime="text/csv",
-                       key="dl_csv")
-    c2.text("LaTeX (for slides):")
-    c2.code(to_latex(m), language="latex")
+    # Files are made when their button is clicked (Streamlit calls the function then), so a
+    # 1,024-token matrix costs nothing on the reruns that do not ask for it.
+    c1.download_button(f"{name}.csv", data=functools.partial(to_csv, m, rows, cols), file_name=f"{name}.csv",
+                       mime="text/csv", key="dl_csv")
+    if m.size <= MAX_LATEX_SHOWN:
+        c2.text("LaTeX (for slides):")
+        c2.code(to_latex(m), language="latex")
+    else:
+        c2.text(f"LaTeX of this {m.shape[0]} × {m.shape[1]} matrix is too large to show here; download it:")
+        c2.download_button(f"{name}.tex", data=functools.partial(to_latex, m), file_name=f"{name}.tex",
+                           mime="application/x-tex", key="dl_tex")
 
     # The larger files are made only when asked for (Streamlit calls these on click).
     c1, c2, c3 = st.columns(3)

@@ -37,6 +37,11 @@ MAX_CELLS_WITH_HOVER_EXTRA = 32 * 32  # (as JSON lists: ~20 bytes per number)
 MAX_CELLS_FLOAT64 = 64 * 64
 #: Up to this many cells a click on a cell can be caught (one invisible marker per cell).
 MAX_CELLS_CLICKABLE = 32 * 32  # (one marker per cell, sent as JSON lists)
+#: Larger matrices are drawn as one picture (a palette PNG made here) instead of a heatmap:
+#: at 512 tokens a 512 x 512 heatmap costs the browser about half a second to decode and
+#: colour, the picture almost nothing. Hover then names the row and column; the exact
+#: values are in the exports.
+MAX_CELLS_AS_HEATMAP = 256 * 256
 #: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
 WEIGHTS_SCALE = "Viridis"
 DIVERGING_SCALE = "RdBu_r"
@@ -81,8 +86,10 @@ def heatmap(
     # equal tokens keep their own rows and columns, and hover names both position and token.
     rows = [plotly_text(t) for t in row_labels]
     cols = [plotly_text(t) for t in col_labels]
-    y = [f"{i}·{r}" for i, r in enumerate(rows)]
-    x = [f"{j}·{c}" for j, c in enumerate(cols)]
+    # As object arrays, not lists: Plotly's validator takes an array whole but walks a list
+    # element by element (at 512 tokens that walk was a third of the rerun).
+    y = np.array([f"{i}·{r}" for i, r in enumerate(rows)], dtype=object)
+    x = np.array([f"{j}·{c}" for j, c in enumerate(cols)], dtype=object)
 
     hover = f"{row_title} %{{y}}<br>{col_title} %{{x}}<br>{plotly_text(title)}: %{{z:.6g}}"
     trace_kwargs: dict = {}
@@ -98,12 +105,15 @@ def heatmap(
     else:
         bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         trace_kwargs.update(colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
+    xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
+    if z.size > MAX_CELLS_AS_HEATMAP:
+        return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
+                        col_title=col_title, height=height, **trace_kwargs)
     written = z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT
     if written:  # weights read best as 0.00 … 1.00; other values with 4 significant digits
         fmt = _fmt_weight if kind == "weights" else _fmt
         trace_kwargs.update(text=np.vectorize(fmt, otypes=[object])(z), texttemplate="%{text}")
 
-    xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
     return {
         "data": [{
             "type": "heatmap", "z": shown, "x": x, "y": y, "hovertemplate": hover,
@@ -224,9 +234,9 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
     markers so hovering still explains the cell. Large matrices get no layer.
     """
     hm = fig["data"][0]
+    if hm["type"] != "heatmap" or len(hm["y"]) * len(hm["x"]) > MAX_CELLS_CLICKABLE:
+        return fig  # a picture (large matrix) or too many cells: no layer
     n_rows, n_cols = len(hm["y"]), len(hm["x"])
-    if n_rows * n_cols > MAX_CELLS_CLICKABLE:
-        return fig
     z = np.asarray(hm["z"], dtype=np.float64)
     extra = np.asarray(hm["customdata"], dtype=np.float64).reshape(n_rows * n_cols, -1) if "customdata" in hm \
         else np.zeros((n_rows * n_cols, 0))
@@ -259,24 +269,62 @@ def head_tiles(attentions: np.ndarray) -> np.ndarray:
     return out
 
 
-def _viridis_png(z: np.ndarray) -> bytes:
-    """(rows, cols) weights in [0, 1] (NaN = gap) as a palette PNG: 255 Viridis colours, white gaps."""
+def _palette_png(z: np.ndarray, colorscale: str = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0) -> bytes:
+    """(rows, cols) values as a palette PNG: 255 colours of ``colorscale`` from zmin to zmax, NaN white."""
     import io
 
     from PIL import Image  # a Streamlit dependency
-    from plotly.colors import hex_to_rgb, sequential
+    from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
 
-    stops = np.array([hex_to_rgb(c) for c in sequential.Viridis], dtype=np.float64)  # (k, 3)
-    xs = np.linspace(0.0, 1.0, len(stops))
+    scale = get_colorscale(colorscale)  # [[position, "rgb(…)" or "#…"], …]
+    xs = np.array([float(p) for p, _ in scale])
+    stops = np.array([hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c) for _, c in scale], dtype=np.float64)
     lut = np.stack([np.interp(np.linspace(0, 1, 255), xs, stops[:, c]) for c in range(3)], axis=1)  # (255, 3)
-    palette = np.vstack([np.rint(lut), [255, 255, 255]]).astype(np.uint8)  # index 255: the gaps
-    idx = np.clip(np.nan_to_num(z, nan=0.0) * 254 + 0.5, 0, 254).astype(np.uint8)
+    palette = np.vstack([np.rint(lut), [255, 255, 255]]).astype(np.uint8)  # index 255: NaN (masked, gaps)
+    span = (zmax - zmin) or 1.0
+    with np.errstate(invalid="ignore"):
+        idx = np.clip((np.nan_to_num(z, nan=zmin) - zmin) / span * 254 + 0.5, 0, 254).astype(np.uint8)
     idx[np.isnan(z)] = 255
     img = Image.fromarray(idx)  # mode "L"; putpalette makes it "P"
     img.putpalette(palette.tobytes())
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs: list[int], ys: list[int],
+             row_title: str, col_title: str, height: int | None, colorscale: str, zmin: float, zmax: float,
+             zmid: float | None = None) -> FigureSpec:
+    """A large matrix as one picture: the same colours, axes and title as :func:`heatmap`.
+
+    One invisible 1 x 2 heatmap outside the visible range carries the colour bar. Hover names
+    the row and column numbers (the picture holds colours, not values).
+    """
+    import base64
+
+    n_rows, n_cols = z.shape
+    xs, ys = _thin(n_cols, min(len(xs), 16)), _thin(n_rows, min(len(ys), 32))  # a picture is often half-width
+    png = _palette_png(z, colorscale, zmin, zmax)
+    return {
+        "data": [
+            {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
+             "x0": 0, "dx": 1, "y0": 0, "dy": 1, "meta": {"shape": [n_rows, n_cols]},
+             "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<extra></extra>"},
+            {"type": "heatmap", "z": [[zmin, zmax]], "x": [n_cols + 10, n_cols + 11], "y": [n_rows + 10],
+             "colorscale": colorscale, "zmin": zmin, "zmax": zmax, "hoverinfo": "skip", "opacity": 0},
+        ],
+        "layout": {
+            "title": {"text": plotly_text(title) + " (picture)"},
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "height": height or 700,
+            "xaxis": {"range": [-0.5, n_cols - 0.5], "tickmode": "array", "tickvals": xs,
+                      "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
+                      "tickangle": -45 if len(xs) > 8 else 0, "showgrid": False, "zeroline": False},
+            "yaxis": {"range": [n_rows - 0.5, -0.5], "tickmode": "array", "tickvals": ys,
+                      "ticktext": [rows[i] for i in ys], "title": {"text": row_title}, "showgrid": False,
+                      "zeroline": False, "scaleanchor": False},  # fill the chart like a heatmap, not square pixels
+        },
+    }
 
 
 def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
@@ -293,7 +341,7 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
     centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     title = f"all {layers * heads} heads: weights (rows: layers 0-{layers - 1}, columns: heads 0-{heads - 1})"
     if as_image:
-        trace = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(_viridis_png(z)).decode(),
+        trace = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(_palette_png(z)).decode(),
                  "hoverinfo": "skip"}
         title += "; yellow = 1, dark blue = 0"
     else:

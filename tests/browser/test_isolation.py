@@ -1,12 +1,17 @@
 """Several people at once: each browser session keeps its own sentence, seed and edits.
 
-Bounded and loopback-only: 4 browser contexts (the 2-core machine runs the browsers,
-not just the server), 6 interleaved rounds of interactions each.
+Bounded and loopback-only: 8 browser contexts, each doing 20 interactions in turn (a new
+sentence, a new seed, an edit of W_Q, a page switch and back through the sidebar), so the
+sessions are interleaved on one server. After every round each session's weights heatmap
+must equal what the core computes for that session's own configuration, and no page may
+show an error. A seed or a sentence that redraws W_Q sets its edits aside (the app says so):
+the expected configuration follows the same rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -18,18 +23,28 @@ from tests.browser.helpers import (
     figure,
     goto_app,
     set_text_input,
+    wait_idle,
 )
 
-SESSIONS = 4
-ROUNDS = 6
+SESSIONS = 8
+INTERACTIONS = 20
+KINDS = ("sentence", "seed", "edit", "switch")
 
 
 def weights(page) -> np.ndarray:
     return np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
 
 
+def follow_rule(old: LabConfig, new: LabConfig) -> LabConfig:
+    """The app's rule: edits stay while their matrix's drawn values stay, else they are set aside."""
+    if np.array_equal(run_lab(old.with_edits({})).base["W_q"], run_lab(new.with_edits({})).base["W_q"]):
+        return new
+    return new.with_edits({})
+
+
 def test_sessions_never_see_each_others_work(browser, app_url: str) -> None:
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(SESSIONS)]
+    t0, done = time.monotonic(), 0
     try:
         pages = [c.new_page() for c in contexts]
         configs = []
@@ -37,30 +52,37 @@ def test_sessions_never_see_each_others_work(browser, app_url: str) -> None:
             cfg = dataclasses.replace(LabConfig(), sentence=f"student {k} asks about attention", seed=100 + k)
             goto_app(page, f"{app_url}/?s=student+{k}+asks+about+attention&seed={100 + k}")
             configs.append(cfg)
-        for r in range(ROUNDS):
+        for r in range(INTERACTIONS):
+            kind = KINDS[r % len(KINDS)]
             for k, page in enumerate(pages):
-                if r % 3 == 0:  # an edit of this student's own W_Q
-                    value = 1.5 + k + 0.25 * r
-                    edit_grid_cell(page, choose_matrix(page, "W_Q"), 0, 0, str(value))
-                    configs[k] = configs[k].with_edits({**configs[k].edit_dict(), ("W_q", 0, 0): value})
-                elif r % 3 == 1:  # a new sentence
+                cfg = configs[k]
+                if kind == "sentence":
                     text = f"round {r} for student {k}"
                     set_text_input(page, "Sentence", text)
-                    new = dataclasses.replace(configs[k], sentence=text)
-                    # The app's rule: edits stay while their matrix's drawn values stay; a
-                    # sentence with another vocabulary size redraws W_Q, and its edits are set aside.
-                    if not np.array_equal(run_lab(configs[k].with_edits({})).base["W_q"],
-                                          run_lab(new.with_edits({})).base["W_q"]):
-                        new = new.with_edits({})
-                    configs[k] = new
-                else:  # a page switch and back
-                    goto_app(page, f"{app_url}/numpy_notebook")
-                    page.go_back()
-                    goto_app(page, page.url)
+                    configs[k] = follow_rule(cfg, dataclasses.replace(cfg, sentence=text))
+                elif kind == "seed":
+                    seed = 1000 * (k + 1) + r
+                    set_text_input(page, "Exact seed (any 32-bit integer)", str(seed))
+                    configs[k] = follow_rule(cfg, dataclasses.replace(cfg, seed=seed))
+                elif kind == "edit":  # this student's own number in W_Q
+                    value = 1.5 + k + 0.25 * r
+                    edit_grid_cell(page, choose_matrix(page, "W_Q"), 0, 0, str(value))
+                    configs[k] = cfg.with_edits({**cfg.edit_dict(), ("W_q", 0, 0): value})
+                else:  # to another page and back, through the sidebar as a person does
+                    nav = page.locator("[data-testid=stSidebarNav] a")
+                    nav.filter(has_text="NumPy notebook").click()
+                    page.get_by_role("button", name="Open this configuration in the Playground").wait_for()
+                    wait_idle(page)
+                    nav.filter(has_text="Playground").first.click()
+                    page.get_by_text("Matrix to edit").wait_for()
+                    wait_idle(page)
+                done += 1
             for k, page in enumerate(pages):
-                assert error_elements(page) == []
+                assert error_elements(page) == [], f"session {k}, interaction {r} ({kind})"
                 expected = run_lab(configs[k]).attention.heads[0].weights
-                np.testing.assert_allclose(weights(page), expected, rtol=1e-6, err_msg=f"session {k}, round {r}")
+                np.testing.assert_allclose(weights(page), expected, rtol=1e-6,
+                                           err_msg=f"session {k}, interaction {r} ({kind})")
     finally:
+        print(f"{done} interactions in {SESSIONS} sessions took {time.monotonic() - t0:.0f} s")
         for c in contexts:
             c.close()
