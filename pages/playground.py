@@ -7,7 +7,14 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from ui import controls, export_panel, presentation, state
-from ui.figures import MAX_CELLS_AS_HEATMAP, MAX_CELLS_CLICKABLE, chart_config, heatmap, step_figures, with_click_layer
+from ui.figures import (
+    MAX_CELLS_AS_HEATMAP,
+    MAX_CELLS_CLICKABLE,
+    chart_config,
+    heatmap,
+    step_figures,
+    with_click_layer,
+)
 from ui.text import literal
 
 state.ensure_defaults()
@@ -76,7 +83,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     if st.session_state.get("edit_matrix") not in editable:
         st.session_state["edit_matrix"] = "W_q"
     # One grid at a time: each data editor costs a few ms on every rerun, for every session.
-    name = st.radio("Matrix to edit", editable, format_func=titles.get, horizontal=True, key="edit_matrix")
+    name = st.radio("Matrix to edit", editable, format_func=titles.get, horizontal=True, key="edit_matrix", persist_state="session")
     controls.matrix_editor(name, titles[name], base_trace)
     if st.button("Reset all edits", disabled=not st.session_state["edits"]):
         state.reset_edits()
@@ -91,7 +98,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         state.write_url(trace.config)
     head = 0
     if trace.attention.n_heads > 1:
-        head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown")
+        head = st.radio("Head", list(range(trace.attention.n_heads)), horizontal=True, key="head_shown", persist_state="session")
     h = trace.attention.heads[head]
     st.text(f"Scale in force: {h.scale:.6g}   (scores are multiplied by this before the softmax)")
     if h.fully_masked_rows.any():
@@ -119,7 +126,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
 
     c1, c2 = st.columns(2)
     with c1:
-        show_change = st.toggle("Show the change in the weights since before my last edit", key="show_change")
+        show_change = st.toggle("Show the change in the weights since before my last edit", key="show_change", persist_state="session")
         before = st.session_state.get("edits_before_last_edit")
         if show_change and before is not None and not frozen:
             prev = state.cached_run_lab(cfg0.with_edits(before)).attention.heads[head]

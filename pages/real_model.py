@@ -66,9 +66,9 @@ st.dataframe(pd.DataFrame({"position": range(n), "token": result.tokens, "id": r
 # ---------------------------------------------------------------------------- one head
 st.subheader("One head")
 c1, c2, c3 = st.columns([1, 1, 2])
-layer = c1.selectbox("Layer", list(range(L)), key="rm_layer")
-head = c2.selectbox("Head", list(range(H)), key="rm_head")
-hide = c3.toggle("Hide [CLS] and [SEP] and renormalise the rows", key="rm_hide_special", disabled=n <= 2,
+layer = c1.selectbox("Layer", list(range(L)), key="rm_layer", persist_state="session")
+head = c2.selectbox("Head", list(range(H)), key="rm_head", persist_state="session")
+hide = c3.toggle("Hide [CLS] and [SEP] and renormalise the rows", key="rm_hide_special", persist_state="session", disabled=n <= 2,
                  help="Drop the first and last row and column, then rescale each row to sum to 1.")
 hide = hide and n > 2
 st.caption(literal(

@@ -172,6 +172,27 @@ def test_matrix_edit_changes_weights_and_persists(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "weights")), kept.attention.heads[0].weights, rtol=1e-6)
 
 
+@pytest.mark.parametrize("page", ["pages/numpy_notebook.py", "pages/r_vignette.py", "pages/real_model.py"])
+def test_sentence_settings_and_edits_survive_a_visit_to_another_page(app: AppTest, page: str) -> None:
+    # Streamlit drops a widget's value on a page that does not draw it, unless the widget
+    # persists it for the session: a student who looks at a walkthrough must find their work.
+    app.text_input(key="sentence").set_value("the lecture hall listens").run()
+    app.toggle(key="causal").set_value(True).run()
+    key = _editor_key(app, "W_q")
+    app.session_state[key] = {"edited_rows": {0: {"0": 2.5}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    want = run_lab(dataclasses.replace(LabConfig(), sentence="the lecture hall listens", causal=True)
+                   .with_edits({("W_q", 0, 0): 2.5})).attention.heads[0].weights
+    np.testing.assert_allclose(z_of(fig(app, "weights")), want, rtol=1e-6)
+    app.switch_page(page).run()
+    assert not app.exception
+    app.switch_page("pages/playground.py").run()
+    assert_clean(app)
+    assert app.text_input(key="sentence").value == "the lecture hall listens" and app.toggle(key="causal").value
+    np.testing.assert_allclose(z_of(fig(app, "weights")), want, rtol=1e-6)
+    assert app.query_params["s"] in ("the lecture hall listens", ["the lecture hall listens"])  # the link too
+
+
 def test_new_seed_sets_edits_aside_and_brings_them_back(app: AppTest) -> None:
     app.session_state[_editor_key(app, "W_q")] = {"edited_rows": {0: {"0": 5.0}}, "added_rows": [], "deleted_rows": []}
     app.run()

@@ -71,9 +71,9 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     """
     msg: dict[str, st.delta_generator.DeltaGenerator] = {}
     sb = st.sidebar
-    sb.toggle("Presentation mode (large type, one stage at a time; ← → to step)", key="present")
+    sb.toggle("Presentation mode (large type, one stage at a time; ← → to step)", key="present", persist_state="session")
     sb.header("Sentence")
-    sb.text_input("Sentence", key="sentence", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
+    sb.text_input("Sentence", key="sentence", persist_state="session", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
     msg["sentence"] = sb.empty()
     if present:
         for name in ("cross_sentence", "embedding", "d_model", "d_k", "d_v", "projections", "random_source",
@@ -81,26 +81,26 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
             msg[name] = msg["sentence"]
         return msg
     sb.text_input(
-        "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence",
+        "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence", persist_state="session",
         max_chars=MAX_SENTENCE_CHARS, placeholder="leave empty for self-attention",
     )
     msg["cross_sentence"] = sb.empty()
     c1, c2 = sb.columns(2)
-    c1.checkbox("lowercase", key="lowercase")
-    c2.checkbox("keep punctuation", key="keep_punctuation")
+    c1.checkbox("lowercase", key="lowercase", persist_state="session")
+    c2.checkbox("keep punctuation", key="keep_punctuation", persist_state="session")
 
     sb.header("Embeddings and sizes")
-    sb.radio("Embeddings", list(EMBEDDING_LABELS), format_func=EMBEDDING_LABELS.get, key="embedding")
+    sb.radio("Embeddings", list(EMBEDDING_LABELS), format_func=EMBEDDING_LABELS.get, key="embedding", persist_state="session")
     msg["embedding"] = sb.empty()
     c1, c2, c3 = sb.columns(3)
-    c1.number_input("d_model", min_value=1, max_value=MAX_DIM, step=1, key="d_model")
-    c2.number_input("d_k", min_value=1, max_value=MAX_DIM, step=1, key="d_k", disabled=not st.session_state["projections"])
-    c3.number_input("d_v", min_value=1, max_value=MAX_DIM, step=1, key="d_v", disabled=not st.session_state["projections"])
-    sb.checkbox("Projections W_q, W_k, W_v (off: Q = K = V = X)", key="projections")
+    c1.number_input("d_model", min_value=1, max_value=MAX_DIM, step=1, key="d_model", persist_state="session")
+    c2.number_input("d_k", min_value=1, max_value=MAX_DIM, step=1, key="d_k", persist_state="session", disabled=not st.session_state["projections"])
+    c3.number_input("d_v", min_value=1, max_value=MAX_DIM, step=1, key="d_v", persist_state="session", disabled=not st.session_state["projections"])
+    sb.checkbox("Projections W_q, W_k, W_v (off: Q = K = V = X)", key="projections", persist_state="session")
     msg["d_model"] = msg["d_k"] = msg["d_v"] = msg["projections"] = sb.empty()
 
     sb.header("Random numbers")
-    sb.selectbox("Random source", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key="random_source")
+    sb.selectbox("Random source", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key="random_source", persist_state="session")
     msg["random_source"] = sb.empty()
     # R's vignette draws with runif only; its normal generator (inversion) is not reproduced here.
     inits = [k for k in INIT_LABELS if st.session_state["random_source"] != "r" or k != "normal"]
@@ -109,24 +109,24 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
         if st.session_state[key] not in inits:
             st.session_state[key] = "uniform"
             notes.append(f"The R-compatible source draws integers or uniform numbers; {key} is now uniform.")
-    sb.selectbox("Weights drawn as", inits, format_func=INIT_LABELS.get, key="init")
+    sb.selectbox("Weights drawn as", inits, format_func=INIT_LABELS.get, key="init", persist_state="session")
     if st.session_state["embedding"] == "random":
-        sb.selectbox("Embeddings drawn as", inits, format_func=INIT_LABELS.get, key="embedding_init")
+        sb.selectbox("Embeddings drawn as", inits, format_func=INIT_LABELS.get, key="embedding_init", persist_state="session")
     msg["init"] = msg["embedding_init"] = sb.empty()
     if notes:
         msg["init"].info(literal(" ".join(notes)))
-    sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", on_change=_on_seed_slider)
+    sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", persist_state="session", on_change=_on_seed_slider)
     st.session_state.setdefault("seed_exact", str(st.session_state["seed"]))
-    sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", on_change=_on_seed_exact)
+    sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", persist_state="session", on_change=_on_seed_exact)
     msg["seed"] = sb.empty()
     if st.session_state.get("seed_error"):
         msg["seed"].error(literal(st.session_state["seed_error"]))
     sb.header("Scaling, mask, heads")
-    sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode")
+    sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode", persist_state="session")
     st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
-    sb.slider("Scale factor (custom)", 0.0, 3.0, step=0.01, key="scale_custom", on_change=_on_scale_slider)
+    sb.slider("Scale factor (custom)", 0.0, 3.0, step=0.01, key="scale_custom", persist_state="session", on_change=_on_scale_slider)
     msg["scale"] = sb.empty()
-    sb.toggle("Causal mask (a token sees only itself and earlier tokens)", key="causal")
+    sb.toggle("Causal mask (a token sees only itself and earlier tokens)", key="causal", persist_state="session")
     width_k = st.session_state["d_k"] if st.session_state["projections"] else st.session_state["d_model"]
     width_v = st.session_state["d_v"] if st.session_state["projections"] else st.session_state["d_model"]
     options = _divisors(math.gcd(int(width_k), int(width_v)))
@@ -135,7 +135,7 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
         note = (f"{st.session_state['n_heads']} heads must divide d_k = {width_k} and d_v = {width_v}; "
                 "using 1 head.")
         st.session_state["n_heads"] = 1
-    sb.selectbox("Heads (values that divide d_k and d_v)", options, key="n_heads")
+    sb.selectbox("Heads (values that divide d_k and d_v)", options, key="n_heads", persist_state="session")
     msg["n_heads"] = sb.empty()
     if note:
         msg["n_heads"].warning(literal(note))

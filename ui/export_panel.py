@@ -35,7 +35,7 @@ def render(trace: LabTrace) -> None:
 
     mats = matrices(trace)
     c1, c2 = st.columns([2, 3])
-    name = c1.selectbox("Matrix", list(mats), key="export_matrix")
+    name = c1.selectbox("Matrix", list(mats), key="export_matrix", persist_state="session")
     m, rows, cols = mats[name]
     # Files are made when their button is clicked (Streamlit calls the function then), so a
     # 1,024-token matrix costs nothing on the reruns that do not ask for it.
@@ -58,7 +58,7 @@ def render(trace: LabTrace) -> None:
     c3.download_button("State file (to import later)", data=functools.partial(_state, cfg),
                        file_name="attention-lab-state.json", mime="application/json", key="dl_state")
     st.radio("Format of the heatmap download (the camera icon above each heatmap)", ["png", "svg"],
-             key="image_format", horizontal=True)
+             key="image_format", persist_state="session", horizontal=True)
 
     upload = st.file_uploader("Import a state file (.json)", type=["json"],
                               key=f"import_{st.session_state['editor_generation']}")

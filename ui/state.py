@@ -111,9 +111,9 @@ def write_url(cfg: LabConfig) -> None:
         params = {}
     if st.session_state.get("present"):
         params.update(present="1", step=str(st.session_state.get("step", 0)))
-    if st.session_state.get("url_written") != params:
+    # Compare with the address bar itself, not with what we last wrote: a page switch clears it.
+    if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
-        st.session_state["url_written"] = params
 
 
 def share_link(params: dict[str, str]) -> str:
