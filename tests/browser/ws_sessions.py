@@ -9,6 +9,7 @@ close many sessions cheaply (the 2-core test machine cannot run a hundred browse
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 import websockets
@@ -86,7 +87,21 @@ def open_and_close(url: str, first: int, count: int, *, sentences: int = 1, para
 
         await asyncio.wait_for(asyncio.gather(*(one(k) for k in range(first, first + count))), timeout=600)
 
-    asyncio.run(main())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one,
+    # and asyncio.run refuses to start a second loop in the same thread.
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="ws-sessions")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     return outcome
 
 
