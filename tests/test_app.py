@@ -6,9 +6,7 @@ receives), and compared with a trace computed by attention_core directly.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -17,36 +15,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attention_core import PRESETS, LabConfig, run_lab
+from tests.plotly_json import decode, fig, figures
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/playground.py", "pages/r_vignette.py", "pages/numpy_notebook.py",
          "pages/pytorch_notebook.py", "pages/multihead_cross.py"]
-
-
-def decode(value: object) -> np.ndarray:
-    """A Plotly array from figure JSON: a list, or a base64 typed array {dtype, bdata, shape}."""
-    if isinstance(value, dict) and "bdata" in value:
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        if shape:
-            arr = arr.reshape([int(s) for s in str(shape).split(",")])
-        return arr.astype(np.float64)
-    return np.array(value, dtype=np.float64)
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    """Figures on the page by title (the trace field name starts each title)."""
-    out = {}
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        out[spec["layout"]["title"]["text"]] = spec
-    return out
-
-
-def fig(at: AppTest, prefix: str) -> dict:
-    matches = [spec for title, spec in figures(at).items() if title.startswith(prefix)]
-    assert len(matches) == 1, f"expected one figure titled {prefix!r}, got {list(figures(at))}"
-    return matches[0]
 
 
 def z_of(spec: dict) -> np.ndarray:

@@ -10,7 +10,6 @@ the install command as reason when the package is absent, except in CI (CI=true)
 from __future__ import annotations
 
 import base64
-import json
 import os
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from attention_core import LabConfig, pretrained
 from attention_core.pretrained import loader
+from tests.plotly_json import decode, fig
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/real_model.py"
@@ -30,31 +30,6 @@ def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def decode(value: object) -> np.ndarray:
-    """A Plotly array from figure JSON: a list, or a base64 typed array {dtype, bdata, shape}."""
-    if isinstance(value, dict) and "bdata" in value:
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        if value.get("shape"):
-            arr = arr.reshape([int(s) for s in str(value["shape"]).split(",")])
-        return arr.astype(np.float64)
-    return np.array([[np.nan if v is None else v for v in row] for row in value], dtype=np.float64)
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Figures on the page by title."""
-    out = {}
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        out[spec["layout"]["title"]["text"]] = spec
-    return out
-
-
-def chart(at: AppTest, prefix: str) -> dict:
-    found = [spec for title, spec in charts(at).items() if title.startswith(prefix)]
-    assert len(found) == 1, f"expected one chart titled {prefix!r}, got {list(charts(at))}"
-    return found[0]
 
 
 def assert_clean(at: AppTest) -> None:
@@ -87,25 +62,25 @@ def test_page_shows_the_models_numbers(app: AppTest, model: None) -> None:
     result = pretrained.run(LabConfig().sentence)
     frame = app.dataframe[0].value
     assert list(frame["token"]) == result.tokens and list(frame["id"]) == result.ids
-    spec = chart(app, "layer 0, head 0")
+    spec = fig(app, "layer 0, head 0")
     np.testing.assert_allclose(decode(spec["data"][0]["z"]), result.attentions[0, 0], rtol=1e-12, atol=0)
     assert list(spec["layout"]["yaxis"]["ticktext"]) == result.tokens
 
     app.selectbox(key="rm_layer").set_value(4).run()
     app.selectbox(key="rm_head").set_value(9).run()
     assert_clean(app)
-    spec = chart(app, "layer 4, head 9")
+    spec = fig(app, "layer 4, head 9")
     np.testing.assert_allclose(decode(spec["data"][0]["z"]), result.attentions[4, 9], rtol=1e-12, atol=0)
 
     # All 72 heads in one float32 heatmap, tile (layer, head) at rows/columns k·(n+1) …
-    grid = decode(chart(app, "all 72 heads")["data"][0]["z"])
+    grid = decode(fig(app, "all 72 heads")["data"][0]["z"])
     n = len(result.tokens)
     assert grid.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
     for layer, head in ((0, 0), (4, 9), (5, 11)):
         tile = grid[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
         np.testing.assert_allclose(tile, result.attentions[layer, head], atol=1e-7)
-    assert "texttemplate" not in chart(app, "all 72 heads")["data"][0]
-    parked = decode(chart(app, "share of the weight")["data"][0]["z"])
+    assert "texttemplate" not in fig(app, "all 72 heads")["data"][0]
+    parked = decode(fig(app, "share of the weight")["data"][0]["z"])
     np.testing.assert_allclose(parked, (result.attentions[..., 0] + result.attentions[..., -1]).mean(-1), rtol=1e-12)
 
 
@@ -115,7 +90,7 @@ def test_hiding_cls_and_sep_renormalises_the_rows(app: AppTest, model: None) -> 
     app.toggle(key="rm_hide_special").set_value(True).run()
     assert_clean(app)
     result = pretrained.run("Café déjà vu, said the cat.")
-    spec = chart(app, "layer 2, head 0")
+    spec = fig(app, "layer 2, head 0")
     z = decode(spec["data"][0]["z"])
     inner = result.attentions[2, 0, 1:-1, 1:-1]
     np.testing.assert_allclose(z, inner / inner.sum(axis=1, keepdims=True), rtol=1e-12)
@@ -143,7 +118,7 @@ def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
     sentence = " ".join(["token"] * 100)  # 102 WordPiece tokens: the grid is sent as one PNG
     open_page(app, sentence)
     assert_clean(app)
-    grid = chart(app, "all 72 heads")["data"]
+    grid = fig(app, "all 72 heads")["data"]
     assert len(grid) == 1 and grid[0]["type"] == "image"
     assert grid[0]["source"].startswith("data:image/png;base64,")
     result = pretrained.run(sentence)
@@ -160,7 +135,7 @@ def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
         tile = idx[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
         np.testing.assert_array_equal(tile, np.floor(result.attentions[layer, head] * 254 + 0.5))
     assert (idx[n, :] == 255).all()
-    np.testing.assert_allclose(decode(chart(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0],
+    np.testing.assert_allclose(decode(fig(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0],
                                atol=1e-7)  # > 64x64 cells: float32
 
 
@@ -174,7 +149,7 @@ def test_open_head_in_playground(app: AppTest, model: None) -> None:
     cfg = pretrained.head_config(result, LabConfig().sentence, 3, 7)
     assert app.session_state["sentence"] == cfg.sentence == "CLS life is short , eat dessert first SEP"
     assert app.session_state["embedding"] == "manual" and app.session_state["d_model"] == 384
-    weights = chart(app, "weights")
+    weights = fig(app, "weights")
     assert list(weights["layout"]["yaxis"]["ticktext"]) == ["CLS", "life", "is", "short", ",", "eat", "dessert",
                                                             "first", "SEP"]
     np.testing.assert_allclose(decode(weights["data"][0]["z"]), result.attentions[3, 7], rtol=1e-9, atol=1e-12)
@@ -197,7 +172,7 @@ def test_a_loaded_head_says_so_and_can_be_left(app: AppTest, model: None) -> Non
     app.number_input(key="d_model").set_value(16).run()
     assert not app.exception
     assert len(app.error) == 1 and "real model" in app.error[0].value and "384" in app.error[0].value
-    np.testing.assert_allclose(decode(chart(app, "weights")["data"][0]["z"]),
+    np.testing.assert_allclose(decode(fig(app, "weights")["data"][0]["z"]),
                                pretrained.run(LabConfig().sentence).attentions[1, 0], atol=1e-12)
     next(b for b in app.button if b.label == "Leave the real head").click().run()
     assert_clean(app)
