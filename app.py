@@ -1,16 +1,10 @@
-"""Attention lab: the entry point. It sets up the page and the session, and routes to pages/."""
+"""Attention lab: the entry point. It only sets up the page and routes to pages/."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
-
 st.set_page_config(page_title="Attention lab", layout="wide")
-# On every run, whatever the page: the Playground's settings live in the session, and a
-# widget that a page does not draw would otherwise be forgotten (the sentence, the edits'
-# matrices) when the user visits a walkthrough and comes back.
-state.ensure_defaults()
 
 pages = [
     st.Page("pages/playground.py", title="Playground", default=True),

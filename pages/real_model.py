@@ -14,13 +14,8 @@ from ui.text import literal
 #: 40 tokens: 0.6 MB of figure); beyond, one palette PNG in the chart (128 tokens: ~0.3 MB
 #: instead of ~6 MB of numbers).
 GRID_MAX_TOKENS_AS_CHART = 40
-#: Widgets of this page that keep their value while another page is shown.
-PAGE_WIDGETS = ("rm_layer", "rm_head", "rm_hide_special")
 
 state.ensure_defaults()
-for key in PAGE_WIDGETS:
-    if key in st.session_state:
-        st.session_state[key] = st.session_state[key]
 
 st.title("Real model: all-MiniLM-L6-v2")
 st.caption("A small pretrained BERT (sentence-transformers/all-MiniLM-L6-v2: 6 layers, 12 heads per layer, "
@@ -29,9 +24,9 @@ st.caption("A small pretrained BERT (sentence-transformers/all-MiniLM-L6-v2: 6 l
 # The Playground's sentence. When the Playground holds a head opened from this page, its
 # sentence is the WordPiece tokens spelled out ("CLS life …"): show the original instead.
 sentence = st.session_state.get("sentence", LabConfig().sentence)
-origin = st.session_state.get("real_model_origin")
-if isinstance(origin, tuple) and len(origin) == 2 and origin[0] == sentence:
-    sentence = origin[1]
+loaded = st.session_state.get("real_head")
+if isinstance(loaded, state.RealHead) and loaded.playground_sentence == sentence:
+    sentence = loaded.sentence
 st.text("Sentence (change it in the Playground's sidebar):")
 st.code(sentence, language=None, wrap_lines=True)
 
@@ -95,8 +90,7 @@ if st.button("Open this head in the Playground", key="rm_open",
         st.error(literal(str(exc)))
     else:
         state.request_config(cfg)
-        st.session_state["real_model_origin"] = (cfg.sentence, sentence)
-        st.session_state["real_model_head"] = (int(layer), int(head))
+        st.session_state["real_head"] = state.RealHead(cfg.sentence, sentence, int(layer), int(head))
         st.switch_page("pages/playground.py")
 
 # ---------------------------------------------------------------------------- every head

@@ -144,16 +144,14 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
 
 def _leave_real_head() -> None:
     """Back to the toy lab with the sentence the real head was computed for (default settings)."""
-    origin = st.session_state.get("real_model_origin")
-    sentence = origin[1] if isinstance(origin, tuple) and len(origin) == 2 else LabConfig().sentence
-    state.load_config(LabConfig(sentence=sentence))
-    st.session_state.pop("real_model_head", None)
+    loaded = st.session_state.pop("real_head", None)
+    state.load_config(LabConfig(sentence=loaded.sentence if loaded else LabConfig().sentence))
 
 
 def real_head_banner() -> None:
     """Say that a real model's head is loaded, what that fixes, and how to leave it."""
-    where = st.session_state.get("real_model_head")
-    which = f"layer {where[0]}, head {where[1]} of all-MiniLM-L6-v2" if where else "a real model's head"
+    loaded = st.session_state.get("real_head")
+    which = f"layer {loaded.layer}, head {loaded.head} of all-MiniLM-L6-v2" if loaded else "a real model's head"
     c1, c2 = st.columns([4, 1])
     c1.info(literal(
         f"Loaded from the Real model page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, W_V and "

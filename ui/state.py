@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -37,19 +37,20 @@ def _fields(cfg: LabConfig) -> dict[str, Any]:
     return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "edits"}
 
 
-#: Keys of widgets that may be hidden for a while (presentation mode, another page).
-PERSISTENT_WIDGETS: tuple[str, ...] = WIDGET_FIELDS + (
-    "seed_slider", "seed_exact", "scale_custom", "present", "step", "image_format", "edit_matrix",
-)
+class RealHead(NamedTuple):
+    """The real model's head loaded in the Playground, and where it came from."""
+
+    playground_sentence: str  # its WordPiece tokens spelled out for the Playground ("CLS life …")
+    sentence: str  # the sentence the model read
+    layer: int
+    head: int
 
 
 def ensure_defaults() -> None:
-    """Give every key a value once per session, and keep widget values alive.
+    """Give every key a value once per session.
 
-    Streamlit forgets a widget's value at the end of a run in which the widget
-    was not drawn (presentation mode hides most controls; other pages draw none
-    of them). Writing each value back at the start of the run makes it ours, so
-    it survives until the widget is drawn again.
+    Widget values outlive a run that does not draw them (presentation mode, another
+    page) because every widget is created with ``persist_state="session"``.
     """
     for name, value in _fields(LabConfig()).items():
         st.session_state.setdefault(name, value)
@@ -60,8 +61,6 @@ def ensure_defaults() -> None:
     st.session_state.setdefault("step", 0)
     st.session_state.setdefault("image_format", "png")
     st.session_state.setdefault("edit_matrix", "W_q")
-    for key in PERSISTENT_WIDGETS:
-        st.session_state[key] = st.session_state[key]
     st.session_state.setdefault("edits", {})
     st.session_state.setdefault("edit_bases", {})
     st.session_state.setdefault("stash", None)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..attention import softmax
 from ..errors import ValidationError
 
 
@@ -92,13 +93,6 @@ def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     centred = x - mean
     var = np.mean(centred * centred, axis=-1, keepdims=True)
     return centred / np.sqrt(var + eps) * gamma + beta
-
-
-def softmax_rows(s: np.ndarray) -> np.ndarray:
-    """Softmax along the last axis, max-subtracted (no masking: every key is visible)."""
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 # --------------------------------------------------------------------------- configuration
@@ -245,7 +239,7 @@ class Bert:
             q = (x @ L.W_q + L.b_q).reshape(n, H, s).transpose(1, 0, 2)  # (H, n, s)
             k = (x @ L.W_k + L.b_k).reshape(n, H, s).transpose(1, 0, 2)
             v = (x @ L.W_v + L.b_v).reshape(n, H, s).transpose(1, 0, 2)
-            probs = softmax_rows((q @ k.transpose(0, 2, 1)) * scale)  # (H, n, n)
+            probs = softmax((q @ k.transpose(0, 2, 1)) * scale)  # (H, n, n), the lab's own softmax
             attentions[i] = probs
             context = (probs @ v).transpose(1, 0, 2).reshape(n, c.hidden_size)  # heads side by side
             a = layer_norm(context @ L.W_o + L.b_o + x, L.ln1_gamma, L.ln1_beta, eps)
