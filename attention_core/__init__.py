@@ -21,8 +21,10 @@ from .attention import (
     softmax,
 )
 from .errors import ValidationError
+from .gqa import grouped_query_attention, kv_head_of
 from .lab import LabConfig, LabTrace, run_lab
 from .presets import PRESETS, Preset
+from .rope import rope
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
 from .tokenize import Tokenization, tokenize
 from .trace import AttentionTrace, MultiHeadTrace
@@ -45,9 +47,12 @@ __all__ = [
     "embedding_init",
     "explain_weight",
     "from_column_convention",
+    "grouped_query_attention",
+    "kv_head_of",
     "multi_head_attention",
     "r_compute_weights",
     "r_matrix",
+    "rope",
     "run_lab",
     "scaled_dot_product_attention",
     "self_attention",

@@ -73,7 +73,14 @@ class MultiHeadTrace:
     concat: np.ndarray  # (n_q, d_v) heads' outputs side by side
     W_o: np.ndarray | None  # (d_v, d_out) output projection; None = identity
     output: np.ndarray  # (n_q, d_out) concat @ W_o
+    #: Query head h reads key/value head ``kv_heads[h]`` (grouped-query attention); empty when
+    #: every head has its own keys and values.
+    kv_heads: tuple[int, ...] = ()
 
     @property
     def n_heads(self) -> int:
         return len(self.heads)
+
+    @property
+    def n_kv_heads(self) -> int:
+        return len(set(self.kv_heads)) if self.kv_heads else len(self.heads)
