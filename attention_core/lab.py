@@ -17,6 +17,7 @@ matrices, cell by cell, so a configuration plus its edits is small and exact.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -25,15 +26,19 @@ import numpy as np
 
 from .attention import multi_head_attention
 from .errors import ValidationError
+from .settings import parse, setting, settings_of
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
 from .tokenize import Tokenization, tokenize
 from .trace import MultiHeadTrace
 
 EmbeddingSource = Literal["one_hot", "random", "manual"]
 ScaleMode = Literal["sqrt_dk", "sqrt_n", "none", "custom"]
+DrawOrder = Literal["weights_first", "table_first"]
 
 EMBEDDING_SOURCES: tuple[EmbeddingSource, ...] = ("one_hot", "random", "manual")
 SCALE_MODES: tuple[ScaleMode, ...] = ("sqrt_dk", "sqrt_n", "none", "custom")
+DRAW_ORDERS: tuple[DrawOrder, ...] = ("weights_first", "table_first")
+SCALE_LIMIT = 4.0  # a custom scale lies in -4 … 4 (the slider's range)
 #: Matrices a person may edit by hand, in the order they are drawn.
 EDITABLE: tuple[str, ...] = ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
 GIVABLE: tuple[str, ...] = ("W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
@@ -50,26 +55,39 @@ Edit = tuple[str, int, int, float]
 
 @dataclass(frozen=True)
 class LabConfig:
-    """Everything that determines the numbers on screen. Frozen and hashable (cache key)."""
+    """Everything that determines the numbers on screen. Frozen and hashable (cache key).
 
-    sentence: str = DEFAULT_SENTENCE
-    lowercase: bool = False
-    keep_punctuation: bool = False
-    cross_sentence: str = ""  # non-empty: keys and values come from this sentence
-    embedding: EmbeddingSource = "random"
+    Each field a person can set is declared with :func:`~attention_core.settings.setting`:
+    its link key, type and limits live here and nowhere else (see :mod:`.settings`).
+    """
+
+    sentence: str = setting(DEFAULT_SENTENCE, "s", "text", max_chars=MAX_SENTENCE_CHARS)
+    lowercase: bool = setting(False, "lc", "bool")
+    keep_punctuation: bool = setting(False, "kp", "bool")
+    #: Non-empty: keys and values come from this sentence (cross-attention).
+    cross_sentence: str = setting("", "s2", "text", max_chars=MAX_SENTENCE_CHARS)
+    embedding: EmbeddingSource = setting("random", "emb", "choice", choices=EMBEDDING_SOURCES)
     manual_embeddings: tuple[tuple[float, ...], ...] | None = None  # (n, d_model) base for "manual"
-    d_model: int = 16
-    d_k: int = 24
-    d_v: int = 28
-    projections: bool = True  # False: W_q = W_k = W_v = identity, so Q = K = V = X
-    random_source: RandomSource = "torch"
-    seed: int = 123
-    init: Init = "uniform"  # how W_q, W_k, W_v, W_o are drawn
-    embedding_init: Init = "normal"  # how a random embedding table is drawn (nn.Embedding: normal)
-    scale_mode: ScaleMode = "sqrt_dk"
-    scale_value: float = 1.0  # the factor when scale_mode == "custom"
-    causal: bool = False
-    n_heads: int = 1
+    d_model: int = setting(16, "dm", "int", lo=1, hi=MAX_DIM)
+    d_k: int = setting(24, "dk", "int", lo=1, hi=MAX_DIM)
+    d_v: int = setting(28, "dv", "int", lo=1, hi=MAX_DIM)
+    #: False: W_q = W_k = W_v = identity, so Q = K = V = X.
+    projections: bool = setting(True, "proj", "bool")
+    random_source: RandomSource = setting("torch", "src", "choice", choices=RANDOM_SOURCES)
+    seed: int = setting(123, "seed", "int", lo=-(2**63), hi=2**64 - 1, widget=False)
+    #: How W_q, W_k, W_v, W_o are drawn.
+    init: Init = setting("kaiming", "init", "choice", choices=INITS)
+    #: How a random embedding table is drawn (nn.Embedding: normal).
+    embedding_init: Init = setting("normal", "einit", "choice", choices=INITS)
+    #: "weights_first": the weights come first from the seed and each token's embedding from the
+    #: token itself, so a new word leaves W_q, W_k, W_v (and the edits typed on them) alone.
+    #: "table_first": the tutorials' order (the embedding table of the vocabulary first).
+    draw_order: DrawOrder = setting("weights_first", "order", "choice", choices=DRAW_ORDERS)
+    scale_mode: ScaleMode = setting("sqrt_dk", "sc", "choice", choices=SCALE_MODES)
+    #: The factor when scale_mode == "custom" (the slider's range).
+    scale_value: float = setting(1.0, "sv", "float", lo=-SCALE_LIMIT, hi=SCALE_LIMIT, widget=False)
+    causal: bool = setting(False, "causal", "bool")
+    n_heads: int = setting(1, "h", "int", lo=1, hi=MAX_DIM)
     #: Matrices given outright instead of drawn: ((name, rows), …) with name in W_q, W_k, W_v,
     #: W_o, b_q, b_k, b_v (biases as one row). A real model's head is loaded this way.
     given: tuple[tuple[str, tuple[tuple[float, ...], ...]], ...] = ()
@@ -82,6 +100,10 @@ class LabConfig:
     def edit_dict(self) -> dict[tuple[str, int, int], float]:
         """The hand edits as {(matrix, row, col): value}; a later edit of a cell wins."""
         return {(m, r, c): v for m, r, c, v in self.edits}
+
+
+#: {field: Setting} for every setting of a LabConfig (links, state files, widgets derive from it).
+SETTINGS = settings_of(LabConfig)
 
 
 @dataclass(frozen=True)
@@ -108,14 +130,6 @@ class LabTrace:
         return bool(self.config.cross_sentence.strip())
 
 
-def _check_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValidationError(f"{name} must be a whole number, got {value!r}", field=name)
-    if not lo <= int(value) <= hi:
-        raise ValidationError(f"{name} must be between {lo} and {hi}, got {value}", field=name)
-    return int(value)
-
-
 def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
     if not isinstance(text, str):
         raise ValidationError(f"{name} must be text", field=field)
@@ -135,24 +149,12 @@ def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
 
 def validate(cfg: LabConfig) -> None:
     """Raise :class:`ValidationError` naming the first setting that cannot work."""
-    for name in ("d_model", "d_k", "d_v"):
-        _check_int(name, getattr(cfg, name), 1, MAX_DIM)
-    _check_int("n_heads", cfg.n_heads, 1, MAX_DIM)
-    if cfg.embedding not in EMBEDDING_SOURCES:
-        raise ValidationError(f"embedding must be one of {EMBEDDING_SOURCES}, got {cfg.embedding!r}")
-    if cfg.random_source not in RANDOM_SOURCES:
-        raise ValidationError(f"random source must be one of {RANDOM_SOURCES}, got {cfg.random_source!r}")
-    for name in ("init", "embedding_init"):
-        if getattr(cfg, name) not in INITS:
-            raise ValidationError(f"{name} must be one of {INITS}, got {getattr(cfg, name)!r}")
-    if cfg.scale_mode not in SCALE_MODES:
-        raise ValidationError(f"scale mode must be one of {SCALE_MODES}, got {cfg.scale_mode!r}")
-    if cfg.scale_mode == "custom" and not (
-        isinstance(cfg.scale_value, (int, float)) and math.isfinite(cfg.scale_value)
-    ):
-        raise ValidationError(
-            f"the scaling factor must be a finite number, got {cfg.scale_value!r}", field="scale"
-        )
+    for name, spec in SETTINGS.items():
+        try:
+            parse(name, spec, getattr(cfg, name), from_text=False)
+        except ValidationError as exc:
+            raise ValidationError(f"{name} {exc}" if name != "scale_value" else f"the scaling factor {exc}",
+                                  field="scale" if name == "scale_value" else name) from None
     d_k, d_v = (cfg.d_model, cfg.d_model) if not cfg.projections else (cfg.d_k, cfg.d_v)
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
         raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
@@ -189,6 +191,36 @@ def _apply_edits(name: str, base: np.ndarray, edits: dict[tuple[str, int, int], 
     return m
 
 
+def _draw_weights(
+    gen: object, cfg: LabConfig, d: int, d_k: int, d_v: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """W_q, W_k, W_v and (with several heads) W_o, drawn in that order from ``gen``."""
+    if cfg.projections:
+        W_q = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
+        W_k = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
+        W_v = draw_matrix(gen, cfg.init, d, d_v, weight=True)  # (d_model, d_v)
+    else:
+        W_q, W_k, W_v = np.eye(d), np.eye(d), np.eye(d)  # Q = K = V = X
+    W_o = draw_matrix(gen, cfg.init, d_v, d, weight=True) if cfg.n_heads > 1 else None  # (d_v, d_model)
+    return W_q, W_k, W_v, W_o
+
+
+def token_seed(seed: int, token: str) -> int:
+    """A seed for one token's embedding: the first 31 bits of SHA-256(seed, token).
+
+    It depends on the token and the lab's seed only, so a word keeps its embedding in
+    every sentence; 31 bits fit every generator's seed range (R's is a signed int).
+    """
+    digest = hashlib.sha256(f"{seed}\x00{token}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFF_FFFF
+
+
+def token_embedding(cfg: LabConfig, token: str) -> np.ndarray:
+    """(d_model,) the embedding of ``token``, drawn from its own seed (``draw_order="weights_first"``)."""
+    gen = make_generator(cfg.random_source, token_seed(cfg.seed, token))
+    return draw_matrix(gen, cfg.embedding_init, 1, cfg.d_model)[0]  # (d_model,)
+
+
 def run_lab(cfg: LabConfig) -> LabTrace:
     """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``."""
     validate(cfg)
@@ -203,6 +235,11 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
 
     gen = make_generator(cfg.random_source, cfg.seed)
+    # The tutorials draw the embedding table first, so one new word shifts every weight after it;
+    # "weights_first" draws the weights before anything that depends on the sentence.
+    weights_first = cfg.draw_order == "weights_first"
+    if weights_first:
+        drawn = _draw_weights(gen, cfg, d, d_k, d_v)
     table: np.ndarray | None = None
     if cfg.embedding == "one_hot":
         if len(vocabulary) > d:
@@ -212,8 +249,11 @@ def run_lab(cfg: LabConfig) -> LabTrace:
             )
         table = np.eye(len(vocabulary), d)  # (vocab, d_model): word i -> unit vector e_i
         X, X_kv = table[ids_q], table[ids_kv]
-    elif cfg.embedding == "random":
+    elif cfg.embedding == "random" and cfg.draw_order == "table_first":
         table = draw_matrix(gen, cfg.embedding_init, len(vocabulary), d)  # (vocab, d_model), as nn.Embedding
+        X, X_kv = table[ids_q], table[ids_kv]
+    elif cfg.embedding == "random":  # weights first: each token's row is drawn from the token itself
+        table = np.vstack([token_embedding(cfg, t) for t in vocabulary])  # (vocab, d_model)
         X, X_kv = table[ids_q], table[ids_kv]
     else:
         X = np.zeros((len(tok_q), d))
@@ -226,13 +266,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
             X = given
         X_kv = np.zeros((len(tok_kv), d)) if cross else X
 
-    if cfg.projections:
-        W_q = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
-        W_k = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
-        W_v = draw_matrix(gen, cfg.init, d, d_v, weight=True)  # (d_model, d_v)
-    else:
-        W_q, W_k, W_v = np.eye(d), np.eye(d), np.eye(d)  # Q = K = V = X
-    W_o = draw_matrix(gen, cfg.init, d_v, d, weight=True) if cfg.n_heads > 1 else None  # (d_v, d_model)
+    W_q, W_k, W_v, W_o = drawn if weights_first else _draw_weights(gen, cfg, d, d_k, d_v)
 
     base = {"embeddings": X, "W_q": W_q, "W_k": W_k, "W_v": W_v}
     for name, rows in cfg.given:  # given outright (a real model's head): replaces the drawn matrix

@@ -53,7 +53,7 @@ R_VIGNETTE = Preset(
     ),
     config=LabConfig(
         sentence="word_1 word_2 word_3 word_4", embedding="manual", manual_embeddings=FOUR_WORDS,
-        d_model=3, d_k=3, d_v=3, random_source="r", seed=0, init="int3", scale_mode="sqrt_n",
+        d_model=3, d_k=3, d_v=3, random_source="r", seed=0, init="int3", scale_mode="sqrt_n", draw_order="table_first",
     ),
 )
 
@@ -67,7 +67,7 @@ NUMPY_NOTEBOOK = Preset(
     ),
     config=LabConfig(
         sentence="word_1 word_2 word_3 word_4", embedding="manual", manual_embeddings=FOUR_WORDS,
-        d_model=3, d_k=3, d_v=3, random_source="numpy", seed=42, init="int3", scale_mode="sqrt_dk",
+        d_model=3, d_k=3, d_v=3, random_source="numpy", seed=42, init="int3", scale_mode="sqrt_dk", draw_order="table_first",
     ),
     printed={
         "W_q": Printed("In [40]", ((2, 0, 2), (2, 0, 0), (2, 1, 2)), 0),
@@ -99,12 +99,15 @@ PYTORCH_NOTEBOOK = Preset(
         "nn.Embedding(6, 16) (a randn draw), then W_query, W_key, W_value = rand(24, 16), "
         "rand(24, 16), rand(28, 16), in that order from the same stream, applied as q = W x "
         "(column vectors; the app shows Wᵀ, so that Q = X W). The notebook prints one query row, "
-        "'is' (omega_2 = query_2 · keys), and its softmax with scale 1/sqrt(d_k) = 1/sqrt(24)."
+        "'is' (omega_2 = query_2 · keys), and its softmax with scale 1/sqrt(d_k) = 1/sqrt(24). "
+        "This preset keeps the notebook's order (the embedding table of the vocabulary first), so a "
+        "new word redraws W_query, W_key and W_value; the Playground's default draws the weights "
+        "first and each word's embedding from the word itself, so they stay."
     ),
     config=LabConfig(
         sentence="Life is short, eat dessert first", embedding="random", embedding_init="normal",
         d_model=16, d_k=24, d_v=28, random_source="torch", seed=123, init="uniform",
-        scale_mode="sqrt_dk",
+        scale_mode="sqrt_dk", draw_order="table_first",
     ),
     printed={
         "ids": Printed("In [2]", (0, 4, 5, 2, 1, 3), 0),
@@ -143,7 +146,7 @@ BLOG_SELF = Preset(
     ),
     config=LabConfig(
         sentence="I ate an apple", embedding="random", embedding_init="uniform", d_model=4,
-        projections=False, random_source="numpy", seed=0, init="uniform", scale_mode="sqrt_dk",
+        projections=False, random_source="numpy", seed=0, init="uniform", scale_mode="sqrt_dk", draw_order="table_first",
     ),
 )
 
@@ -158,7 +161,7 @@ BLOG_MULTIHEAD = Preset(
     ),
     config=LabConfig(
         sentence="I ate an apple", embedding="random", embedding_init="normal", d_model=8, d_k=8,
-        d_v=8, random_source="numpy", seed=0, init="normal", n_heads=2, scale_mode="sqrt_dk",
+        d_v=8, random_source="numpy", seed=0, init="normal", n_heads=2, scale_mode="sqrt_dk", draw_order="table_first",
     ),
 )
 
@@ -174,7 +177,7 @@ BLOG_CROSS = Preset(
     config=LabConfig(
         sentence="I ate an apple", cross_sentence="j'ai mangé une pomme", embedding="random",
         embedding_init="normal", d_model=8, d_k=8, d_v=8, random_source="numpy", seed=0,
-        init="normal", scale_mode="sqrt_dk",
+        init="normal", scale_mode="sqrt_dk", draw_order="table_first",
     ),
 )
 

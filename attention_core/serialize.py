@@ -11,70 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from typing import Any
 
 from .errors import ValidationError
-from .lab import EDITABLE, EMBEDDING_SOURCES, MAX_DIM, MAX_SENTENCE_CHARS, SCALE_MODES, LabConfig
+from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig
 from .presets import PRESETS
-from .rng import INITS, RANDOM_SOURCES
+from .settings import parse, parse_number
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
 MAX_QUERY_CHARS = 16_000  # a link longer than this is refused outright
 MAX_EDITS = 5_000
 STATE_VERSION = 1
 
-# Short URL keys, one per LabConfig field that a link carries.
-QUERY_KEYS: dict[str, str] = {
-    "sentence": "s", "cross_sentence": "s2", "lowercase": "lc", "keep_punctuation": "kp",
-    "embedding": "emb", "d_model": "dm", "d_k": "dk", "d_v": "dv", "projections": "proj",
-    "random_source": "src", "seed": "seed", "init": "init", "embedding_init": "einit",
-    "scale_mode": "sc", "scale_value": "sv", "causal": "causal", "n_heads": "h",
-}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "embedding": EMBEDDING_SOURCES, "random_source": RANDOM_SOURCES, "init": INITS,
-    "embedding_init": INITS, "scale_mode": SCALE_MODES,
-}
+#: Short URL keys, one per LabConfig setting (declared on the field, see :mod:`.settings`).
+QUERY_KEYS: dict[str, str] = {name: spec.key for name, spec in SETTINGS.items()}
 
 
 # --------------------------------------------------------------------------- one field
 def _parse_field(name: str, value: Any, from_text: bool) -> Any:
     """``value`` as the type of LabConfig field ``name``; ValidationError if it is not one."""
-    if name in ("sentence", "cross_sentence"):
-        if not isinstance(value, str):
-            raise ValidationError("must be text")
-        if len(value) > MAX_SENTENCE_CHARS:
-            raise ValidationError(f"is longer than {MAX_SENTENCE_CHARS:,} characters")
-        return value
-    if name in ("lowercase", "keep_punctuation", "projections", "causal"):
-        if from_text and value in ("0", "1"):
-            return value == "1"
-        if isinstance(value, bool):
-            return value
-        raise ValidationError("must be true or false" + (" (0 or 1)" if from_text else ""))
-    if name in ("d_model", "d_k", "d_v", "n_heads", "seed"):
-        if from_text and isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 24:
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError("must be a whole number")
-        lo, hi = (-(2**63), 2**64 - 1) if name == "seed" else (1, MAX_DIM)
-        if not lo <= value <= hi:
-            raise ValidationError(f"must be between {lo} and {hi}")
-        return value
-    if name == "scale_value":
-        if from_text and isinstance(value, str) and len(value) <= 40:
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValidationError("must be a finite number")
-        return float(value)
-    if name in _CHOICES:
-        if value not in _CHOICES[name]:
-            raise ValidationError(f"must be one of {', '.join(_CHOICES[name])}")
-        return value
-    raise ValidationError("is not a setting")
+    if name not in SETTINGS:
+        raise ValidationError("is not a setting")
+    return parse(name, SETTINGS[name], value, from_text=from_text)
 
 
 def _parse_edit(item: Any) -> tuple[str, int, int, float]:
@@ -87,9 +45,12 @@ def _parse_edit(item: Any) -> tuple[str, int, int, float]:
         raise ValidationError("row and column must be whole numbers")
     if not (0 <= r < 100_000 and 0 <= c <= MAX_DIM):
         raise ValidationError("row or column out of range")
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValidationError("the value must be a finite number")
-    return (m, r, c, float(v))
+    try:
+        return (m, r, c, parse_number(v))
+    except ValidationError as exc:
+        raise ValidationError(f"the value {exc}") from None
 
 
 # --------------------------------------------------------------------------- base configs
@@ -186,6 +147,13 @@ def _encode_edits(edits: tuple[tuple[str, int, int, float], ...]) -> str:
     return ",".join(f"{m}:{r}:{c}:{v!r}" for m, r, c, v in edits)
 
 
+def _whole(text: str) -> int:
+    """A row or column index written in ASCII digits (int() would also take other scripts' digits)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        raise ValidationError("bad index")
+    return int(text)
+
+
 def _decode_edits(text: str) -> tuple[dict[tuple[str, int, int], float], list[str]]:
     out: dict[tuple[str, int, int], float] = {}
     bad = 0
@@ -194,7 +162,7 @@ def _decode_edits(text: str) -> tuple[dict[tuple[str, int, int], float], list[st
         try:
             if len(parts) != 4:
                 raise ValidationError("bad form")
-            m, r, c, v = _parse_edit([parts[0], int(parts[1]), int(parts[2]), float(parts[3])])
+            m, r, c, v = _parse_edit([parts[0], _whole(parts[1]), _whole(parts[2]), parse_number(parts[3])])
             out[(m, r, c)] = v
         except (ValueError, ValidationError):
             bad += 1

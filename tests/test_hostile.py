@@ -110,7 +110,8 @@ def test_seed_catalogue(app: AppTest, source: str, seed: str, needle: str | None
     else:
         assert errors(app) == ""
         cfg = dataclasses.replace(LabConfig(), random_source=source, seed=int(seed),
-                                  embedding_init="uniform" if source == "r" else "normal")
+                                  embedding_init="uniform" if source == "r" else "normal",
+                                  init="uniform" if source == "r" else LabConfig().init)
         np.testing.assert_allclose(z_of(fig(app, "weights")), run_lab(cfg).attention.heads[0].weights, rtol=1e-6)
 
 

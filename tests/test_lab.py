@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attention_core import LabConfig, TorchGenerator, ValidationError, run_lab
-from attention_core.lab import MAX_TOKENS, scale_for
+from attention_core.lab import MAX_TOKENS, scale_for, token_seed
 
 
 def test_default_config_is_the_pytorch_sentence() -> None:
@@ -22,7 +22,8 @@ def test_default_config_is_the_pytorch_sentence() -> None:
 
 
 def test_draw_order_embedding_then_weights() -> None:
-    cfg = LabConfig(random_source="torch", seed=7, d_model=4, d_k=3, d_v=2, sentence="a b a")
+    cfg = LabConfig(random_source="torch", seed=7, d_model=4, d_k=3, d_v=2, sentence="a b a",
+                    draw_order="table_first", init="uniform")
     t = run_lab(cfg)
     g = TorchGenerator(7)
     table = g.randn(2, 4)  # vocabulary {a, b}
@@ -30,6 +31,35 @@ def test_draw_order_embedding_then_weights() -> None:
     np.testing.assert_array_equal(t.embedding_table, table.astype(np.float64))
     np.testing.assert_array_equal(t.embeddings, table[[0, 1, 0]].astype(np.float64))
     np.testing.assert_array_equal(t.W_q, W_q.astype(np.float64))
+
+
+def test_weights_first_draws_weights_from_the_seed_and_each_embedding_from_its_token() -> None:
+    cfg = LabConfig(random_source="torch", seed=7, d_model=4, d_k=3, d_v=2, sentence="a b a", init="uniform")
+    t = run_lab(cfg)
+    g = TorchGenerator(7)
+    np.testing.assert_array_equal(t.W_q, g.rand(3, 4).T.astype(np.float64))  # the first draw of the seed
+    np.testing.assert_array_equal(t.W_k, g.rand(3, 4).T.astype(np.float64))
+    row_a = TorchGenerator(token_seed(7, "a")).randn(1, 4).astype(np.float64)[0]
+    np.testing.assert_array_equal(t.embeddings[0], row_a)
+    np.testing.assert_array_equal(t.embeddings[2], row_a)
+
+
+def test_a_new_word_keeps_the_weights_and_the_edits() -> None:
+    """The lecturer's "now try another sentence": W_q, W_k, W_v and the edits on them stay."""
+    cfg = LabConfig().with_edits({("W_q", 1, 2): 3.5})
+    longer = dataclasses.replace(cfg, sentence=cfg.sentence + " today")
+    a, b = run_lab(cfg), run_lab(longer)
+    for name in ("W_q", "W_k", "W_v"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert b.W_q[1, 2] == 3.5
+    np.testing.assert_array_equal(a.embeddings, b.embeddings[:-1])  # every old word keeps its embedding
+
+
+def test_default_example_is_neither_uniform_nor_one_hot() -> None:
+    """Most rows of the default example have an entropy between 0.2 and 0.9 of ln n."""
+    h = run_lab(LabConfig()).attention.heads[0]
+    share = h.row_entropy() / math.log(h.n_k)  # (n_q,)
+    assert np.mean((share >= 0.2) & (share <= 0.9)) > 0.5, share
 
 
 def test_edit_changes_only_that_cell_and_the_weights() -> None:
@@ -72,7 +102,7 @@ def test_one_hot_needs_room() -> None:
         ({"n_heads": 5}, "5 heads must divide"),
         ({"seed": -1, "random_source": "numpy"}, "seed must be in"),
         ({"scale_mode": "custom", "scale_value": float("nan")}, "finite number"),
-        ({"random_source": "matlab"}, "random source"),
+        ({"random_source": "matlab"}, "random_source must be one of"),
         ({"init": "normal", "random_source": "r"}, "integers 0..2 and uniform"),
     ],
 )

@@ -81,7 +81,7 @@ BAD_LINKS = [
     ({"h": "0"}, "'h' (n_heads)"),
     ({"seed": "abc"}, "'seed' (seed): must be a whole number"),
     ({"seed": str(2**70)}, "'seed' (seed)"),
-    ({"sv": "nan"}, "'sv' (scale_value): must be a finite number"),
+    ({"sv": "nan"}, "'sv' (scale_value): 'nan' is not a finite number"),
     ({"sv": "inf"}, "'sv' (scale_value)"),
     ({"src": "matlab"}, "'src' (random_source): must be one of"),
     ({"causal": "yes"}, "'causal' (causal): must be true or false"),

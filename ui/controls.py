@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace
-from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS
+from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, SCALE_LIMIT
 from ui import state
+from ui.state import SEED_SLIDER_MAX
 from ui.text import literal
 
-SEED_SLIDER_MAX = 1000
 SCALE_LABELS = {
     "sqrt_dk": "1/√d_k (default)",
     "sqrt_n": "1/√n (R package)",
@@ -25,38 +25,11 @@ SCALE_LABELS = {
     "custom": "custom (slider)",
 }
 SOURCE_LABELS = {"torch": "PyTorch-compatible", "numpy": "NumPy (legacy seed)", "r": "R-compatible"}
-INIT_LABELS = {"int3": "integers 0, 1, 2", "uniform": "uniform [0, 1)", "normal": "normal N(0, 1)"}
+INIT_LABELS = {"kaiming": "normal × √(2/d_in) (He)", "int3": "integers 0, 1, 2", "uniform": "uniform [0, 1)",
+               "normal": "normal N(0, 1)"}
+ORDER_LABELS = {"weights_first": "weights first (a new word keeps them)",
+                "table_first": "embedding table first (the tutorials' order)"}
 EMBEDDING_LABELS = {"random": "seeded random (nn.Embedding)", "one_hot": "one-hot", "manual": "typed by hand"}
-
-
-def _on_seed_slider() -> None:
-    st.session_state["seed"] = int(st.session_state["seed_slider"])
-    st.session_state["seed_exact"] = str(st.session_state["seed"])
-    st.session_state.pop("seed_error", None)
-
-
-def _on_seed_exact() -> None:
-    text = str(st.session_state["seed_exact"]).strip()
-    try:
-        seed = int(text)
-    except ValueError:
-        st.session_state["seed_error"] = f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
-        return
-    if not -(2**31) <= seed < 2**32:
-        st.session_state["seed_error"] = (
-            f"{text[:40]} is outside the 32-bit range (-2147483648 … 4294967295); "
-            f"the seed stays {st.session_state['seed']}."
-        )
-        return
-    st.session_state.pop("seed_error", None)
-    st.session_state["seed"] = seed
-    if 0 <= seed <= SEED_SLIDER_MAX:
-        st.session_state["seed_slider"] = seed
-
-
-def _on_scale_slider() -> None:
-    st.session_state["scale_mode"] = "custom"
-    st.session_state["scale_value"] = float(st.session_state["scale_custom"])
 
 
 def _divisors(n: int) -> list[int]:
@@ -103,28 +76,29 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     sb.selectbox("Random source", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key="random_source", persist_state="session")
     msg["random_source"] = sb.empty()
     # R's vignette draws with runif only; its normal generator (inversion) is not reproduced here.
-    inits = [k for k in INIT_LABELS if st.session_state["random_source"] != "r" or k != "normal"]
+    inits = [k for k in INIT_LABELS if st.session_state["random_source"] != "r" or k not in ("normal", "kaiming")]
     notes = []
     for key in ("init", "embedding_init"):
         if st.session_state[key] not in inits:
-            st.session_state[key] = "uniform"
+            state.replace_setting(key, "uniform")
             notes.append(f"The R-compatible source draws integers or uniform numbers; {key} is now uniform.")
     sb.selectbox("Weights drawn as", inits, format_func=INIT_LABELS.get, key="init", persist_state="session")
     if st.session_state["embedding"] == "random":
         sb.selectbox("Embeddings drawn as", inits, format_func=INIT_LABELS.get, key="embedding_init", persist_state="session")
-    msg["init"] = msg["embedding_init"] = sb.empty()
+    sb.selectbox("Draw order", list(ORDER_LABELS), format_func=ORDER_LABELS.get, key="draw_order",
+                 persist_state="session", help="The tutorials draw the embedding table of the sentence's words "
+                 "first, so one new word changes every weight drawn after it.")
+    msg["init"] = msg["embedding_init"] = msg["draw_order"] = sb.empty()
     if notes:
         msg["init"].info(literal(" ".join(notes)))
-    sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", persist_state="session", on_change=_on_seed_slider)
-    st.session_state.setdefault("seed_exact", str(st.session_state["seed"]))
-    sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", persist_state="session", on_change=_on_seed_exact)
+    sb.slider("Seed", 0, SEED_SLIDER_MAX, key="seed_slider", persist_state="session", on_change=state.on_seed_slider)
+    sb.text_input("Exact seed (any 32-bit integer)", key="seed_exact", persist_state="session", on_change=state.on_seed_exact)
     msg["seed"] = sb.empty()
     if st.session_state.get("seed_error"):
         msg["seed"].error(literal(st.session_state["seed_error"]))
     sb.header("Scaling, mask, heads")
     sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode", persist_state="session")
-    st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
-    sb.slider("Scale factor (custom)", 0.0, 3.0, step=0.01, key="scale_custom", persist_state="session", on_change=_on_scale_slider)
+    sb.slider("Scale factor (custom)", -SCALE_LIMIT, SCALE_LIMIT, step=0.01, key="scale_custom", persist_state="session", on_change=state.on_scale_slider)
     msg["scale"] = sb.empty()
     sb.toggle("Causal mask (a token sees only itself and earlier tokens)", key="causal", persist_state="session")
     width_k = st.session_state["d_k"] if st.session_state["projections"] else st.session_state["d_model"]
@@ -134,7 +108,7 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     if st.session_state["n_heads"] not in options:
         note = (f"{st.session_state['n_heads']} heads must divide d_k = {width_k} and d_v = {width_v}; "
                 "using 1 head.")
-        st.session_state["n_heads"] = 1
+        state.replace_setting("n_heads", 1)
     sb.selectbox("Heads (values that divide d_k and d_v)", options, key="n_heads", persist_state="session")
     msg["n_heads"] = sb.empty()
     if note:

@@ -20,15 +20,11 @@ import numpy as np
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
+from attention_core.lab import SETTINGS
 from attention_core.serialize import config_from_query, config_to_query
 
-#: LabConfig fields driven by a widget of the same key.
-WIDGET_FIELDS: tuple[str, ...] = (
-    "sentence", "lowercase", "keep_punctuation", "cross_sentence", "embedding", "d_model", "d_k", "d_v",
-    "projections", "random_source", "init", "embedding_init", "scale_mode", "causal", "n_heads",
-)
-#: LabConfig fields kept in session state without a widget of their own.
-HIDDEN_FIELDS: tuple[str, ...] = ("seed", "scale_value", "manual_embeddings", "given")
+#: LabConfig fields driven by a widget of the same key (derived from the settings' declarations).
+WIDGET_FIELDS: tuple[str, ...] = tuple(name for name, spec in SETTINGS.items() if spec.widget)
 
 Cell = tuple[str, int, int]
 
@@ -136,8 +132,47 @@ def consume_pending() -> None:
 
 def config_without_edits() -> LabConfig:
     """The configuration the widgets describe, before hand edits."""
-    values = {name: st.session_state[name] for name in WIDGET_FIELDS + HIDDEN_FIELDS}
-    return LabConfig(**values)
+    return LabConfig(**{name: st.session_state[name] for name in _fields(LabConfig())})
+
+
+# ----------------------------------------------------------------------------- widget callbacks
+SEED_SLIDER_MAX = 1000
+
+
+def replace_setting(name: str, value: object) -> None:
+    """Put a setting back inside its widget's options (before the widget is drawn), e.g. a
+    number of heads that no longer divides d_k."""
+    st.session_state[name] = value
+
+
+def on_seed_slider() -> None:
+    st.session_state["seed"] = int(st.session_state["seed_slider"])
+    st.session_state["seed_exact"] = str(st.session_state["seed"])
+    st.session_state.pop("seed_error", None)
+
+
+def on_seed_exact() -> None:
+    text = str(st.session_state["seed_exact"]).strip()
+    try:
+        seed = int(text)
+    except ValueError:
+        st.session_state["seed_error"] = f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
+        return
+    if not -(2**31) <= seed < 2**32:
+        st.session_state["seed_error"] = (
+            f"{text[:40]} is outside the 32-bit range (-2147483648 … 4294967295); "
+            f"the seed stays {st.session_state['seed']}."
+        )
+        return
+    st.session_state.pop("seed_error", None)
+    st.session_state["seed"] = seed
+    if 0 <= seed <= SEED_SLIDER_MAX:
+        st.session_state["seed_slider"] = seed
+
+
+def on_scale_slider() -> None:
+    st.session_state["scale_mode"] = "custom"
+    st.session_state["scale_value"] = float(st.session_state["scale_custom"])
 
 
 def fingerprint(m: np.ndarray) -> str:

@@ -24,9 +24,9 @@ from .r_mt import RGenerator, r_matrix
 from .torch_mt import TorchGenerator, embedding_init
 
 RandomSource = Literal["numpy", "r", "torch"]
-Init = Literal["int3", "uniform", "normal"]
+Init = Literal["int3", "uniform", "normal", "kaiming"]
 RANDOM_SOURCES: tuple[RandomSource, ...] = ("numpy", "r", "torch")
-INITS: tuple[Init, ...] = ("int3", "uniform", "normal")
+INITS: tuple[Init, ...] = ("int3", "uniform", "normal", "kaiming")
 
 
 class NumpyGenerator:
@@ -90,7 +90,8 @@ def draw_matrix(
 
     ``init``: ``"int3"`` integers 0, 1, 2 (R: ``floor(runif(n, 0, 3))``; NumPy:
     ``randint(3)``; torch: ``floor(3·rand)``), ``"uniform"`` [0, 1), ``"normal"``
-    standard normal (R: not available, we refuse it).
+    standard normal (R: not available, we refuse it), ``"kaiming"`` normal times
+    √(2 / fan_in) (He initialisation; fan_in = rows of a weight).
 
     ``weight=True`` marks a projection matrix used as ``X @ W`` (rows = d_in).
     Torch tutorials draw such a weight as ``rand(d_out, d_in)`` and apply it to
@@ -99,6 +100,9 @@ def draw_matrix(
     """
     if rows < 0 or cols < 0:
         raise ValidationError(f"matrix shape must be non-negative, got ({rows}, {cols})")
+    if init == "kaiming":  # He et al.: N(0, 2 / fan_in), so Q and K keep a unit-scale spread
+        fan_in = rows if weight else cols
+        return draw_matrix(gen, "normal", rows, cols, weight=weight) * np.sqrt(2.0 / max(fan_in, 1))
     if isinstance(gen, NumpyGenerator):
         if init == "int3":
             return gen.randint(3, size=(rows, cols)).astype(np.float64)  # (rows, cols), row-major stream
