@@ -15,43 +15,33 @@ from typing import Any
 import numpy as np
 
 from .lab import LabTrace
+from .steps import labels, steps_for
 
 #: Cells a spreadsheet would read as a formula if they started a CSV field.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str]]]:
-    """{name: (matrix, row labels, column labels)} for every matrix the app shows."""
-    q, k = list(trace.tokens_q.tokens), list(trace.tokens_kv.tokens)
+    """{name: (matrix, row labels, column labels)} for every matrix the app shows.
+
+    The parameters (W_q, W_k, W_v, biases, W_o, after hand edits), then every registered
+    step (:data:`~attention_core.steps.STEPS`); per-head steps are named ``head{h}_{step}``
+    when there are several heads.
+    """
     cols = lambda m: [str(j) for j in range(m.shape[1])]
-    dims = lambda m: [f"x{i}" for i in range(m.shape[0])]
-    out: dict[str, tuple[np.ndarray, list[str], list[str]]] = {
-        "embeddings": (trace.embeddings, q, cols(trace.embeddings)),
-    }
-    if trace.is_cross:
-        out["embeddings_kv"] = (trace.embeddings_kv, k, cols(trace.embeddings_kv))
+    out: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
     for name in ("W_q", "W_k", "W_v"):
         m = getattr(trace, name)
-        out[name] = (m, dims(m), cols(m))
+        out[name] = (m, [f"x{i}" for i in range(m.shape[0])], cols(m))
     for name, b in trace.biases.items():
         out[name] = (b, ["bias"], cols(b))
     if trace.W_o is not None:
         out["W_o"] = (trace.W_o, [f"v{i}" for i in range(trace.W_o.shape[0])], cols(trace.W_o))
     multi = trace.attention.n_heads > 1
-    for h, head in enumerate(trace.attention.heads):
-        p = f"head{h}_" if multi else ""
-        out[f"{p}Q"] = (head.Q, q, cols(head.Q))
-        out[f"{p}K"] = (head.K, k, cols(head.K))
-        out[f"{p}V"] = (head.V, k, cols(head.V))
-        out[f"{p}scores"] = (head.scores, q, k)
-        out[f"{p}scaled_scores"] = (head.scaled_scores, q, k)
-        if head.mask is not None:
-            out[f"{p}masked_scores"] = (head.masked_scores, q, k)
-        out[f"{p}weights"] = (head.weights, q, k)
-        out[f"{p}output"] = (head.output, q, cols(head.output))
-    if multi:
-        out["concat"] = (trace.attention.concat, q, cols(trace.attention.concat))
-        out["final_output"] = (trace.attention.output, q, cols(trace.attention.output))
+    for step in steps_for(trace):
+        for h in range(trace.attention.n_heads if step.per_head else 1):
+            m = step.value(trace, h)
+            out[f"head{h}_{step.name}" if multi and step.per_head else step.name] = (m, *labels(trace, step, m))
     return out
 
 

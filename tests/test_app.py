@@ -120,7 +120,7 @@ def test_heads_selector(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
     app.radio(key="head_shown").set_value(2).run()
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[2].weights, rtol=1e-6)
-    np.testing.assert_allclose(z_of(fig(app, "output = concat")), trace.attention.output, rtol=1e-6)
+    np.testing.assert_allclose(z_of(fig(app, "final_output")), trace.attention.output, rtol=1e-6)
 
 
 def _editor_key(at: AppTest, name: str) -> str:

@@ -88,7 +88,7 @@ def test_presentation_mode_steps_through_the_stages() -> None:
             break
         nxt.click().run()
         assert not at.exception
-    assert seen == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaled scores", "Weights", "Output"]
+    assert seen == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling", "Weights", "Output"]
     np.testing.assert_allclose(weights(open_link({"present": "1", "step": "5"})),
                                run_lab(LabConfig()).attention.heads[0].weights, rtol=1e-6)
     assert at.query_params["step"] in ("6", ["6"])

@@ -45,14 +45,15 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     msg: dict[str, st.delta_generator.DeltaGenerator] = {}
     sb = st.sidebar
     sb.toggle("Presentation mode (large type, one stage at a time; ← → to step)", key="present", persist_state="session")
-    sb.header("Sentence")
-    sb.text_input("Sentence", key="sentence", persist_state="session", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
-    msg["sentence"] = sb.empty()
-    if present:
+    if present:  # presentation mode draws the sentence itself, above the stage
+        msg["sentence"] = st.empty()
         for name in ("cross_sentence", "embedding", "d_model", "d_k", "d_v", "projections", "random_source",
                      "init", "embedding_init", "seed", "scale", "n_heads"):
             msg[name] = msg["sentence"]
         return msg
+    sb.header("Sentence")
+    sb.text_input("Sentence", key="sentence", persist_state="session", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
+    msg["sentence"] = sb.empty()
     sb.text_input(
         "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence", persist_state="session",
         max_chars=MAX_SENTENCE_CHARS, placeholder="leave empty for self-attention",

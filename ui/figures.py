@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from attention_core.steps import Kind, Step, labels, steps_for
 
 if TYPE_CHECKING:
     from attention_core import LabTrace
 
-Kind = Literal["weights", "scores", "values"]
 #: A Plotly figure as its JSON-ready dict. We hand dicts to ``st.plotly_chart``, which
 #: validates them into a Figure once; building Figures ourselves would do that work twice.
 FigureSpec = dict
@@ -27,6 +28,10 @@ FigureSpec = dict
 MAX_CELLS_WITH_TEXT = 400
 #: … and no more columns than this (narrower cells cannot hold a number).
 MAX_COLS_WITH_TEXT = 12
+#: Cell numbers: font size in px, and the width in px a figure is assumed to have (a half-width
+#: column of the Playground at 1280 px with the sidebar open is about 450 px).
+TEXT_SIZE = 14
+TEXT_WIDTH = 450
 #: Axes label at most this many ticks (every one for tokens up to here).
 MAX_TICKS = 64
 #: Feature-dimension axes (0, 1, 2, …) need fewer labels.
@@ -68,6 +73,8 @@ def heatmap(
     col_title: str = "key",
     hover_extra: dict[str, np.ndarray] | None = None,
     height: int | None = None,
+    text_size: int = TEXT_SIZE,
+    text_width: int = TEXT_WIDTH,
 ) -> FigureSpec:
     """A heatmap of ``z`` (rows, cols) with labelled rows and columns, as a figure dict.
 
@@ -109,10 +116,11 @@ def heatmap(
     if z.size > MAX_CELLS_AS_HEATMAP:
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
                         col_title=col_title, height=height, **trace_kwargs)
-    written = z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT
-    if written:  # weights read best as 0.00 … 1.00; other values with 4 significant digits
-        fmt = _fmt_weight if kind == "weights" else _fmt
-        trace_kwargs.update(text=np.vectorize(fmt, otypes=[object])(z), texttemplate="%{text}")
+    text = cell_text(z, kind, text_width // max(n_cols, 1), text_size) \
+        if z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT else None
+    written = text is not None
+    if written:
+        trace_kwargs.update(text=text, texttemplate="%{text}", textfont={"size": text_size})
 
     return {
         "data": [{
@@ -160,68 +168,42 @@ def _thin(n: int, most: int) -> list[int]:
     return list(range(0, n, step))
 
 
-def _fmt_weight(v: float) -> str:
-    return f"{v:.2f}" if np.isfinite(v) else "masked"
+def cell_text(z: np.ndarray, kind: Kind, cell_px: int, text_size: int) -> np.ndarray | None:
+    """The numbers written in the cells, with as many digits as the cells can hold, or None.
 
-
-def _fmt(v: float) -> str:
-    """A cell value as written in the cell: up to 4 significant digits, -inf as 'masked'."""
-    if np.isneginf(v):
-        return "masked"
-    if not np.isfinite(v):
-        return str(v)
-    return f"{v:.4g}"
+    A character is about 0.6 of the font size wide; the most precise format whose longest
+    entry fits the cell (less a little padding) wins: weights as 0.42 then .4, other values
+    with 4, 3 or 2 significant digits. When nothing fits, the cells stay blank (hover still
+    has every value), so numbers never overlap their neighbours. -inf is written "−∞".
+    """
+    room = int((cell_px - 6) / (0.6 * text_size))  # characters that fit in one cell
+    formats = ("{:.2f}", "{:.1f}") if kind == "weights" else ("{:.4g}", "{:.3g}", "{:.2g}")
+    for f in formats:
+        text = np.array([["−∞" if v == -np.inf else f.format(v).replace("-", "−") for v in row] for row in z],
+                        dtype=object)
+        if text.size == 0 or max(len(t) for t in text.flat) <= room:
+            return text
+    return None
 
 
 # ----------------------------------------------------------------------------- from a trace
-def _dims(n: int) -> list[str]:
-    """Column labels of a feature dimension: plain numbers (the hover says which matrix)."""
-    return [str(j) for j in range(n)]
-
-
-def step_figures(trace: LabTrace, head: int = 0) -> dict[str, FigureSpec]:
-    """Every step of one head as a heatmap, keyed by the trace field it shows.
-
-    Keys, in the order of the mechanism: ``embeddings``, ``Q``, ``K``, ``V``,
-    ``scores``, ``scaled_scores``, ``masked_scores`` (only with a mask),
-    ``weights``, ``output``; with several heads also ``concat`` and
-    ``final_output`` (after W_o).
-    """
+def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | None = None,
+                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH) -> FigureSpec:
+    """One registered step of one head as a heatmap; the title starts with the trace field's name."""
     h = trace.attention.heads[head]
-    q_tokens, k_tokens = list(trace.tokens_q.tokens), list(trace.tokens_kv.tokens)
-    suffix = f" (head {head})" if trace.attention.n_heads > 1 else ""
-    figs: dict[str, FigureSpec] = {
-        "embeddings": heatmap(trace.embeddings, title="embeddings X", row_labels=q_tokens,
-                              col_labels=_dims(trace.embeddings.shape[1]), kind="values",
-                              row_title="token", col_title="dimension"),
-        "Q": heatmap(h.Q, title=f"Q = X W_q{suffix}", row_labels=q_tokens, col_labels=_dims(h.Q.shape[1]),
-                     kind="values", row_title="query", col_title="dimension"),
-        "K": heatmap(h.K, title=f"K = X W_k{suffix}", row_labels=k_tokens, col_labels=_dims(h.K.shape[1]),
-                     kind="values", row_title="key", col_title="dimension"),
-        "V": heatmap(h.V, title=f"V = X W_v{suffix}", row_labels=k_tokens, col_labels=_dims(h.V.shape[1]),
-                     kind="values", row_title="key", col_title="dimension"),
-        "scores": heatmap(h.scores, title=f"scores Q·Kᵀ{suffix}", row_labels=q_tokens, col_labels=k_tokens,
-                          kind="scores"),
-        "scaled_scores": heatmap(h.scaled_scores, title=f"scaled_scores (× {h.scale:.4g}){suffix}",
-                                 row_labels=q_tokens, col_labels=k_tokens, kind="scores"),
-    }
-    if h.mask is not None:
-        figs["masked_scores"] = heatmap(h.masked_scores, title=f"masked_scores{suffix}", row_labels=q_tokens,
-                                        col_labels=k_tokens, kind="scores")
-    figs["weights"] = heatmap(
-        h.weights, title=f"weights = softmax{suffix}", row_labels=q_tokens, col_labels=k_tokens, kind="weights",
-        hover_extra={"score": h.scores, "scaled score": h.scaled_scores},
-    )
-    figs["output"] = heatmap(h.output, title=f"output = weights · V{suffix}", row_labels=q_tokens,
-                             col_labels=_dims(h.output.shape[1]), kind="values", col_title="dimension")
-    if trace.attention.n_heads > 1:
-        mh = trace.attention
-        figs["concat"] = heatmap(mh.concat, title="concat (all heads)", row_labels=q_tokens,
-                                 col_labels=_dims(mh.concat.shape[1]), kind="values", col_title="dimension")
-        figs["final_output"] = heatmap(mh.output, title="output = concat · W_o", row_labels=q_tokens,
-                                       col_labels=_dims(mh.output.shape[1]), kind="values",
-                                       col_title="dimension")
-    return figs
+    z = step.value(trace, head)
+    rows, cols = labels(trace, step, z)
+    suffix = f" (head {head})" if trace.attention.n_heads > 1 and step.per_head else ""
+    extra = {"score": h.scores, "scaled score": h.scaled_scores} if step.name == "weights" else None
+    return heatmap(z, title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix, row_labels=rows,
+                   col_labels=cols, kind=step.kind, row_title="token" if step.name == "embeddings" else step.rows,
+                   col_title=step.cols, hover_extra=extra, height=height, text_size=text_size,
+                   text_width=text_width)
+
+
+def step_figures(trace: LabTrace, head: int = 0, names: Collection[str] | None = None) -> dict[str, FigureSpec]:
+    """The registered steps that apply to ``trace`` (or only ``names``), keyed by trace field."""
+    return {s.name: step_figure(trace, s, head) for s in steps_for(trace) if names is None or s.name in names}
 
 
 def with_click_layer(fig: FigureSpec) -> FigureSpec:
@@ -257,16 +239,38 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
 # ---------------------------------------------------------------------------- many heads at once
 
 def head_tiles(attentions: np.ndarray) -> np.ndarray:
-    """(L, H, m, m) weights laid out as one (L·(m+1) − 1, H·(m+1) − 1) float32 matrix.
+    """(L, H, m, k) weights laid out as one (L·(m+1) − 1, H·(k+1) − 1) float32 matrix.
 
     Tile (l, h) is head h of layer l; one NaN row/column (a gap in the picture) separates tiles.
     """
-    layers, heads, m, _ = attentions.shape
-    out = np.full((layers * (m + 1) - 1, heads * (m + 1) - 1), np.nan, dtype=np.float32)
+    layers, heads, m, k = attentions.shape
+    out = np.full((layers * (m + 1) - 1, heads * (k + 1) - 1), np.nan, dtype=np.float32)
     for l in range(layers):
         for h in range(heads):
-            out[l * (m + 1): l * (m + 1) + m, h * (m + 1): h * (m + 1) + m] = attentions[l, h]
+            out[l * (m + 1): l * (m + 1) + m, h * (k + 1): h * (k + 1) + k] = attentions[l, h]
     return out
+
+
+def head_weights_figure(trace: LabTrace, *, height: int = 300) -> FigureSpec:
+    """Every head's weights of the lab side by side (small multiples, one 0..1 scale); a click on a
+    tile's cell gives ``point_index``, from which :func:`head_of_click` finds the head."""
+    weights = np.stack([h.weights for h in trace.attention.heads])[None]  # (1, H, n_q, n_k)
+    _, heads, m, k = weights.shape
+    z = head_tiles(weights)  # (n_q, H·(n_k+1) − 1)
+    centres = [h * (k + 1) + (k - 1) / 2 for h in range(heads)]
+    return {
+        "data": [{"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
+                  "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}],
+        "layout": {
+            "title": {"text": f"weights of all {heads} heads (click one to focus it)"},
+            "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "xaxis": {"tickmode": "array", "tickvals": centres, "ticktext": [f"head {h}" for h in range(heads)],
+                      "showgrid": False, "zeroline": False},
+            "yaxis": {"tickmode": "array", "tickvals": list(range(m)),
+                      "ticktext": [plotly_text(t) for t in trace.tokens_q.tokens][:m] if m <= MAX_TICKS else [],
+                      "autorange": "reversed", "showgrid": False, "zeroline": False},
+        },
+    }
 
 
 def _palette_png(z: np.ndarray, colorscale: str = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0) -> bytes:

@@ -55,6 +55,7 @@ def ensure_defaults() -> None:
     st.session_state.setdefault("scale_custom", float(st.session_state["scale_value"]))
     st.session_state.setdefault("present", False)
     st.session_state.setdefault("step", 0)
+    st.session_state.setdefault("big_type", False)
     st.session_state.setdefault("image_format", "png")
     st.session_state.setdefault("edit_matrix", "W_q")
     st.session_state.setdefault("edits", {})
@@ -173,6 +174,21 @@ def on_seed_exact() -> None:
 def on_scale_slider() -> None:
     st.session_state["scale_mode"] = "custom"
     st.session_state["scale_value"] = float(st.session_state["scale_custom"])
+
+
+def clamp_stage(n_stages: int) -> int:
+    """The presentation stage in force, inside 0 … n_stages − 1 (a link may ask for any)."""
+    step = max(0, min(n_stages - 1, int(st.session_state.get("step", 0))))
+    st.session_state["step"] = step
+    return step
+
+
+def go_stage(delta: int, n_stages: int) -> None:
+    st.session_state["step"] = max(0, min(n_stages - 1, int(st.session_state.get("step", 0)) + delta))
+
+
+def exit_presentation() -> None:
+    st.session_state["present"] = False
 
 
 def fingerprint(m: np.ndarray) -> str:

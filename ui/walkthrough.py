@@ -7,39 +7,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attention_core import PRESETS, LabTrace, Preset
+from attention_core import PRESETS, Preset
+from attention_core.steps import labels, steps_for
 from ui import state
 from ui.figures import step_figures
 from ui.text import literal
-
-#: (trace field, heading, formula) in the order the tutorials go.
-STEPS: tuple[tuple[str, str, str], ...] = (
-    ("embeddings", "Embeddings", r"X \in \mathbb{R}^{n \times d_{model}}"),
-    ("Q", "Queries", r"Q = X W_Q"),
-    ("K", "Keys", r"K = X W_K"),
-    ("V", "Values", r"V = X W_V"),
-    ("scores", "Scores", r"S = Q K^\top"),
-    ("scaled_scores", "Scaled scores", r"S' = c \cdot S"),
-    ("masked_scores", "Masked scores", r"S'_{ij} = -\infty \text{ where } j > i"),
-    ("weights", "Weights", r"A = \operatorname{softmax}_{\text{row}}(S')"),
-    ("output", "Output", r"Z = A V"),
-    ("concat", "Heads concatenated", r"[Z_1 \mid Z_2 \mid \dots]"),
-    ("final_output", "Output projection", r"O = [Z_1 \mid \dots] W_O"),
-)
-
 
 def matrix_frame(m: np.ndarray, rows: list[str]) -> pd.DataFrame:
     """A matrix as a table with literal row labels (dataframes render no markup)."""
     frame = pd.DataFrame(np.asarray(m, dtype=float), columns=[str(j) for j in range(m.shape[1])])
     frame.insert(0, "row", rows)
     return frame
-
-
-def _value(trace: LabTrace, name: str) -> np.ndarray:
-    h = trace.attention.heads[0]
-    if name in ("concat", "final_output"):
-        return trace.attention.concat if name == "concat" else trace.attention.output
-    return trace.embeddings if name == "embeddings" else getattr(h, name)
 
 
 def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
@@ -84,18 +62,16 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
                                      ("W_O", trace.W_o))):
         col.caption(name)
         col.dataframe(matrix_frame(m, [f"x{i}" for i in range(m.shape[0])]), hide_index=True)
-    for name, heading, formula in STEPS:
-        if name not in figs:
-            continue
-        st.subheader(heading)
+    for step in steps_for(trace):  # the registry's order is the tutorials' order
+        st.subheader(step.title)
         c1, c2 = st.columns([2, 3])
         with c1:
-            st.latex(formula)
-            if name == "scaled_scores":
+            st.latex(step.formula)
+            if step.name == "scaled_scores":
                 st.text(f"c = {h.scale:.6g}")
-            rows = list(trace.tokens_kv.tokens) if name in ("K", "V") else list(trace.tokens_q.tokens)
-            st.dataframe(matrix_frame(_value(trace, name), rows), hide_index=True)
-        c2.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}")
+            value = step.value(trace, 0)
+            st.dataframe(matrix_frame(value, labels(trace, step, value)[0]), hide_index=True)
+        c2.plotly_chart(figs[step.name], width="stretch", key=f"{key}_{step.name}")
     ours = {"embeddings": trace.embeddings, "W_q": trace.W_q, "Q": h.Q, "K": h.K, "V": h.V,
             "scores": h.scores, "weights": h.weights, "output": trace.attention.output,
             "ids": np.array(trace.tokens_q.ids, dtype=float), **(show_printed or {})}

@@ -57,7 +57,7 @@ def test_presentation_mode_by_keyboard(browser, app_url: str) -> None:
             page.locator("[data-testid=stMain] h2").first.click()  # focus the page, not a widget
             page.keyboard.press("ArrowRight")
             wait_idle(page)
-        assert titles == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaled scores",
+        assert titles == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling",
                           "Weights", "Output"]
         assert "step=6" in page.url
         page.keyboard.press("ArrowLeft")
