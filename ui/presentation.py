@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attention_core import LabTrace
+from attention_core.lab import MAX_SENTENCE_CHARS
 from attention_core.steps import Step, stages_for
 from ui import state
 from ui.figures import FigureSpec, chart_config, head_weights_figure, step_figure, token_table
@@ -71,8 +72,9 @@ def render(trace: LabTrace) -> None:
     bar[2].button("Exit", on_click=state.exit_presentation, key="exit_presentation",
                   help="Back to the full Playground")
     bar[3].toggle("Larger type", key="big_type", persist_state="session")
-    bar[4].text_input("Sentence", key="sentence", persist_state="session", label_visibility="collapsed",
-                      help="Type a new sentence and press Enter.")
+    state.mirror_sentence()  # its own widget: the sidebar's sentence widget is not drawn here
+    bar[4].text_input("Sentence", key="present_sentence", label_visibility="collapsed", max_chars=MAX_SENTENCE_CHARS,
+                      on_change=state.on_present_sentence, help="Type a new sentence and press Enter.")
     with st.container(key="clicker_keys"):  # presenter clickers send PageDown / PageUp
         st.button("next", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="PageDown", key="pg_next")
         st.button("previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="PageUp",

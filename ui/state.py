@@ -187,6 +187,15 @@ def go_stage(delta: int, n_stages: int) -> None:
     st.session_state["step"] = max(0, min(n_stages - 1, int(st.session_state.get("step", 0)) + delta))
 
 
+def mirror_sentence() -> None:
+    """Presentation mode's sentence box starts from the sentence in force."""
+    st.session_state["present_sentence"] = st.session_state["sentence"]
+
+
+def on_present_sentence() -> None:
+    st.session_state["sentence"] = st.session_state["present_sentence"]
+
+
 def exit_presentation() -> None:
     st.session_state["present"] = False
 
