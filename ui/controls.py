@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attention_core import LabConfig, LabTrace
+from attention_core import LabConfig, LabTrace, ValidationError
+from attention_core.settings import parse_number
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, SCALE_LIMIT
 from ui import state
 from ui.state import SEED_SLIDER_MAX
@@ -137,16 +139,6 @@ def real_head_banner() -> None:
                    "dropped (export them first if you want to keep them).")
 
 
-def token_table(trace: LabTrace) -> None:
-    """Tokens with position and vocabulary id, shown literally (a dataframe renders no markup)."""
-    tok = trace.tokens_q
-    index = {t: i for i, t in enumerate(trace.vocabulary)}
-    st.dataframe(
-        pd.DataFrame({"position": tok.positions, "token": tok.tokens, "id": [index[t] for t in tok.tokens]}),
-        hide_index=True, width="content",
-    )
-
-
 def row_labels(trace: LabTrace, name: str) -> list[str]:
     """How the rows of matrix ``name`` are labelled in editors and heatmaps."""
     if name == "embeddings":
@@ -161,47 +153,45 @@ def row_labels(trace: LabTrace, name: str) -> list[str]:
 
 
 def _parse_cell(value: object) -> float | None:
-    """A typed cell as a finite float, or None when it is not one."""
-    if value is None or isinstance(value, bool):
+    """A typed cell as a finite float (the core's one number reader), or None when it is not one."""
+    if value is None:
         return None
     try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return parse_number(value)
+    except ValidationError:
         return None
-    return v if math.isfinite(v) else None
 
 
-def matrix_editor(name: str, label: str, trace: LabTrace) -> None:
+def _cell_text(v: float) -> str:
+    """How a value stands in the grid: 6 significant digits (the exact value is in the exports)."""
+    return f"{v:.6g}"
+
+
+def matrix_editor(name: str, label: str, trace: LabTrace, *, height: int = 250) -> None:
     """An editable grid for matrix ``name``; typed values become hand edits.
 
-    The grid shows the generated matrix plus the edits made before it was
-    created (its snapshot); Streamlit's own record of the cells typed since then
-    is merged into the session's edits on every run. A value that is not a
-    finite number is refused with a message beside the grid, and the grid is
-    rebuilt from the last valid values.
+    The cells are text parsed by :func:`attention_core.settings.parse_number`, not the
+    grid's number editor, which drops the ``e`` of ``1e-5`` and reads ``1,5`` as 15: a
+    typed value is taken exactly or refused with a message beside the grid, and then the
+    cell keeps its previous value. The grid shows the generated matrix plus the edits made
+    before it was created (its snapshot); Streamlit's record of the cells typed since then
+    is merged into the session's edits on every run.
     """
     base = trace.base[name]
-    gen = st.session_state["editor_generation"]
-    key = f"editor::{name}::{gen}"
-    snapshots: dict[str, dict[tuple[int, int], float]] = st.session_state.setdefault("editor_snapshots", {})
-    if key not in st.session_state or key not in snapshots:
-        snapshots[key] = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
-    snapshot = snapshots[key]
+    key = f"editor::{name}::{st.session_state['editor_generation']}"
+    snapshot = state.editor_snapshot(key, name)
     data = base.copy()
     for (r, c), v in snapshot.items():
         data[r, c] = v
     labels = row_labels(trace, name)
     columns = [str(j) for j in range(base.shape[1])]
-    frame = pd.DataFrame(data, columns=columns)
+    frame = pd.DataFrame(np.vectorize(_cell_text, otypes=[object])(data), columns=columns)
     frame.insert(0, "row", labels)
-    st.caption(literal(f"{label} — shape {base.shape[0]} × {base.shape[1]}"))
+    edited = sorted((r, c) for r, c in snapshot)
     st.data_editor(
-        frame, key=key, hide_index=True, num_rows="fixed", disabled=["row"],
-        column_config={c: st.column_config.NumberColumn(c, format="%.4f") for c in columns},
+        frame, key=key, hide_index=True, num_rows="fixed", disabled=["row"], height=height,
+        column_config={c: st.column_config.TextColumn(c, width="small") for c in columns},
     )
-    errors: dict[str, str] = st.session_state.setdefault("editor_errors", {})
-    if errors.get(name):
-        st.error(literal(errors[name]))
     delta = st.session_state.get(key) or {}
     cells = dict(snapshot)
     bad: list[str] = []
@@ -216,14 +206,97 @@ def matrix_editor(name: str, label: str, trace: LabTrace) -> None:
             else:
                 cells[(r, int(col))] = v
     if bad:
-        errors[name] = (
-            f"Not a finite number in {name} ({'; '.join(bad[:3])}). "
-            "The last valid values are kept and shown."
-        )
-        st.session_state["editor_generation"] += 1
+        state.refuse_cells(name, f"Not a finite number in {name} ({'; '.join(bad[:3])}). "
+                                 "Write it like 1.5, -0.25, +3 or 1e-5; the cell keeps its previous value.")
         st.rerun()
+    message = state.editor_error(name)
+    if message:
+        st.error(literal(message))
+    elif edited:
+        st.caption(literal(f"{len(edited)} edited cell(s) in {label}: "
+                           + ", ".join(f"[{r},{c}]" for r, c in edited[:8]) + (" …" if len(edited) > 8 else "")))
     current = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
     if cells != current:
-        errors.pop(name, None)
-        st.session_state["edits_before_last_edit"] = dict(st.session_state["edits"])
         state.set_matrix_edits(name, cells, base)
+
+
+def nudge(name: str, label: str, trace: LabTrace) -> None:
+    """Choose one cell of matrix ``name`` and move its value with a slider or type it exactly.
+
+    The lecture gesture: the slider sets the cell, the trace is recomputed and every heatmap
+    on screen follows. The row and column selectors are the keyboard route to a cell.
+    """
+    base = trace.base[name]
+    rows, cols = base.shape
+    r0, c0 = state.nudge_cell(name, rows, cols)
+    value = trace.base[name][r0, c0] if (name, r0, c0) not in st.session_state["edits"] \
+        else st.session_state["edits"][(name, r0, c0)]
+    c1, c2, c3, c4 = st.columns([1, 1, 3, 1.4], vertical_alignment="bottom")
+    c1.selectbox("row", range(rows), index=r0, key=f"nudge_row::{name}", on_change=state.on_nudge_cell,
+                 args=(name,), format_func=lambda i: row_labels(trace, name)[i][:12])
+    c2.selectbox("column", range(cols), index=c0, key=f"nudge_col::{name}", on_change=state.on_nudge_cell,
+                 args=(name,))
+    span = max(1.0, 2 * float(np.max(np.abs(base)))) if base.size else 1.0
+    lo, hi = round(min(-span, value - 1), 2), round(max(span, value + 1), 2)
+    state.prime_nudge(name, r0, c0, value)
+    c3.slider(f"{label}[{r0}, {c0}]", lo, hi, step=0.01, key="nudge_slider", on_change=state.on_nudge_slider,
+              args=(name, r0, c0, base))
+    c4.text_input("exact value", key="nudge_text", on_change=state.on_nudge_text, args=(name, r0, c0, base))
+    message = state.nudge_error()
+    if message:
+        st.error(literal(message))
+
+
+MATRIX_TITLES = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence", "W_q": "W_Q",
+                 "W_k": "W_K", "W_v": "W_V", "W_o": "W_O", "b_q": "bias b_Q", "b_k": "bias b_K", "b_v": "bias b_V"}
+
+
+def link_messages() -> None:
+    """What a link or state file got wrong, once, shown literally."""
+    messages = state.take_url_messages()
+    if messages:
+        st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
+        st.code("\n".join(messages), language=None)
+
+
+def base_trace(messages: dict[str, st.delta_generator.DeltaGenerator]) -> tuple[LabTrace, LabConfig, bool] | None:
+    """(trace without hand edits, its config, frozen?). A setting that cannot work is explained next to
+    its widget and the last good state stays on screen (frozen); None if there has never been one."""
+    try:
+        cfg0 = state.config_without_edits()
+        return state.cached_run_lab(cfg0), cfg0, False
+    except ValidationError as exc:
+        hint = (" (a real model's head is loaded: leave it with the button above to change this)"
+                if st.session_state["given"] else "")
+        messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc) + hint))
+        last = st.session_state.get("last_good_trace")
+        if last is None:
+            return None
+        st.warning("Showing the last valid state until the setting above is fixed.")
+        return last, last.config, True
+
+
+def stash_notice(trace: LabTrace) -> None:
+    """Edits set aside because their matrix was regenerated: bring them back or discard them."""
+    stash = st.session_state.get("stash")
+    if not stash:
+        return
+    names = ", ".join(sorted({m for m, _, _ in stash}))
+    c1, c2, c3 = st.columns([4, 1, 1])
+    c1.info(literal(f"The matrices were regenerated, so your {len(stash)} edit(s) to {names} were set aside."))
+    c2.button("Bring them back", on_click=state.restore_stash, args=(trace.base,))
+    c3.button("Discard them", on_click=state.discard_stash)
+
+
+def matrix_choice(trace: LabTrace) -> str:
+    """Which matrix the grid and the nudge slider edit (one grid at a time: each costs every rerun)."""
+    editable = [m for m in MATRIX_TITLES if m in trace.base]
+    state.keep_choice("edit_matrix", editable, "W_q")
+    return str(st.radio("Edit", editable, format_func=MATRIX_TITLES.get, key="edit_matrix", horizontal=True,
+                        persist_state="session", label_visibility="collapsed"))
+
+
+def edit_buttons() -> None:
+    c1, c2 = st.columns(2)
+    c1.button("Undo last edit", on_click=state.undo_last_edit, disabled=not st.session_state.get("edit_history"))
+    c2.button("Reset all edits", on_click=state.reset_edits, disabled=not st.session_state["edits"])

@@ -206,6 +206,13 @@ def step_figures(trace: LabTrace, head: int = 0, names: Collection[str] | None =
     return {s.name: step_figure(trace, s, head) for s in steps_for(trace) if names is None or s.name in names}
 
 
+def marked(fig: FigureSpec, i: int, j: int) -> FigureSpec:
+    """``fig`` with cell (i, j) outlined (the weight whose arithmetic is shown)."""
+    box = {"type": "rect", "xref": "x", "yref": "y", "x0": j - 0.5, "x1": j + 0.5, "y0": i - 0.5, "y1": i + 0.5,
+           "line": {"color": "#ff2d95", "width": 4}}
+    return {**fig, "layout": {**fig["layout"], "shapes": [*fig["layout"].get("shapes", []), box]}}
+
+
 def with_click_layer(fig: FigureSpec) -> FigureSpec:
     """Add an invisible marker on every cell so a click selects it.
 
@@ -262,7 +269,7 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300) -> FigureSpec:
         "data": [{"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
                   "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}],
         "layout": {
-            "title": {"text": f"weights of all {heads} heads (click one to focus it)"},
+            "title": {"text": f"all {heads} heads' weights (click one to focus it)"},
             "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "xaxis": {"tickmode": "array", "tickvals": centres, "ticktext": [f"head {h}" for h in range(heads)],
                       "showgrid": False, "zeroline": False},

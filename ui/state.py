@@ -22,6 +22,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
 from attention_core.lab import SETTINGS
 from attention_core.serialize import config_from_query, config_to_query
+from attention_core.settings import parse_number
 
 #: LabConfig fields driven by a widget of the same key (derived from the settings' declarations).
 WIDGET_FIELDS: tuple[str, ...] = tuple(name for name, spec in SETTINGS.items() if spec.widget)
@@ -245,14 +246,139 @@ def restore_stash(base: dict[str, np.ndarray]) -> int:
     return len(kept)
 
 
+#: Undo remembers this many earlier states of the edits.
+UNDO_DEPTH = 50
+
+
 def set_matrix_edits(name: str, cells: dict[tuple[int, int], float], base: np.ndarray) -> None:
-    """Replace the edits of matrix ``name`` by ``cells`` (typed on ``base``)."""
+    """Replace the edits of matrix ``name`` by ``cells`` (typed on ``base``); the previous edits
+    go on the undo stack."""
+    history: list = st.session_state.setdefault("edit_history", [])
+    history.append(dict(st.session_state["edits"]))
+    del history[:-UNDO_DEPTH]
+    st.session_state["edits_before_last_edit"] = dict(st.session_state["edits"])
     others = {c: v for c, v in st.session_state["edits"].items() if c[0] != name}
     st.session_state["edits"] = {**others, **{(name, r, c): v for (r, c), v in cells.items()}}
     st.session_state["edit_bases"][name] = fingerprint(base)
 
 
+def undo_last_edit() -> None:
+    """Back to the edits before the last change (the grids are rebuilt from them)."""
+    history: list = st.session_state.get("edit_history") or []
+    if history:
+        st.session_state["edits"] = history.pop()
+        st.session_state["editor_generation"] += 1
+        st.session_state.pop("nudge_target", None)
+
+
+def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
+    """One cell's new value (from the nudge slider or box), as a hand edit."""
+    cells = {(rr, cc): v for (m, rr, cc), v in st.session_state["edits"].items() if m == name}
+    cells[(r, c)] = float(value)
+    set_matrix_edits(name, cells, base)
+    st.session_state["editor_generation"] += 1  # the grid shows the new value
+    st.session_state["nudge_target"] = (name, r, c, float(value))
+
+
+def editor_snapshot(key: str, name: str) -> dict[tuple[int, int], float]:
+    """The edits of ``name`` when grid ``key`` was created (the grid's own record adds to them)."""
+    snapshots: dict = st.session_state.setdefault("editor_snapshots", {})
+    if key not in st.session_state or key not in snapshots:
+        snapshots.clear()  # only the grid on screen needs one
+        snapshots[key] = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
+    return snapshots[key]
+
+
+def refuse_cells(name: str, message: str) -> None:
+    """A typed cell was not a number: say so beside grid ``name`` and rebuild it from the edits."""
+    st.session_state.setdefault("editor_errors", {})[name] = message
+    st.session_state["editor_generation"] += 1
+
+
+def editor_error(name: str) -> str | None:
+    """The message about grid ``name``, once: it goes when the next valid edit comes."""
+    errors: dict = st.session_state.setdefault("editor_errors", {})
+    return errors.pop(name, None)
+
+
+def nudge_cell(name: str, rows: int, cols: int) -> tuple[int, int]:
+    """The cell of matrix ``name`` chosen for nudging, inside its shape."""
+    r, c = st.session_state.get("nudge_cells", {}).get(name, (0, 0))
+    return (r if r < rows else 0, c if c < cols else 0)
+
+
+def on_nudge_cell(name: str) -> None:
+    cells: dict = st.session_state.setdefault("nudge_cells", {})
+    cells[name] = (int(st.session_state[f"nudge_row::{name}"]), int(st.session_state[f"nudge_col::{name}"]))
+
+
+def choose_cell(name: str, r: int, c: int) -> None:
+    """Choose a cell to nudge by clicking it in a heatmap of its matrix."""
+    st.session_state.setdefault("nudge_cells", {})[name] = (r, c)
+    st.session_state["edit_matrix"] = name
+
+
+def prime_nudge(name: str, r: int, c: int, value: float) -> None:
+    """Before the nudge widgets are drawn: they show the chosen cell's value in force."""
+    if st.session_state.get("nudge_target") != (name, r, c, float(value)):
+        st.session_state["nudge_target"] = (name, r, c, float(value))
+        st.session_state["nudge_slider"] = float(round(value, 2))
+        st.session_state["nudge_text"] = repr(float(value))
+        st.session_state.pop("nudge_error", None)
+
+
+def on_nudge_slider(name: str, r: int, c: int, base: np.ndarray) -> None:
+    set_cell(name, r, c, float(st.session_state["nudge_slider"]), base)
+    st.session_state.pop("nudge_error", None)
+
+
+def on_nudge_text(name: str, r: int, c: int, base: np.ndarray) -> None:
+    text = st.session_state["nudge_text"]
+    try:
+        value = parse_number(text)
+    except ValidationError as exc:
+        st.session_state["nudge_error"] = f"{exc}; {name}[{r}, {c}] keeps its value."
+        return
+    st.session_state.pop("nudge_error", None)
+    set_cell(name, r, c, value, base)
+
+
+def nudge_error() -> str | None:
+    return st.session_state.get("nudge_error")
+
+
+def select_weight(cell: tuple[int, int] | None) -> None:
+    """The weight whose arithmetic is shown (None: none); it stays until another is chosen."""
+    st.session_state["explained"] = cell
+
+
+def focus_head(head: int, n_heads: int) -> None:
+    """Show head ``head`` (a click on its tile among all heads)."""
+    if 0 <= head < n_heads:
+        st.session_state["head_shown"] = head
+
+
+def keep_choice(key: str, options: list[str], default: str) -> None:
+    """Before a choice widget is drawn: its value must be one of ``options`` (the matrices change)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def take_url_messages() -> list[str]:
+    return st.session_state.pop("url_messages", None) or []
+
+
+def remember_good(trace: LabTrace) -> None:
+    """The last trace that computed: shown while a setting is being fixed."""
+    st.session_state["last_good_trace"] = trace
+
+
+def discard_stash() -> None:
+    st.session_state["stash"] = None
+
+
 def reset_edits() -> None:
+    st.session_state.setdefault("edit_history", []).append(dict(st.session_state["edits"]))
     st.session_state["edits"] = {}
     st.session_state["edit_bases"] = {}
     st.session_state["stash"] = None

@@ -1,0 +1,155 @@
+"""The Playground's views of a trace: the weights with their clickable cells, the arithmetic of
+one weight, every head at once, the other steps one click away. Figures come from
+:mod:`ui.figures`, numbers from the trace; session-state writes go through :mod:`ui.state`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attention_core import LabConfig, LabTrace, explain_weight
+from attention_core.steps import BY_NAME, steps_for
+from ui import state
+from ui.figures import (
+    MAX_CELLS_CLICKABLE,
+    chart_config,
+    head_weights_figure,
+    heatmap,
+    marked,
+    step_figure,
+    with_click_layer,
+)
+from ui.text import literal
+
+#: Height of the weights heatmap: with the sidebar open at 1280×720 it sits beside the editor.
+WEIGHTS_HEIGHT = 400
+#: Steps a person can put under the weights (visible at 1920×1080 without scrolling).
+SECOND_VIEWS = ("scores", "Q", "K", "V", "output")
+
+COMPACT = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
+[data-testid="stMain"] h1 { font-size: 1.6rem !important; padding: 0 0 0.3rem 0 !important; }
+</style>
+"""
+
+
+def _chart(where: st.delta_generator.DeltaGenerator, fig: dict, key: str, **kwargs: object) -> object:
+    return where.plotly_chart(fig, width="stretch", key=key,
+                              config=chart_config(key, st.session_state.get("image_format", "png")), **kwargs)
+
+
+def head_choice(trace: LabTrace) -> int:
+    """With several heads: every head's weights side by side (click one to focus it) and a selector."""
+    n = trace.attention.n_heads
+    if n == 1:
+        return 0
+    event = _chart(st, head_weights_figure(trace, height=200), "all_heads", on_select="rerun",
+                   selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:  # x of the clicked tile cell -> its head
+        state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
+    return int(st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session"))
+
+
+def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
+    """The weights heatmap (click a cell to explain it); optionally the change made by the edits."""
+    h = trace.attention.heads[head]
+    fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT)
+    cell = st.session_state.get("explained")
+    if cell and cell[0] < h.n_q and cell[1] < h.n_k:
+        fig = marked(fig, *cell)
+    event = _chart(st, with_click_layer(fig), "weights", on_select="rerun", selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:  # the click layer has one marker per cell: point_index = row · n_k + column
+        i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)
+        if 0 <= i < h.n_q and 0 <= j < h.n_k and (i, j) != cell:
+            state.select_weight((i, j))
+            st.rerun(scope="fragment")
+    if st.toggle("Show the change made by my edits (against the unedited matrices)", key="show_change",
+                 persist_state="session") and cfg0.edits != trace.config.edits:
+        plain = state.cached_run_lab(cfg0).attention.heads[head]
+        if plain.weights.shape == h.weights.shape:
+            _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",
+                               kind="scores", row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens,
+                               height=300), "change")
+
+
+def explain_view(trace: LabTrace, head: int) -> None:
+    """The arithmetic of the chosen weight, with row and column selectors as the keyboard route."""
+    h = trace.attention.heads[head]
+    if h.weights.size > MAX_CELLS_CLICKABLE:
+        return
+    cell = st.session_state.get("explained")
+    with st.expander("The arithmetic of one weight (click a weight, or choose its row and column)",
+                     expanded=cell is not None):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        q_tok, k_tok = trace.tokens_q.tokens, trace.tokens_kv.tokens
+        i0, j0 = cell if cell and cell[0] < h.n_q and cell[1] < h.n_k else (0, 0)
+        i = c1.selectbox("query (row)", range(h.n_q), index=i0, format_func=lambda r: f"{r}: {q_tok[r][:14]}")
+        j = c2.selectbox("key (column)", range(h.n_k), index=j0, format_func=lambda k: f"{k}: {k_tok[k][:14]}")
+        c3.button("Clear", on_click=state.select_weight, args=(None,), disabled=cell is None)
+        if (i, j) != (i0, j0) or cell is None and (i, j) != (0, 0):
+            state.select_weight((i, j))
+        if st.session_state.get("explained") is None:
+            return
+        ex = explain_weight(h, i, j)
+        terms = " + ".join(f"({a:.3g})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
+        st.code(
+            f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
+            f"score  = q_i · k_j = {terms} = {ex['score']:.6g}\n"
+            f"scaled = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}"
+            + ("   (masked: −∞)" if ex["masked"] else "") + "\n"
+            f"exp    = exp(row − {ex['row_max']:.4g}) = [{', '.join(f'{v:.3g}' for v in ex['exp_row'][:10])}]\n"
+            f"weight = {ex['exp_row'][j]:.4g} / {ex['exp_sum']:.4g} = {ex['weight']:.6g}\n"
+            f"w·v_j  = [{', '.join(f'{v:.3g}' for v in ex['contribution'][:8])}] → output row {i}",
+            language=None, wrap_lines=True,
+        )
+
+
+def second_view(trace: LabTrace, head: int) -> None:
+    """One more step under the weights, chosen by the person (in view at 1920×1080)."""
+    name = st.segmented_control("Also show", SECOND_VIEWS, key="second_view", persist_state="session",
+                                default="scores")
+    if name and name in BY_NAME:
+        _chart(st, step_figure(trace, BY_NAME[name], head, height=360), f"second_{name}")
+
+
+def every_step(trace: LabTrace, head: int) -> None:
+    """Every registered step, one tab each (the registry's order)."""
+    steps = [s for s in steps_for(trace) if s.name != "weights"]
+    tabs = st.tabs(["Tokens", *(s.title for s in steps)])
+    with tabs[0]:
+        token_tables(trace)
+    for tab, s in zip(tabs[1:], steps):
+        with tab:
+            st.latex(s.formula)
+            _chart(tab, step_figure(trace, s, head), f"fig_{s.name}")
+    h = trace.attention.heads[head]
+    st.subheader("How peaked is each row?")
+    st.text(f"ln n = {math.log(max(h.n_k, 1)):.4f} nats: a uniform row; 0 is one-hot. Scale in force: {h.scale:.6g}")
+    st.dataframe(pd.DataFrame({"query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(),
+                               "share of ln n": h.row_entropy() / max(math.log(max(h.n_k, 1)), 1e-300),
+                               "largest weight": h.row_max_weight()}), hide_index=True)
+    if h.fully_masked_rows.any():
+        st.warning(literal(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."))
+
+
+def token_tables(trace: LabTrace) -> None:
+    """Tokens with position and vocabulary id, shown literally (a dataframe renders no markup)."""
+    index = {t: i for i, t in enumerate(trace.vocabulary)}
+    pairs = [("", trace.tokens_q)] + ([("Second sentence (keys and values)", trace.tokens_kv)] if trace.is_cross else [])
+    for col, (title, tok) in zip(st.columns(len(pairs)), pairs):
+        if title:
+            col.caption(title)
+        col.dataframe(pd.DataFrame({"position": tok.positions, "token": tok.tokens,
+                                    "id": [index[t] for t in tok.tokens]}), hide_index=True, width="content")
+
+
+def image_note(trace: LabTrace) -> None:
+    if np.prod(trace.attention.heads[0].weights.shape) > 256 * 256:
+        st.caption("Large matrices are drawn as pictures: hover names the row and column; the exact values are in "
+                   "the exports at the bottom.")
