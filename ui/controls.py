@@ -167,7 +167,7 @@ def _cell_text(v: float) -> str:
     return f"{v:.6g}"
 
 
-def matrix_editor(name: str, label: str, trace: LabTrace, *, height: int = 250) -> None:
+def matrix_editor(name: str, label: str, trace: LabTrace, *, height: int = 215) -> None:
     """An editable grid for matrix ``name``; typed values become hand edits.
 
     The cells are text parsed by :func:`attention_core.settings.parse_number`, not the
@@ -231,11 +231,12 @@ def nudge(name: str, label: str, trace: LabTrace) -> None:
     r0, c0 = state.nudge_cell(name, rows, cols)
     value = trace.base[name][r0, c0] if (name, r0, c0) not in st.session_state["edits"] \
         else st.session_state["edits"][(name, r0, c0)]
-    c1, c2, c3, c4 = st.columns([1, 1, 3, 1.4], vertical_alignment="bottom")
+    c1, c2, c4 = st.columns([1, 1, 1.3], vertical_alignment="bottom")
     c1.selectbox("row", range(rows), index=r0, key=f"nudge_row::{name}", on_change=state.on_nudge_cell,
                  args=(name,), format_func=lambda i: row_labels(trace, name)[i][:12])
     c2.selectbox("column", range(cols), index=c0, key=f"nudge_col::{name}", on_change=state.on_nudge_cell,
                  args=(name,))
+    c3 = st
     span = max(1.0, 2 * float(np.max(np.abs(base)))) if base.size else 1.0
     lo, hi = round(min(-span, value - 1), 2), round(max(span, value + 1), 2)
     state.prime_nudge(name, r0, c0, value)
