@@ -144,9 +144,13 @@ def _stable_logits(
     row_max = mant.max(axis=-1, keepdims=True) if mant.size else np.zeros((Q.shape[0], 1))
     shifted = mant - np.where(np.isfinite(row_max), row_max, 0.0)  # ≤ 0, -inf where masked
     with np.errstate(over="ignore"):
-        scores = np.ldexp(raw, a + b)  # ±inf where the true score exceeds float64
-        logits = np.ldexp(shifted, a + b + c)
-    return scores, logits
+        big_scores = np.ldexp(raw, a + b)  # ±inf where the true score exceeds float64
+        rescaled = np.ldexp(shifted, a + b + c)  # (n_q, n_k)
+    # The exponents a, b are global, so a row of ordinary size can underflow to 0 in ``raw``:
+    # rows are independent, and a row whose logits were finite keeps them as they were.
+    finite_rows = np.isfinite(logits).all(axis=-1, keepdims=True)  # (n_q, 1)
+    return (np.where(finite_rows, scores, big_scores),
+            np.where(finite_rows, np.where(allowed, logits, -np.inf), rescaled))
 
 
 # --------------------------------------------------------------------------- attention

@@ -100,4 +100,7 @@ def test_bias_survives_the_overflow_path() -> None:
     t = scaled_dot_product_attention(Q, K, V, scale=1.0, bias=bias)
     # Row 0: keys 0 and 1 tie at +huge; the bias log 3 makes key 1 three times as likely.
     np.testing.assert_allclose(t.weights[0], [0.25, 0.75, 0.0], atol=1e-15)
+    # Row 1 is of ordinary size: it keeps its own scores and weights (rows are independent;
+    # the global rescaling used to underflow it to a uniform row).
+    np.testing.assert_array_equal(t.scores[1], [0.0, 0.0, 1.0])
     np.testing.assert_allclose(t.weights[1], softmax(np.array([0.0, 0.0, 1.0])), atol=1e-15)
