@@ -71,10 +71,10 @@ st.latex(r"S = c\,Q_r K_c^\top \;(-\infty \text{ where masked}),\quad m' = \max(
          r"\alpha = e^{m - m'}")
 st.latex(r"\ell' = \alpha\,\ell + \textstyle\sum_j e^{S - m'},\quad "
          r"\mathrm{acc}' = \alpha\,\mathrm{acc} + e^{S - m'} V_c,\quad \text{output} = \mathrm{acc} / \ell")
-b1, b2, b3 = st.columns([1, 6, 1])
+b1, b2, _ = st.columns([1, 1, 4])
 b1.button("◀ Previous", key="fa_prev", on_click=_move, args=(-1,), width="stretch")
-step = b2.slider("Step", 0, n_steps - 1, key="fa_step", label_visibility="collapsed")
-b3.button("Next ▶", key="fa_next", on_click=_move, args=(1,), width="stretch")
+b2.button("Next ▶", key="fa_next", on_click=_move, args=(1,), width="stretch")
+step = st.slider("Step (one tile per step)", 0, n_steps - 1, key="fa_step")
 
 now = tiled.steps[step]
 snap = state_after(tiled, step)
@@ -83,18 +83,19 @@ st.text(f"Step {step + 1} of {n_steps}: query block {now.q_block} (tokens {now.q
         f"key block {now.k_block} (tokens {now.k_start}–{now.k_stop - 1}) — {what}. "
         f"Tiles skipped in the whole pass: {tiled.n_skipped} of {n_steps}.")
 
-left, right = st.columns([3, 2])
+left, right = st.columns(2)
 with left:
     st.plotly_chart(
-        heatmap(snap.weights_so_far, title="weights so far: exp(S − m) / ℓ with the current m and ℓ",
+        heatmap(snap.weights_so_far, title="weights so far: exp(S − m) / ℓ",
                 row_labels=tokens, col_labels=tokens, kind="weights"),
         width="stretch", key="fa_weights_chart", config=chart_config("tiled-weights-so-far"))
 with right:
     st.dataframe(pd.DataFrame([[STATUS[int(v)] for v in row] for row in snap.tile_status],
-                              columns=[f"keys {j * block}–{min(len(tokens), (j + 1) * block) - 1}"
+                              columns=[f"k {j * block}–{min(len(tokens), (j + 1) * block) - 1}"
                                        for j in range(snap.tile_status.shape[1])],
-                              index=[f"queries {i * block}–{min(len(tokens), (i + 1) * block) - 1}"
-                                     for i in range(snap.tile_status.shape[0])]))
+                              index=[f"q {i * block}–{min(len(tokens), (i + 1) * block) - 1}"
+                                     for i in range(snap.tile_status.shape[0])]),
+                 height=min(400, 38 + 35 * snap.tile_status.shape[0]))
     if now.skipped:
         st.info("This tile is entirely above the diagonal of the causal mask: nothing is computed, "
                 "and the running state of its rows does not change.")
@@ -105,13 +106,15 @@ with right:
                     kind="scores"),
             width="stretch", key="fa_tile_chart", config=chart_config("tiled-tile-scores"))
 
+# m and ℓ of the tile's query rows: the state FlashAttention keeps on chip for this block.
+block_rows = tokens[now.q_start:now.q_stop]
 m_col, l_col, o_col = st.columns([1, 1, 3])
 with m_col:
-    st.plotly_chart(heatmap(snap.running_max[:, None], title="m: running max", row_labels=tokens,
+    st.plotly_chart(heatmap(now.running_max[:, None], title="m: running max", row_labels=block_rows,
                             col_labels=["m"], kind="scores", col_title=""),
                     width="stretch", key="fa_m_chart", config=chart_config("tiled-running-max"))
 with l_col:
-    st.plotly_chart(heatmap(snap.running_sum[:, None], title="ℓ: running sum", row_labels=tokens,
+    st.plotly_chart(heatmap(now.running_sum[:, None], title="ℓ: running sum", row_labels=block_rows,
                             col_labels=["ℓ"], kind="values", col_title=""),
                     width="stretch", key="fa_l_chart", config=chart_config("tiled-running-sum"))
 with o_col:

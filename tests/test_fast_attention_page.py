@@ -56,8 +56,12 @@ def test_last_tile_ends_at_the_playground_weights(at: AppTest) -> None:
 def test_first_step_shows_one_tile_and_blank_rows(at: AppTest) -> None:
     z = decode(fig(at, "weights so far")["data"][0]["z"])  # blocks of 8, 24 tokens, causal
     assert np.isfinite(z[:8, :8]).all() and np.isnan(z[8:]).all() and np.isnan(z[:, 8:]).all()
-    m = decode(fig(at, "m: running max")["data"][0]["z"])
-    assert np.isfinite(m[:8]).all() and np.isnan(m[8:]).all()
+    m = decode(fig(at, "m: running max")["data"][0]["z"])  # the tile's 8 query rows
+    assert m.shape == (8, 1)
+    expected = run_lab(replace(LabConfig(), sentence=sentence(at), causal=True)).attention.heads[0]
+    np.testing.assert_array_equal(m[:, 0], expected.masked_scores[:8, :8].max(axis=1))
+    out = decode(fig(at, "output so far")["data"][0]["z"])
+    assert np.isfinite(out[:8]).all() and np.isnan(out[8:]).all()
     assert "Step 1 of 9" in texts(at) and "skipped in the whole pass: 3 of 9" in texts(at)
 
 
