@@ -283,3 +283,20 @@ def test_learned_table_is_seeded_and_added_to_X() -> None:
     np.testing.assert_array_equal(position_table("sinusoidal", 3, 4), sinusoidal_positions(3, 4))
     with pytest.raises(ValidationError):
         position_table("rotary", 3, 4)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- refused options
+@pytest.mark.parametrize(("opts", "message"), [
+    ({"rope_base": 10000.0, "n_heads": 8}, "even head size"),  # 24 / 8 = 3 features per head
+    ({"rope_base": -1.0}, "positive"),
+    ({"rope_base": "10000"}, "RoPE base"),
+    ({"window": 0}, "window"),
+    ({"window": 2.5}, "window"),
+    ({"n_kv_heads": 0}, "n_kv_heads"),
+])
+def test_bad_variant_options_are_validation_errors(opts: dict, message: str) -> None:
+    X = _rand(1, 4, 6)
+    n_heads = opts.pop("n_heads", 2)
+    W_q, W_k, W_v = _rand(2, 6, 24), _rand(3, 6, 24), _rand(4, 6, 24)
+    with pytest.raises(ValidationError, match=message):
+        multi_head_attention(X, X, W_q, W_k, W_v, None, n_heads, **opts)
