@@ -9,6 +9,7 @@ Pure NumPy; knows nothing of Streamlit or Plotly. Start with::
 
 from __future__ import annotations
 
+from .alibi import alibi_bias, alibi_slopes
 from .attention import (
     causal_mask,
     cross_attention,
@@ -22,25 +23,34 @@ from .attention import (
 )
 from .errors import ValidationError
 from .gqa import grouped_query_attention, kv_head_of
+from .kv_cache import KVCacheTrace, kv_cache_bytes_per_token, kv_cache_decode
 from .lab import LabConfig, LabTrace, run_lab
+from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
 from .presets import PRESETS, Preset
-from .rope import rope
+from .rope import rope, rope_heads
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
 from .tokenize import Tokenization, tokenize
+from .tiled import TiledTrace, state_after, tiled_attention
 from .trace import AttentionTrace, MultiHeadTrace
+from .window import sliding_window_mask
 
 __all__ = [
-    "PRESETS",
     "AttentionTrace",
+    "KVCacheTrace",
     "LabConfig",
     "LabTrace",
     "MultiHeadTrace",
     "NumpyGenerator",
+    "PRESETS",
     "Preset",
     "RGenerator",
+    "TiledTrace",
     "Tokenization",
     "TorchGenerator",
     "ValidationError",
+    "add_positions",
+    "alibi_bias",
+    "alibi_slopes",
     "causal_mask",
     "cross_attention",
     "draw_matrix",
@@ -48,14 +58,23 @@ __all__ = [
     "explain_weight",
     "from_column_convention",
     "grouped_query_attention",
+    "kv_cache_bytes_per_token",
+    "kv_cache_decode",
     "kv_head_of",
+    "learned_positions",
     "multi_head_attention",
+    "position_table",
     "r_compute_weights",
     "r_matrix",
     "rope",
+    "rope_heads",
     "run_lab",
     "scaled_dot_product_attention",
     "self_attention",
+    "sinusoidal_positions",
+    "sliding_window_mask",
     "softmax",
+    "state_after",
+    "tiled_attention",
     "tokenize",
 ]

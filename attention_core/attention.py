@@ -5,7 +5,8 @@ values ``V`` (n_k, d_v)::
 
     scores        = Q Kᵀ                                   (n_q, n_k)
     scaled_scores = scale · scores     scale = 1/√d_k by default
-    masked_scores = scaled_scores, with -inf where the mask forbids
+    biased_scores = scaled_scores + position_bias          (only with a bias, e.g. ALiBi)
+    masked_scores = biased_scores, with -inf where the mask forbids
     weights       = softmax(masked_scores) along each row  (n_q, n_k)
     output        = weights V                               (n_q, d_v)
 
@@ -14,6 +15,11 @@ the UI draws them and never recomputes them. We use the row-vector convention of
 the R and NumPy seed tutorials: a token is a row, ``Q = X @ W_q`` with ``W_q`` of
 shape (d_model, d_k). The PyTorch seed writes ``q = W x`` with ``W`` of shape
 (d_k, d_model); :func:`from_column_convention` converts.
+
+Variants are options of this one mechanism, not forks of it: a position bias
+(ALiBi) is one additive ``position_bias`` term, a sliding window is one more
+mask, RoPE rotates Q and K before the scores, and grouped-query attention only
+changes which key/value block a head reads (:func:`_attend_heads`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ import math
 
 import numpy as np
 
+from .alibi import alibi_bias, alibi_slopes
 from .errors import ValidationError
+from .rope import rope_heads
 from .trace import AttentionTrace, MultiHeadTrace
+from .window import sliding_window_mask
 
 
 # --------------------------------------------------------------------------- checks
@@ -89,9 +98,14 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)  # row max; -inf for a fully masked row
     if np.isnan(m).any():  # max propagates NaN: checking it needs no n² temporary
         raise ValidationError("softmax input contains NaN")
-    if np.isposinf(m).any():  # rare: overflowed scores; the +inf entries share the weight
-        e = np.where(np.isposinf(m), np.isposinf(x), 0.0)
-        return e / e.sum(axis=axis, keepdims=True).clip(min=1.0)
+    inf_rows = np.isposinf(m)  # (…, 1 …) slices holding +inf (rare: overflowed scores)
+    if inf_rows.any():
+        # Slices are independent: a +inf slice shares its weight among its +inf entries, every
+        # other slice is an ordinary softmax (computed with the +inf slices blanked to 0).
+        ordinary = softmax(np.where(inf_rows, 0.0, x), axis=axis)
+        e = np.isposinf(x).astype(np.float64)
+        e /= e.sum(axis=axis, keepdims=True).clip(min=1.0)
+        return np.where(inf_rows, e, ordinary)
     # One n² buffer, reused in place (memory matters at 2,048 tokens x 8 heads).
     e = np.subtract(x, np.where(np.isfinite(m), m, 0.0))  # ≤ 0; -inf stays -inf
     np.exp(e, out=e)  # exp(-inf) = 0
@@ -130,9 +144,13 @@ def _stable_logits(
     row_max = mant.max(axis=-1, keepdims=True) if mant.size else np.zeros((Q.shape[0], 1))
     shifted = mant - np.where(np.isfinite(row_max), row_max, 0.0)  # ≤ 0, -inf where masked
     with np.errstate(over="ignore"):
-        scores = np.ldexp(raw, a + b)  # ±inf where the true score exceeds float64
-        logits = np.ldexp(shifted, a + b + c)
-    return scores, logits
+        big_scores = np.ldexp(raw, a + b)  # ±inf where the true score exceeds float64
+        rescaled = np.ldexp(shifted, a + b + c)  # (n_q, n_k)
+    # The exponents a, b are global, so a row of ordinary size can underflow to 0 in ``raw``:
+    # rows are independent, and a row whose logits were finite keeps them as they were.
+    finite_rows = np.isfinite(logits).all(axis=-1, keepdims=True)  # (n_q, 1)
+    return (np.where(finite_rows, scores, big_scores),
+            np.where(finite_rows, np.where(allowed, logits, -np.inf), rescaled))
 
 
 # --------------------------------------------------------------------------- attention
@@ -155,50 +173,120 @@ def scaled_dot_product_attention(
     *,
     scale: float | None = None,
     mask: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
 ) -> AttentionTrace:
-    """softmax(scale · Q Kᵀ, masked) V, returning every intermediate.
+    """softmax(scale · Q Kᵀ + bias, masked) V, returning every intermediate.
 
     Q (n_q, d_k), K (n_k, d_k), V (n_k, d_v); ``scale=None`` means 1/√d_k;
-    ``mask`` is boolean (n_q, n_k), True = may attend. A query row whose keys
-    are all masked gets zero weights and a zero output, flagged in
-    ``fully_masked_rows``.
+    ``mask`` is boolean (n_q, n_k), True = may attend; ``bias`` (n_q, n_k) is an
+    optional additive position bias (ALiBi: :func:`attention_core.alibi.alibi_bias`),
+    added to the scaled scores before the mask. A query row whose keys are all
+    masked gets zero weights and a zero output, flagged in ``fully_masked_rows``.
     """
     Q, K, V = _as_matrix("Q", Q), _as_matrix("K", K), _as_matrix("V", V)
     if Q.shape[1] != K.shape[1]:
         raise ValidationError(f"Q {Q.shape} and K {K.shape} must have the same number of columns (d_k)")
     if K.shape[0] != V.shape[0]:
         raise ValidationError(f"K {K.shape} and V {V.shape} must have the same number of rows (n_k)")
-    return _attend(Q, K, V, _check_scale(scale, Q.shape[1]), _check_mask(mask, Q.shape[0], K.shape[0]))
+    n_q, n_k = Q.shape[0], K.shape[0]
+    return _attend(Q, K, V, _check_scale(scale, Q.shape[1]), _check_mask(mask, n_q, n_k),
+                   bias=_check_bias(bias, n_q, n_k))
+
+
+def _check_bias(bias: object, n_q: int, n_k: int) -> np.ndarray | None:
+    """An additive score bias as a finite float64 (n_q, n_k) matrix, or None."""
+    if bias is None:
+        return None
+    b = _as_matrix("bias", bias)
+    if b.shape != (n_q, n_k):
+        raise ValidationError(f"bias has shape {b.shape}, but scores have shape ({n_q}, {n_k})")
+    return b
 
 
 def _attend(
-    Q: np.ndarray, K: np.ndarray, V: np.ndarray, s: float, m: np.ndarray | None, **inputs: np.ndarray
+    Q: np.ndarray,
+    K: np.ndarray,
+    V: np.ndarray,
+    s: float,
+    m: np.ndarray | None,
+    *,
+    bias: np.ndarray | None = None,
+    **inputs: np.ndarray,
 ) -> AttentionTrace:
-    """The mechanism itself, on inputs already checked; ``inputs`` are recorded in the trace."""
+    """The mechanism itself, on inputs already checked; ``inputs`` are recorded in the trace.
+
+    ``bias`` (n_q, n_k) is added to the scaled scores before masking (ALiBi's
+    ``-slope · |i − j|``); without it ``biased_scores`` is ``scaled_scores`` itself (no copy).
+    """
     n_q, n_k = Q.shape[0], K.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
         scores = Q @ K.T  # (n_q, n_k)
         scaled_scores = s * scores  # (n_q, n_k)
+        biased_scores = scaled_scores if bias is None else scaled_scores + bias  # (n_q, n_k)
     if m is not None:
-        masked_scores = np.where(m, scaled_scores, -np.inf)  # (n_q, n_k)
+        masked_scores = np.where(m, biased_scores, -np.inf)  # (n_q, n_k)
         fully_masked = ~m.any(axis=-1)  # (n_q,) no key to attend to
     else:
-        masked_scores = scaled_scores  # the same array: no mask, no copy
+        masked_scores = biased_scores  # the same array: no mask, no copy
         fully_masked = np.full(n_q, n_k == 0)
     logits = masked_scores
     # min and max are finite only if every entry is (NaN propagates): no n² temporary.
-    if scaled_scores.size and not (np.isfinite(scaled_scores.min()) and np.isfinite(scaled_scores.max())):
+    if biased_scores.size and not (np.isfinite(biased_scores.min()) and np.isfinite(biased_scores.max())):
         scores, logits = _stable_logits(Q, K, s, m)  # the product overflowed float64: rescale (rare)
         with np.errstate(over="ignore", invalid="ignore"):
             scaled_scores = s * scores  # ±inf where the true value exceeds float64
-        masked_scores = scaled_scores if m is None else np.where(m, scaled_scores, -np.inf)
+            biased_scores = scaled_scores if bias is None else scaled_scores + bias
+        if bias is not None:  # the logits are the true ones shifted per row: the bias adds as usual
+            logits = logits + bias  # (n_q, n_k); -inf (masked) stays -inf
+        masked_scores = biased_scores if m is None else np.where(m, biased_scores, -np.inf)
     weights = softmax(logits, axis=-1)  # (n_q, n_k), rows sum to 1 (0 if fully masked)
     output = weights @ V  # (n_q, d_v)
     return AttentionTrace(
         Q=Q, K=K, V=V, scale=s, mask=m,
         scores=scores, scaled_scores=scaled_scores, masked_scores=masked_scores,
-        weights=weights, output=output, fully_masked_rows=fully_masked, **inputs,
+        weights=weights, output=output, fully_masked_rows=fully_masked,
+        position_bias=bias, biased_scores=biased_scores, **inputs,
     )
+
+
+def _attend_heads(
+    Q: np.ndarray,
+    K: np.ndarray,
+    V: np.ndarray,
+    kv_heads: tuple[int, ...],
+    s: float,
+    m: np.ndarray | None,
+    *,
+    bias: np.ndarray | None = None,
+    Q_unrotated: np.ndarray | None = None,
+    K_unrotated: np.ndarray | None = None,
+    projections: dict[str, np.ndarray] | None = None,
+) -> tuple[AttentionTrace, ...]:
+    """Every query head through :func:`_attend`; query head i reads key/value head ``g = kv_heads[i]``::
+
+        head_i = attend(Q[:, i·h:(i+1)·h], K[:, g·h:(g+1)·h], V[:, g·h_v:(g+1)·h_v])
+
+    Q (n_q, n_heads·h), K (n_k, n_kv·h), V (n_k, n_kv·h_v); ``bias`` (n_heads, n_q, n_k) is
+    one additive bias per head. ``Q_unrotated`` and ``K_unrotated`` (shaped as Q and K) are
+    the projections before RoPE, recorded per head. ``projections`` holds x_q, x_kv, W_q, W_k,
+    W_v to record (the W's sliced per head). Multi-head attention is ``kv_heads = (0, 1, …)``;
+    grouped-query attention shares one key/value head among ``n_heads / n_kv`` query heads.
+    """
+    n_heads = len(kv_heads)
+    h = Q.shape[1] // n_heads  # query/key width per head
+    n_kv = max(kv_heads) + 1 if kv_heads else 1
+    hv = V.shape[1] // n_kv  # value width per head
+    heads = []
+    for i, g in enumerate(kv_heads):
+        qs, ks, vs = slice(i * h, (i + 1) * h), slice(g * h, (g + 1) * h), slice(g * hv, (g + 1) * hv)
+        extra: dict[str, np.ndarray] = {}
+        if projections is not None:
+            p = projections
+            extra.update(x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks], W_v=p["W_v"][:, vs])
+        if Q_unrotated is not None and K_unrotated is not None:
+            extra.update(Q_unrotated=Q_unrotated[:, qs], K_unrotated=K_unrotated[:, ks])
+        heads.append(_attend(Q[:, qs], K[:, ks], V[:, vs], s, m, bias=None if bias is None else bias[i], **extra))
+    return tuple(heads)
 
 
 def _project(name: str, x: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -277,6 +365,49 @@ def from_column_convention(W: np.ndarray) -> np.ndarray:
     return _as_matrix("W", W).T.copy()
 
 
+def _head_layout(
+    W_q: np.ndarray, W_k: np.ndarray, W_v: np.ndarray, n_heads: int, n_kv_heads: int | None
+) -> tuple[int, ...]:
+    """Check the projections' widths and return, per query head, the key/value head it reads.
+
+    W_q (d_model, n_heads·h); W_k (d_model, n_kv·h) and W_v (d_model, n_kv·h_v) with
+    n_kv = n_heads when ``n_kv_heads`` is None (plain multi-head: head i reads block i).
+    """
+    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
+        raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")
+    d_k = W_q.shape[1]
+    if n_kv_heads is None:
+        if W_k.shape != W_q.shape:
+            raise ValidationError(f"W_q {W_q.shape} and W_k {W_k.shape} must have the same shape")
+        if d_k % n_heads or W_v.shape[1] % n_heads:
+            raise ValidationError(
+                f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {W_v.shape[1]}"
+            )
+        return tuple(range(n_heads))
+    from .gqa import kv_head_of  # gqa imports this module: imported here to avoid the cycle
+
+    kv_heads, n_kv = kv_head_of(n_heads, n_kv_heads), int(n_kv_heads)
+    if d_k % n_heads or W_v.shape[1] % n_kv:
+        raise ValidationError(
+            f"n_heads = {n_heads} must divide d_k = {d_k} and n_kv_heads = {n_kv} the {W_v.shape[1]} columns of W_v"
+        )
+    if W_k.shape != (W_q.shape[0], n_kv * (d_k // n_heads)):
+        raise ValidationError(
+            f"W_k has shape {W_k.shape}; with {n_kv} key/value heads of {d_k // n_heads} features it "
+            f"must be ({W_q.shape[0]}, {n_kv * (d_k // n_heads)})"
+        )
+    return kv_heads
+
+
+def _combine_heads(heads: tuple[AttentionTrace, ...], W_o: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(concat, W_o, output): the heads' outputs side by side, then ``concat W_o`` (or concat)."""
+    concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads·h_v)
+    if W_o is None:
+        return concat, None, concat
+    W_o = _as_matrix("W_o", W_o)
+    return concat, W_o, _project("W_o", concat, W_o)  # (n_q, d_out)
+
+
 def multi_head_attention(
     x_q: np.ndarray,
     x_kv: np.ndarray,
@@ -291,6 +422,10 @@ def multi_head_attention(
     b_q: np.ndarray | None = None,
     b_k: np.ndarray | None = None,
     b_v: np.ndarray | None = None,
+    n_kv_heads: int | None = None,
+    rope_base: float | None = None,
+    alibi: bool = False,
+    window: int | None = None,
 ) -> MultiHeadTrace:
     """Multi-head attention with per-head traces::
 
@@ -306,36 +441,53 @@ def multi_head_attention(
     ``W_o=None`` leaves the concatenation as the output. Optional biases
     ``b_q``, ``b_k`` (d_k,) and ``b_v`` (d_v,) are added after the projections
     (``Q = x_q W_q + b_q``), as in a pretrained BERT layer.
+
+    Variants, all off by default (then the result is today's, bit for bit):
+
+    * ``n_kv_heads``: grouped-query attention (multi-query for 1). W_k and W_v then
+      have ``n_kv_heads · h`` and ``n_kv_heads · h_v`` columns (h = d_k / n_heads,
+      h_v = d_v / n_heads, d_k and d_v being W_q's and the concat's widths); query
+      head i reads key/value head ``i // (n_heads / n_kv_heads)``
+      (:mod:`.gqa`); ``b_k``, ``b_v`` have K's and V's widths.
+    * ``rope_base``: RoPE (:mod:`.rope`) rotates each head's block of Q and K after
+      the projections (and biases), at positions 0 … n_q − 1 and 0 … n_k − 1.
+      The trace keeps ``Q``/``K`` unrotated and adds ``Q_rotated``/``K_rotated``;
+      each head's ``Q``/``K`` are the rotated blocks, with ``Q_unrotated``/``K_unrotated``.
+    * ``alibi``: ALiBi (:mod:`.alibi`) adds ``-slope_h · |i − j|`` to head h's scaled
+      scores (``heads[h].position_bias``; slopes in ``alibi_slopes``).
+    * ``window``: a sliding-window mask (:mod:`.window`), query i sees keys
+      ``i − window + 1 … i``; it is ANDed with the causal mask, so it implies ``causal``.
     """
-    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
-        raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")
     x_q, x_kv = _as_matrix("x_q", x_q), _as_matrix("x_kv", x_kv)
     W_q, W_k, W_v = _as_matrix("W_q", W_q), _as_matrix("W_k", W_k), _as_matrix("W_v", W_v)
-    d_k, d_v = W_q.shape[1], W_v.shape[1]
-    if W_k.shape != W_q.shape:
-        raise ValidationError(f"W_q {W_q.shape} and W_k {W_k.shape} must have the same shape")
-    if d_k % n_heads or d_v % n_heads:
-        raise ValidationError(
-            f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {d_v}"
-        )
+    kv_heads = _head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
+    n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
+    hk = d_k // n_heads  # per-head query/key width
     Q = _project("W_q", x_q, W_q) + _bias("b_q", b_q, d_k)  # (n_q, d_k)
-    K = _project("W_k", x_kv, W_k) + _bias("b_k", b_k, d_k)  # (n_k, d_k)
-    V = _project("W_v", x_kv, W_v) + _bias("b_v", b_v, d_v)  # (n_k, d_v)
-    hk, hv = d_k // n_heads, d_v // n_heads  # per-head widths
-    mask = causal_mask(x_q.shape[0], x_kv.shape[0]) if causal else None
-    s = _check_scale(scale, hk)  # one check for all heads
-    heads = []
-    for h in range(n_heads):
-        qk, vv = slice(h * hk, (h + 1) * hk), slice(h * hv, (h + 1) * hv)
-        heads.append(_attend(Q[:, qk], K[:, qk], V[:, vv], s, mask, x_q=x_q, x_kv=x_kv,
-                             W_q=W_q[:, qk], W_k=W_k[:, qk], W_v=W_v[:, vv]))
-    concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, d_v)
-    if W_o is None:
-        output = concat
+    K = _project("W_k", x_kv, W_k) + _bias("b_k", b_k, W_k.shape[1])  # (n_k, n_kv·hk)
+    V = _project("W_v", x_kv, W_v) + _bias("b_v", b_v, W_v.shape[1])  # (n_k, n_kv·hv)
+    n_q, n_k = x_q.shape[0], x_kv.shape[0]
+    if window is not None:
+        mask = sliding_window_mask(n_q, window, n_k)  # (n_q, n_k) ⊂ causal mask: the AND is the band
     else:
-        W_o = _as_matrix("W_o", W_o)
-        output = _project("W_o", concat, W_o)  # (n_q, d_out)
-    return MultiHeadTrace(heads=tuple(heads), Q=Q, K=K, V=V, concat=concat, W_o=W_o, output=output)
+        mask = causal_mask(n_q, n_k) if causal else None
+    s = _check_scale(scale, hk)  # one check for all heads
+    Q_rot = K_rot = slopes = bias = None
+    if rope_base is not None:
+        Q_rot = rope_heads(Q, n_heads, base=rope_base)  # (n_q, d_k) each head's block rotated
+        K_rot = rope_heads(K, n_kv, base=rope_base)  # (n_k, n_kv·hk)
+    if alibi:
+        slopes = alibi_slopes(n_heads)  # (n_heads,)
+        bias = alibi_bias(slopes, n_q, n_k)  # (n_heads, n_q, n_k)
+    heads = _attend_heads(
+        Q if Q_rot is None else Q_rot, K if K_rot is None else K_rot, V, kv_heads, s, mask, bias=bias,
+        Q_unrotated=None if Q_rot is None else Q, K_unrotated=None if K_rot is None else K,
+        projections={"x_q": x_q, "x_kv": x_kv, "W_q": W_q, "W_k": W_k, "W_v": W_v},
+    )
+    concat, W_o, output = _combine_heads(heads, W_o)  # (n_q, d_v), (n_q, d_out)
+    return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=W_o, output=output,
+                          kv_heads=() if n_kv_heads is None else kv_heads, Q_rotated=Q_rot, K_rotated=K_rot,
+                          alibi_slopes=slopes)
 
 
 def r_compute_weights(scores: np.ndarray) -> np.ndarray:
@@ -373,6 +525,7 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
 
         score      = Σ_d Q[i, d] · K[j, d]                 (the terms are listed)
         scaled     = scale · score
+        biased     = scaled + position_bias[i, j]           (0 without a position bias)
         exp_row    = exp(masked_scores[i, :] - max)         (the softmax numerators)
         weight     = exp_row[j] / Σ exp_row
         contribution of v_j to output row i = weight · V[j, :]
@@ -391,6 +544,8 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
         "score": float(trace.scores[i, j]),
         "scale": trace.scale,
         "scaled_score": float(trace.scaled_scores[i, j]),
+        "position_bias": 0.0 if trace.position_bias is None else float(trace.position_bias[i, j]),
+        "biased_score": float(trace.biased_scores[i, j]),
         "masked": bool(trace.mask is not None and not trace.mask[i, j]),
         "row_max": float(shift),
         "exp_row": exp_row,

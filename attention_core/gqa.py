@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .attention import _as_matrix, _attend, _check_scale, causal_mask
+from .attention import _as_matrix, _attend_heads, _check_scale, causal_mask
 from .errors import ValidationError
 from .trace import MultiHeadTrace
 
@@ -58,16 +58,13 @@ def grouped_query_attention(
         raise ValidationError(
             f"Q {Q.shape} must split into {n_heads} heads and K {K.shape}, V {V.shape} into {n_kv_heads}"
         )
-    h, hv = Q.shape[1] // n_heads, V.shape[1] // n_kv_heads  # per-head widths
+    h = Q.shape[1] // n_heads  # per-head query/key width
     if K.shape[1] // n_kv_heads != h:
         raise ValidationError(f"query heads have {h} features but key heads {K.shape[1] // n_kv_heads}")
     if K.shape[0] != V.shape[0]:
         raise ValidationError(f"K {K.shape} and V {V.shape} must have the same number of rows (n_k)")
     mask = causal_mask(Q.shape[0], K.shape[0]) if causal else None
     s = _check_scale(scale, h)
-    heads = tuple(
-        _attend(Q[:, i * h:(i + 1) * h], K[:, g * h:(g + 1) * h], V[:, g * hv:(g + 1) * hv], s, mask)
-        for i, g in enumerate(kv)
-    )
+    heads = _attend_heads(Q, K, V, kv, s, mask)  # the code path multi_head_attention(n_kv_heads=…) takes
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads · h_v)
     return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=None, output=concat, kv_heads=kv)

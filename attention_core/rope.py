@@ -57,3 +57,20 @@ def rope(x: np.ndarray, *, base: float = 10000.0, positions: np.ndarray | None =
     angle = rope_angles(n, d, base=base, positions=positions)  # (n, d/2)
     emb = np.concatenate([angle, angle], axis=-1)  # (n, d)
     return x * np.cos(emb) + rotate_half(x) * np.sin(emb)  # (…, n, d)
+
+
+def rope_heads(x: np.ndarray, n_heads: int, *, base: float = 10000.0, positions: np.ndarray | None = None) -> np.ndarray:
+    """(n, n_heads·h) → (n, n_heads·h): :func:`rope` on each head's column block of ``x``.
+
+    Each block of h contiguous columns is one head (the layout of the projections); the
+    rotate-half pairing is inside each block, as Llama splits heads before rotating.
+    """
+    if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)) or not np.isfinite(base):
+        raise ValidationError(f"the RoPE base must be a finite positive number, got {base!r}")
+    x = np.asarray(x, dtype=np.float64)
+    n, width = x.shape
+    if width % n_heads:
+        raise ValidationError(f"{width} columns do not split into {n_heads} heads")
+    per_head = x.reshape(n, n_heads, width // n_heads).transpose(1, 0, 2)  # (n_heads, n, h)
+    rotated = rope(per_head, base=base, positions=positions)  # (n_heads, n, h)
+    return rotated.transpose(1, 0, 2).reshape(n, width)  # (n, n_heads·h)

@@ -28,7 +28,7 @@ class AttentionTrace:
     mask: np.ndarray | None  # (n_q, n_k) bool, True = may attend; None = all may
     scores: np.ndarray  # (n_q, n_k) Q @ K.T
     scaled_scores: np.ndarray  # (n_q, n_k) scale * scores
-    masked_scores: np.ndarray  # (n_q, n_k) scaled_scores, -inf where mask is False
+    masked_scores: np.ndarray  # (n_q, n_k) biased_scores, -inf where mask is False
     weights: np.ndarray  # (n_q, n_k) row-wise softmax of masked_scores
     output: np.ndarray  # (n_q, d_v) weights @ V
     fully_masked_rows: np.ndarray  # (n_q,) bool: rows with no key to attend to (weights all 0)
@@ -37,6 +37,20 @@ class AttentionTrace:
     W_q: np.ndarray | None = None  # (d_model, d_k)
     W_k: np.ndarray | None = None  # (d_model, d_k)
     W_v: np.ndarray | None = None  # (d_model, d_v)
+    #: (n_q, n_k) additive bias added to scaled_scores before masking (ALiBi: -slope·|i − j|);
+    #: None without one.
+    position_bias: np.ndarray | None = None
+    #: (n_q, n_k) scaled_scores + position_bias: the very array ``scaled_scores`` when there is
+    #: no bias (filled in after construction, never copied).
+    biased_scores: np.ndarray | None = None
+    #: (n_q, d_k) / (n_k, d_k) this head's queries and keys before RoPE rotated them; None
+    #: without RoPE. ``Q`` and ``K`` above are always what entered the scores (rotated).
+    Q_unrotated: np.ndarray | None = None
+    K_unrotated: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.biased_scores is None:  # no bias: the biased scores are the scaled scores
+            object.__setattr__(self, "biased_scores", self.scaled_scores)
 
     @property
     def n_q(self) -> int:
@@ -63,7 +77,9 @@ class MultiHeadTrace:
     """Several heads side by side, their concatenation and the output projection.
 
     Head ``h`` uses columns ``h*d_k/n_heads : (h+1)*d_k/n_heads`` of Q and K and
-    the matching block of V: the layout of ``torch.nn.MultiheadAttention``.
+    the matching block of V: the layout of ``torch.nn.MultiheadAttention``. With
+    grouped-query attention K and V hold ``n_kv_heads`` blocks and query head ``h``
+    reads block ``kv_heads[h]``.
     """
 
     heads: tuple[AttentionTrace, ...]  # n_heads traces, each on its own column block
@@ -76,6 +92,12 @@ class MultiHeadTrace:
     #: Query head h reads key/value head ``kv_heads[h]`` (grouped-query attention); empty when
     #: every head has its own keys and values.
     kv_heads: tuple[int, ...] = ()
+    #: (n_q, n_heads·h) and (n_k, n_kv_heads·h): Q and K after RoPE rotated each head's block;
+    #: None without RoPE. ``Q`` and ``K`` above stay the unrotated projections.
+    Q_rotated: np.ndarray | None = None
+    K_rotated: np.ndarray | None = None
+    #: (n_heads,) ALiBi slope of each head (its bias is in ``heads[h].position_bias``); None without.
+    alibi_slopes: np.ndarray | None = None
 
     @property
     def n_heads(self) -> int:
