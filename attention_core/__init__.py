@@ -20,8 +20,11 @@ from .attention import (
     self_attention,
     softmax,
 )
+from .backward import AttentionGrads, MultiHeadGrads, attention_backward, multi_head_backward
 from .errors import ValidationError
 from .lab import LabConfig, LabTrace, run_lab
+from .losses import output_squared_error, weights_cross_entropy
+from .optim import AdamState, adam_init, adam_step, gd_step
 from .presets import PRESETS, Preset
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
 from .tokenize import Tokenization, tokenize
@@ -29,9 +32,12 @@ from .trace import AttentionTrace, MultiHeadTrace
 
 __all__ = [
     "PRESETS",
+    "AdamState",
+    "AttentionGrads",
     "AttentionTrace",
     "LabConfig",
     "LabTrace",
+    "MultiHeadGrads",
     "MultiHeadTrace",
     "NumpyGenerator",
     "Preset",
@@ -39,13 +45,19 @@ __all__ = [
     "Tokenization",
     "TorchGenerator",
     "ValidationError",
+    "adam_init",
+    "adam_step",
+    "attention_backward",
     "causal_mask",
     "cross_attention",
     "draw_matrix",
     "embedding_init",
     "explain_weight",
     "from_column_convention",
+    "gd_step",
     "multi_head_attention",
+    "multi_head_backward",
+    "output_squared_error",
     "r_compute_weights",
     "r_matrix",
     "run_lab",
@@ -53,4 +65,5 @@ __all__ = [
     "self_attention",
     "softmax",
     "tokenize",
+    "weights_cross_entropy",
 ]
