@@ -60,6 +60,8 @@ LEARNED: tuple[str, ...] = ("W_q", "W_k", "W_v")
 #: embeddings, nn.Linear-style weights) on a sentence of 8 tokens with repeated words, with
 #: d_model = d_k = d_v = 8 so that every learned cell fits into a shareable link as an edit.
 LEARN_CONFIG = LabConfig(sentence="the cat saw the dog and the cat", d_model=8, d_k=8, d_v=8, causal=True)
+#: Longest sentence a problem takes: 10 tokens keep every learned number of d_model = 8 in a link.
+MAX_TOKENS = 10
 #: Training starts from the drawn matrices times this (see :func:`make_problem`).
 START_SCALE = 0.1
 #: Good first learning rates (Adam takes steps of about lr per entry; gradient descent lr · gradient).
@@ -152,6 +154,8 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     lab = run_lab(cfg)
     tokens = lab.tokens_q.tokens
     n = len(tokens)
+    if n > MAX_TOKENS:
+        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}", field="sentence")
     X = lab.embeddings + (positional_encoding(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
     mask = causal_mask(n, n) if cfg.causal else None  # (n, n)
     painted = sorted(set(painted))
@@ -193,12 +197,15 @@ def evaluate(problem: LearnProblem, params: Params) -> Evaluation:
     """
     trace = self_attention(problem.X, params["W_q"], params["W_k"], params["W_v"],
                            scale=problem.scale, mask=problem.mask)
-    if problem.target_output is not None:
-        loss, d_output = output_squared_error(trace.output, problem.target_output)  # (n, d_v)
-        grads = attention_backward(trace, d_output)
-    else:
-        loss, d_weights = weights_cross_entropy(trace.weights, problem.pattern)  # (n, n)
-        grads = attention_backward(trace, d_weights=d_weights)
+    # A learning rate that is too large makes the numbers overflow: learn_step reports that
+    # as a ValidationError, so NumPy's warning would only repeat it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if problem.target_output is not None:
+            loss, d_output = output_squared_error(trace.output, problem.target_output)  # (n, d_v)
+            grads = attention_backward(trace, d_output)
+        else:
+            loss, d_weights = weights_cross_entropy(trace.weights, problem.pattern)  # (n, n)
+            grads = attention_backward(trace, d_weights=d_weights)
     return Evaluation(loss=loss, trace=trace, grads=grads)
 
 

@@ -179,7 +179,6 @@ def test_painted_cells_the_mask_forbids_are_refused() -> None:
         make_problem(LEARN_CONFIG, "nonsense")  # type: ignore[arg-type]
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the overflow is the point
 def test_a_bad_learning_rate_is_reported() -> None:
     with pytest.raises(ValidationError, match="learning rate"):
         train(make_problem(LEARN_CONFIG, "output"), 300, optimiser="gd", lr=10.0)
