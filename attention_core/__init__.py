@@ -21,11 +21,14 @@ from .attention import (
     self_attention,
     softmax,
 )
+from .backward import AttentionGrads, MultiHeadGrads, attention_backward, multi_head_backward
 from .errors import ValidationError
 from .gqa import grouped_query_attention, kv_head_of
 from .kv_cache import KVCacheTrace, kv_cache_bytes_per_token, kv_cache_decode
 from .lab import LabConfig, LabTrace, run_lab
 from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
+from .losses import output_squared_error, weights_cross_entropy
+from .optim import AdamState, adam_init, adam_step, gd_step
 from .presets import PRESETS, Preset
 from .rope import rope, rope_heads
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
@@ -35,10 +38,13 @@ from .trace import AttentionTrace, MultiHeadTrace
 from .window import sliding_window_mask
 
 __all__ = [
+    "AdamState",
+    "AttentionGrads",
     "AttentionTrace",
     "KVCacheTrace",
     "LabConfig",
     "LabTrace",
+    "MultiHeadGrads",
     "MultiHeadTrace",
     "NumpyGenerator",
     "PRESETS",
@@ -48,21 +54,27 @@ __all__ = [
     "Tokenization",
     "TorchGenerator",
     "ValidationError",
+    "adam_init",
+    "adam_step",
     "add_positions",
     "alibi_bias",
     "alibi_slopes",
+    "attention_backward",
     "causal_mask",
     "cross_attention",
     "draw_matrix",
     "embedding_init",
     "explain_weight",
     "from_column_convention",
+    "gd_step",
     "grouped_query_attention",
     "kv_cache_bytes_per_token",
     "kv_cache_decode",
     "kv_head_of",
     "learned_positions",
     "multi_head_attention",
+    "multi_head_backward",
+    "output_squared_error",
     "position_table",
     "r_compute_weights",
     "r_matrix",
@@ -77,4 +89,5 @@ __all__ = [
     "state_after",
     "tiled_attention",
     "tokenize",
+    "weights_cross_entropy",
 ]
