@@ -12,6 +12,8 @@ pages = [
     st.Page("pages/numpy_notebook.py", title="NumPy notebook (001)"),
     st.Page("pages/pytorch_notebook.py", title="PyTorch notebook (002)"),
     st.Page("pages/multihead_cross.py", title="Multi-head and cross-attention (003)"),
+    st.Page("pages/fast_attention.py", title="How attention is computed fast"),
+    st.Page("pages/learn.py", title="Learn"),
     st.Page("pages/real_model.py", title="Real model (all-MiniLM-L6-v2)"),
 ]
 st.navigation(pages).run()
