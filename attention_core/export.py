@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,90 +90,29 @@ def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:
     return json.dumps(doc)
 
 
-_SCRIPT = '''"""Reproduce the Attention lab's numbers with NumPy alone.
-
-Configuration: {summary}
-The inputs below are the app's matrices after your hand edits ({n_edits} edited cell(s)),
-written with full precision. Run:  python {filename}          (prints the matrices)
-                                   python {filename} --json   (prints them exactly, as JSON)
-"""
-
-import json
-import sys
-
-import numpy as np
-
-tokens = {tokens!r}
-tokens_kv = {tokens_kv!r}
-X = np.array({X})  # (n_q, d_model) embeddings
-X_kv = np.array({X_kv})  # (n_k, d_model) key/value embeddings
-W_q = np.array({W_q})  # (d_model, d_k)
-W_k = np.array({W_k})  # (d_model, d_k)
-W_v = np.array({W_v})  # (d_model, d_v)
-b_q, b_k, b_v = {b_q}, {b_k}, {b_v}  # biases (0 when there are none)
-W_o = {W_o}  # (d_v, d_model) output projection, or None for one head
-n_heads = {n_heads}
-scale = {scale!r}  # factor applied to the scores
-causal = {causal!r}
+def _lit(m: np.ndarray | None) -> list[list[float]] | None:
+    return None if m is None else [[float(v) for v in row] for row in np.asarray(m, dtype=np.float64)]
 
 
-def softmax(x):
-    """Row-wise softmax; a row with every key masked gives zeros."""
-    m = np.max(x, axis=-1, keepdims=True)
-    e = np.exp(x - np.where(np.isfinite(m), m, 0.0))
-    s = e.sum(axis=-1, keepdims=True)
-    return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
+def script_inputs(trace: LabTrace) -> dict[str, Any]:
+    """What :mod:`.reproduce` needs to recompute ``trace``: its inputs, with full precision."""
+    cfg, mh = trace.config, trace.attention
+    zero = lambda name: _lit(trace.biases[name]) if name in trace.biases else 0.0
+    return {
+        "tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens), "cross": trace.is_cross,
+        "X": _lit(trace.embeddings), "X_kv": _lit(trace.embeddings_kv), "P": _lit(trace.position_table),
+        "W_q": _lit(trace.W_q), "W_k": _lit(trace.W_k), "W_v": _lit(trace.W_v), "W_o": _lit(trace.W_o),
+        "b_q": zero("b_q"), "b_k": zero("b_k"), "b_v": zero("b_v"),
+        "n_heads": mh.n_heads, "n_kv_heads": mh.n_kv_heads, "scale": mh.heads[0].scale,
+        "causal": cfg.causal, "window": cfg.window,
+        "rope_base": cfg.rope_base if cfg.positions == "rope" else None,
+        "alibi_slopes": None if mh.alibi_slopes is None else [float(s) for s in mh.alibi_slopes],
+    }
 
 
-Q, K, V = X @ W_q + b_q, X_kv @ W_k + b_k, X_kv @ W_v + b_v
-hk, hv = Q.shape[1] // n_heads, V.shape[1] // n_heads
-mask = np.tril(np.ones((len(X), len(X_kv)), dtype=bool)) if causal else None
-results, outputs = {{}}, []
-for h in range(n_heads):
-    p = f"head{{h}}_" if n_heads > 1 else ""
-    q, k, v = Q[:, h * hk:(h + 1) * hk], K[:, h * hk:(h + 1) * hk], V[:, h * hv:(h + 1) * hv]
-    scores = q @ k.T  # (n_q, n_k)
-    scaled = scale * scores
-    masked = np.where(mask, scaled, -np.inf) if causal else scaled
-    weights = softmax(masked)
-    out = weights @ v
-    results.update({{p + "Q": q, p + "K": k, p + "V": v, p + "scores": scores, p + "scaled_scores": scaled,
-                    p + "weights": weights, p + "output": out}})
-    if causal:
-        results[p + "masked_scores"] = masked
-    outputs.append(out)
-if n_heads > 1:
-    results["concat"] = np.concatenate(outputs, axis=1)
-    results["final_output"] = results["concat"] @ np.array(W_o)
-
-if "--json" in sys.argv:
-    print(json.dumps({{k: [[float(x) if np.isfinite(x) else None for x in row] for row in m]
-                      for k, m in results.items()}}))
-else:
-    np.set_printoptions(precision=6, suppress=True, linewidth=140)
-    for name, m in results.items():
-        print(name, m.shape)
-        print(m)
-'''
-
-
-def _lit(m: np.ndarray) -> str:
-    return repr([[float(v) for v in row] for row in np.asarray(m, dtype=np.float64)])
-
-
-def python_script(trace: LabTrace, filename: str = "attention_lab.py") -> str:
-    """A self-contained NumPy script that rebuilds ``trace`` and prints the same matrices."""
-    cfg = trace.config
-    head = trace.attention.heads[0]
-    bias = {n: f"np.array({[float(v) for v in trace.biases[n][0]]!r})" if n in trace.biases else "0.0"
-            for n in ("b_q", "b_k", "b_v")}
-    summary = (f"sentence {cfg.sentence!r}" + (f", second sentence {cfg.cross_sentence!r}" if trace.is_cross else "")
-               + f"; {cfg.random_source} source, seed {cfg.seed}, {cfg.n_heads} head(s)")
-    return _SCRIPT.format(
-        summary=summary.replace('"""', "'''"), n_edits=len(cfg.edits), filename=filename,
-        tokens=list(trace.tokens_q.tokens), tokens_kv=list(trace.tokens_kv.tokens),
-        X=_lit(trace.embeddings), X_kv=_lit(trace.embeddings_kv), W_q=_lit(trace.W_q), W_k=_lit(trace.W_k),
-        W_v=_lit(trace.W_v), b_q=bias["b_q"], b_k=bias["b_k"], b_v=bias["b_v"],
-        W_o=_lit(trace.W_o) if trace.W_o is not None else "None", n_heads=cfg.n_heads, scale=head.scale,
-        causal=cfg.causal,
-    )
+def python_script(trace: LabTrace) -> str:
+    """The reproduce module (:mod:`.reproduce`, a real, linted file) with ``trace``'s inputs written in."""
+    source = Path(__file__).with_name("reproduce.py").read_text(encoding="utf-8")
+    marker = 'INPUTS: dict = json.loads("{}")  # the app writes the inputs here'
+    literal = json.dumps(script_inputs(trace))
+    return source.replace(marker, f"INPUTS: dict = json.loads({literal!r})  # written by the app", 1)

@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from .attention import multi_head_attention
+from .positions import POSITION_KINDS, add_positions, position_table
 from .errors import ValidationError
 from .settings import parse, setting, settings_of
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
@@ -34,10 +35,12 @@ from .trace import MultiHeadTrace
 EmbeddingSource = Literal["one_hot", "random", "manual"]
 ScaleMode = Literal["sqrt_dk", "sqrt_n", "none", "custom"]
 DrawOrder = Literal["weights_first", "table_first"]
+Positions = Literal["none", "sinusoidal", "learned", "rope", "alibi"]
 
 EMBEDDING_SOURCES: tuple[EmbeddingSource, ...] = ("one_hot", "random", "manual")
 SCALE_MODES: tuple[ScaleMode, ...] = ("sqrt_dk", "sqrt_n", "none", "custom")
 DRAW_ORDERS: tuple[DrawOrder, ...] = ("weights_first", "table_first")
+POSITION_CHOICES: tuple[Positions, ...] = ("none", "sinusoidal", "learned", "rope", "alibi")
 SCALE_LIMIT = 4.0  # a custom scale lies in -4 … 4 (the slider's range)
 #: Matrices a person may edit by hand, in the order they are drawn.
 EDITABLE: tuple[str, ...] = ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
@@ -88,6 +91,14 @@ class LabConfig:
     scale_value: float = setting(1.0, "sv", "float", lo=-SCALE_LIMIT, hi=SCALE_LIMIT, widget=False)
     causal: bool = setting(False, "causal", "bool")
     n_heads: int = setting(1, "h", "int", lo=1, hi=MAX_DIM)
+    #: Where a token stands: added to X (sinusoidal, learned), rotating Q and K (rope) or
+    #: biasing the scores (alibi); "none" leaves attention blind to word order.
+    positions: Positions = setting("none", "pos", "choice", choices=POSITION_CHOICES)
+    rope_base: float = setting(10000.0, "rb", "float", lo=1.0, hi=1e7)
+    #: Sliding window: each query sees itself and the window − 1 keys before it (0 = no window).
+    window: int = setting(0, "win", "int", lo=0, hi=MAX_TOKENS)
+    #: Key/value heads shared by the query heads (grouped-query attention); 0 = one per head.
+    n_kv_heads: int = setting(0, "kvh", "int", lo=0, hi=MAX_DIM)
     #: Matrices given outright instead of drawn: ((name, rows), …) with name in W_q, W_k, W_v,
     #: W_o, b_q, b_k, b_v (biases as one row). A real model's head is loaded this way.
     given: tuple[tuple[str, tuple[tuple[float, ...], ...]], ...] = ()
@@ -124,6 +135,8 @@ class LabTrace:
     attention: MultiHeadTrace  # Q, K, V, per-head scores … weights, concat, output
     base: dict[str, np.ndarray]  # every editable matrix before hand edits (same names)
     biases: dict[str, np.ndarray] = field(default_factory=dict)  # b_q, b_k, b_v (1, d) after edits, if any
+    #: (max(n_q, n_k), d_model) the positions added to X and X_kv (sinusoidal or learned), else None.
+    position_table: np.ndarray | None = None
 
     @property
     def is_cross(self) -> bool:
@@ -158,6 +171,15 @@ def validate(cfg: LabConfig) -> None:
     d_k, d_v = (cfg.d_model, cfg.d_model) if not cfg.projections else (cfg.d_k, cfg.d_v)
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
         raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
+    if cfg.n_kv_heads and cfg.n_heads % cfg.n_kv_heads:
+        raise ValidationError(f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads",
+                              field="n_kv_heads")
+    if cfg.n_kv_heads and not cfg.projections:
+        raise ValidationError("shared key/value heads need the projections (W_k, W_v narrower than W_q)",
+                              field="n_kv_heads")
+    if cfg.positions == "rope" and (d_k // cfg.n_heads) % 2:
+        raise ValidationError(f"RoPE turns pairs of features: each head needs an even d_k, "
+                              f"got {d_k // cfg.n_heads}", field="positions")
     for name, _rows in cfg.given:
         if name not in GIVABLE:
             raise ValidationError(f"a given matrix must be one of {GIVABLE}, got {name!r}")
@@ -197,12 +219,19 @@ def _draw_weights(
     """W_q, W_k, W_v and (with several heads) W_o, drawn in that order from ``gen``."""
     if cfg.projections:
         W_q = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
-        W_k = draw_matrix(gen, cfg.init, d, d_k, weight=True)  # (d_model, d_k)
-        W_v = draw_matrix(gen, cfg.init, d, d_v, weight=True)  # (d_model, d_v)
+        d_kk, d_kv = kv_widths(cfg, d_k, d_v)
+        W_k = draw_matrix(gen, cfg.init, d, d_kk, weight=True)  # (d_model, n_kv · d_k / n_heads)
+        W_v = draw_matrix(gen, cfg.init, d, d_kv, weight=True)  # (d_model, n_kv · d_v / n_heads)
     else:
         W_q, W_k, W_v = np.eye(d), np.eye(d), np.eye(d)  # Q = K = V = X
     W_o = draw_matrix(gen, cfg.init, d_v, d, weight=True) if cfg.n_heads > 1 else None  # (d_v, d_model)
     return W_q, W_k, W_v, W_o
+
+
+def kv_widths(cfg: LabConfig, d_k: int, d_v: int) -> tuple[int, int]:
+    """Widths of W_k and W_v: with n_kv_heads shared key/value heads, n_kv_heads · (d_k / n_heads)."""
+    n_kv = cfg.n_kv_heads or cfg.n_heads
+    return d_k // cfg.n_heads * n_kv, d_v // cfg.n_heads * n_kv
 
 
 def token_seed(seed: int, token: str) -> int:
@@ -271,8 +300,9 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     base = {"embeddings": X, "W_q": W_q, "W_k": W_k, "W_v": W_v}
     for name, rows in cfg.given:  # given outright (a real model's head): replaces the drawn matrix
         m = np.asarray(rows, dtype=np.float64)
-        expected = {"W_q": (d, d_k), "W_k": (d, d_k), "W_v": (d, d_v), "W_o": (d_v, d),
-                    "b_q": (1, d_k), "b_k": (1, d_k), "b_v": (1, d_v)}[name]
+        d_kk, d_kv = kv_widths(cfg, d_k, d_v)
+        expected = {"W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv), "W_o": (d_v, d),
+                    "b_q": (1, d_k), "b_k": (1, d_kk), "b_v": (1, d_kv)}[name]
         if m.shape != expected or not np.all(np.isfinite(m)):
             raise ValidationError(f"given {name} has shape {m.shape}; expected finite {expected}", field=name)
         base[name] = m
@@ -291,13 +321,21 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     X_kv = edited.get("embeddings_kv", X)
 
     bias = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,) each
+    # Absolute positions are added to X; RoPE and ALiBi act inside attention (see the core).
+    pos = position_table(cfg.positions, max(len(tok_q), len(tok_kv)), d, seed=cfg.seed,
+                         random_source=cfg.random_source) if cfg.positions in POSITION_KINDS else None
+    x_q = add_positions(X, pos)  # (n_q, d_model) X + P
+    x_kv = x_q if not cross else add_positions(X_kv, pos)  # (n_k, d_model)
     attention = multi_head_attention(
-        X, X_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
-        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)), **bias,
+        x_q, x_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
+        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)), n_kv_heads=cfg.n_kv_heads or None,
+        rope_base=cfg.rope_base if cfg.positions == "rope" else None, alibi=cfg.positions == "alibi",
+        window=cfg.window or None, **bias,
     )
     return LabTrace(
         config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,
         embeddings=X, embeddings_kv=X_kv, W_q=edited["W_q"], W_k=edited["W_k"], W_v=edited["W_v"],
         W_o=edited.get("W_o"), attention=attention, base=base,
+        position_table=pos,
         biases={name: edited[name] for name in ("b_q", "b_k", "b_v") if name in edited},
     )

@@ -15,7 +15,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.settings import parse_number
-from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, SCALE_LIMIT
+from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
 from ui import state
 from ui.state import SEED_SLIDER_MAX
 from ui.text import literal
@@ -29,6 +29,9 @@ SCALE_LABELS = {
 SOURCE_LABELS = {"torch": "PyTorch-compatible", "numpy": "NumPy (legacy seed)", "r": "R-compatible"}
 INIT_LABELS = {"kaiming": "normal × √(2/d_in) (He)", "int3": "integers 0, 1, 2", "uniform": "uniform [0, 1)",
                "normal": "normal N(0, 1)"}
+POSITION_LABELS = {"none": "none (order is invisible)", "sinusoidal": "sinusoidal table added to X",
+                   "learned": "learned table added to X (seeded)", "rope": "RoPE (rotates Q and K)",
+                   "alibi": "ALiBi (distance penalty on the scores)"}
 ORDER_LABELS = {"weights_first": "weights first (a new word keeps them)",
                 "table_first": "embedding table first (the tutorials' order)"}
 EMBEDDING_LABELS = {"random": "seeded random (nn.Embedding)", "one_hot": "one-hot", "manual": "typed by hand"}
@@ -116,6 +119,22 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     msg["n_heads"] = sb.empty()
     if note:
         msg["n_heads"].warning(literal(note))
+    n_heads = int(st.session_state["n_heads"])
+    kv_options = [0] + [k for k in _divisors(n_heads) if k < n_heads]
+    state.keep_choice("n_kv_heads", kv_options, 0)
+    sb.selectbox("Key/value heads (grouped-query attention)", kv_options, key="n_kv_heads", persist_state="session",
+                 format_func=lambda k: "one per head" if k == 0 else f"{k} shared ({n_heads // k} query heads each)",
+                 disabled=n_heads == 1 or not st.session_state["projections"])
+    msg["n_kv_heads"] = sb.empty()
+
+    sb.header("Positions")
+    sb.selectbox("Where a word stands", list(POSITION_LABELS), format_func=POSITION_LABELS.get, key="positions",
+                 persist_state="session")
+    if st.session_state["positions"] == "rope":
+        sb.number_input("RoPE base", min_value=1.0, max_value=1e7, key="rope_base", persist_state="session")
+    sb.number_input("Sliding window (0 = none; implies the causal mask)", min_value=0, max_value=MAX_TOKENS, step=1,
+                    key="window", persist_state="session")
+    msg["positions"] = msg["rope_base"] = msg["window"] = sb.empty()
     return msg
 
 
