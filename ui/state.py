@@ -352,6 +352,19 @@ def select_weight(cell: tuple[int, int] | None) -> None:
     st.session_state["explained"] = cell
 
 
+def shuffle_words(n: int) -> None:
+    """A new seeded shuffle of n positions (the k-th press always gives the same one)."""
+    count = int(st.session_state.get("shuffle_count", 0)) + 1
+    st.session_state["shuffle_count"] = count
+    st.session_state["shuffle_perm"] = np.random.default_rng(count).permutation(n).tolist()
+
+
+def current_shuffle(n: int) -> list[int] | None:
+    """The shuffle in force, if it still fits a sentence of n tokens."""
+    perm = st.session_state.get("shuffle_perm")
+    return perm if perm is not None and len(perm) == n else None
+
+
 def focus_head(head: int, n_heads: int) -> None:
     """Show head ``head`` (a click on its tile among all heads)."""
     if 0 <= head < n_heads:

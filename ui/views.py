@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attention_core import LabConfig, LabTrace, explain_weight
+from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
+from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, steps_for
 from ui import state
 from ui.figures import (
@@ -121,10 +122,12 @@ def second_view(trace: LabTrace, head: int) -> None:
 def every_step(trace: LabTrace, head: int) -> None:
     """Every registered step, one tab each (the registry's order)."""
     steps = [s for s in steps_for(trace) if s.name != "weights"]
-    tabs = st.tabs(["Tokens", *(s.title for s in steps)])
+    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order"])
     with tabs[0]:
         token_tables(trace)
-    for tab, s in zip(tabs[1:], steps):
+    with tabs[-1]:
+        word_order(trace)
+    for tab, s in zip(tabs[1:-1], steps):
         with tab:
             st.latex(s.formula)
             _chart(tab, step_figure(trace, s, head), f"fig_{s.name}")
@@ -136,6 +139,34 @@ def every_step(trace: LabTrace, head: int) -> None:
                                "largest weight": h.row_max_weight()}), hide_index=True)
     if h.fully_masked_rows.any():
         st.warning(literal(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."))
+
+
+def word_order(trace: LabTrace) -> None:
+    """Shuffle the words: without positions and mask the weights shuffle with them (Π A Πᵀ)."""
+    n = len(trace.tokens_q.tokens)
+    st.button("Shuffle the words", key="shuffle_words", on_click=state.shuffle_words, args=(n,))
+    perm = state.current_shuffle(n)
+    if perm is None:
+        st.caption("Shuffle the sentence and compare: is the new attention the old one, reordered?")
+        return
+    try:
+        other, expected, deviation = shuffle(trace, np.asarray(perm))
+    except ValidationError as exc:
+        st.info(literal(str(exc)))
+        return
+    tokens = trace.tokens_q.tokens
+    shuffled = [tokens[i] for i in perm]
+    c1, c2, c3 = st.columns([2, 3, 3])
+    _chart(c1, heatmap(permutation_matrix(np.asarray(perm)), title="permutation Π (new row ← old column)",
+                       kind="weights", row_labels=shuffled, col_labels=tokens, row_title="new order",
+                       col_title="old order", height=300, text_width=250), "permutation")
+    _chart(c2, heatmap(trace.attention.heads[0].weights, title="weights A (as typed)", kind="weights",
+                       row_labels=tokens, col_labels=tokens, height=300), "order_before")
+    _chart(c3, heatmap(other.attention.heads[0].weights, title="weights of the shuffled words", kind="weights",
+                       row_labels=shuffled, col_labels=shuffled, height=300), "order_after")
+    verdict = ("the same weights, reordered: attention cannot see word order here"
+               if deviation < 1e-9 else "different weights: positions or the mask make word order visible")
+    st.text(f"max |A_shuffled − Π A Πᵀ| = {deviation:.3g}: {verdict}.")
 
 
 def token_tables(trace: LabTrace) -> None:
