@@ -312,7 +312,7 @@ def matrix_choice(trace: LabTrace) -> str:
     """Which matrix the grid and the nudge slider edit (one grid at a time: each costs every rerun)."""
     editable = [m for m in MATRIX_TITLES if m in trace.base]
     state.keep_choice("edit_matrix", editable, "W_q")
-    return str(st.radio("Edit", editable, format_func=MATRIX_TITLES.get, key="edit_matrix", horizontal=True,
+    return str(st.radio("Matrix to edit", editable, format_func=MATRIX_TITLES.get, key="edit_matrix", horizontal=True,
                         persist_state="session", label_visibility="collapsed"))
 
 

@@ -482,13 +482,12 @@ def set_selectbox(page: Any, label: str, option: str, *, timeout: float = 30_000
 
 def choose_matrix(page: Any, label: str) -> Any:
     """Pick the matrix to edit (``W_Q``, ``Embeddings X`` …); return its grid's locator."""
-    option = page.locator("[data-testid=stRadio]").filter(has_text="Matrix to edit").locator("label").filter(
-        has_text=re.compile(f"^{re.escape(label)}$"))
+    option = page.locator(".st-key-edit_matrix label").filter(has_text=re.compile(f"^{re.escape(label)}$"))
     if not option.locator("input").is_checked():  # clicking the chosen one would only steal the focus
         option.click()
         wait_idle(page)
-    # The Playground's frames, top to bottom: the token table, then the editor of the chosen matrix.
-    return page.locator("[data-testid=stDataFrame]").nth(1)
+    # The Playground's frames, top to bottom: the editor of the chosen matrix, then the token table.
+    return page.locator("[data-testid=stDataFrame]").nth(0)
 
 
 def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_commit: Any = None) -> None:
