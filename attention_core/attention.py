@@ -211,23 +211,16 @@ def _attend(
     m: np.ndarray | None,
     *,
     bias: np.ndarray | None = None,
-    Q_rotated: np.ndarray | None = None,
-    K_rotated: np.ndarray | None = None,
     **inputs: np.ndarray,
 ) -> AttentionTrace:
     """The mechanism itself, on inputs already checked; ``inputs`` are recorded in the trace.
 
     ``bias`` (n_q, n_k) is added to the scaled scores before masking (ALiBi's
     ``-slope · |i − j|``); without it ``biased_scores`` is ``scaled_scores`` itself (no copy).
-    ``Q_rotated``/``K_rotated`` (RoPE) replace Q and K in the scores; Q and K are still recorded.
     """
     n_q, n_k = Q.shape[0], K.shape[0]
-    if Q_rotated is not None and K_rotated is not None:
-        Q_s, K_s = Q_rotated, K_rotated  # (n_q, d_k), (n_k, d_k) what the scores compare
-    else:
-        Q_s, K_s = Q, K
     with np.errstate(over="ignore", invalid="ignore"):
-        scores = Q_s @ K_s.T  # (n_q, n_k)
+        scores = Q @ K.T  # (n_q, n_k)
         scaled_scores = s * scores  # (n_q, n_k)
         biased_scores = scaled_scores if bias is None else scaled_scores + bias  # (n_q, n_k)
     if m is not None:
@@ -239,7 +232,7 @@ def _attend(
     logits = masked_scores
     # min and max are finite only if every entry is (NaN propagates): no n² temporary.
     if biased_scores.size and not (np.isfinite(biased_scores.min()) and np.isfinite(biased_scores.max())):
-        scores, logits = _stable_logits(Q_s, K_s, s, m)  # the product overflowed float64: rescale (rare)
+        scores, logits = _stable_logits(Q, K, s, m)  # the product overflowed float64: rescale (rare)
         with np.errstate(over="ignore", invalid="ignore"):
             scaled_scores = s * scores  # ±inf where the true value exceeds float64
             biased_scores = scaled_scores if bias is None else scaled_scores + bias
@@ -252,7 +245,7 @@ def _attend(
         Q=Q, K=K, V=V, scale=s, mask=m,
         scores=scores, scaled_scores=scaled_scores, masked_scores=masked_scores,
         weights=weights, output=output, fully_masked_rows=fully_masked,
-        position_bias=bias, biased_scores=biased_scores, Q_rotated=Q_rotated, K_rotated=K_rotated, **inputs,
+        position_bias=bias, biased_scores=biased_scores, **inputs,
     )
 
 
@@ -265,8 +258,8 @@ def _attend_heads(
     m: np.ndarray | None,
     *,
     bias: np.ndarray | None = None,
-    Q_rotated: np.ndarray | None = None,
-    K_rotated: np.ndarray | None = None,
+    Q_unrotated: np.ndarray | None = None,
+    K_unrotated: np.ndarray | None = None,
     projections: dict[str, np.ndarray] | None = None,
 ) -> tuple[AttentionTrace, ...]:
     """Every query head through :func:`_attend`; query head i reads key/value head ``g = kv_heads[i]``::
@@ -274,8 +267,8 @@ def _attend_heads(
         head_i = attend(Q[:, i·h:(i+1)·h], K[:, g·h:(g+1)·h], V[:, g·h_v:(g+1)·h_v])
 
     Q (n_q, n_heads·h), K (n_k, n_kv·h), V (n_k, n_kv·h_v); ``bias`` (n_heads, n_q, n_k) is
-    one additive bias per head. ``Q_rotated`` and ``K_rotated`` (shaped as Q and K) are
-    Q and K after RoPE: they enter the scores, and each head records its blocks of both. ``projections`` holds x_q, x_kv, W_q, W_k,
+    one additive bias per head. ``Q_unrotated`` and ``K_unrotated`` (shaped as Q and K) are
+    the projections before RoPE, recorded per head. ``projections`` holds x_q, x_kv, W_q, W_k,
     W_v to record (the W's sliced per head). Multi-head attention is ``kv_heads = (0, 1, …)``;
     grouped-query attention shares one key/value head among ``n_heads / n_kv`` query heads.
     """
@@ -290,8 +283,8 @@ def _attend_heads(
         if projections is not None:
             p = projections
             extra.update(x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks], W_v=p["W_v"][:, vs])
-        if Q_rotated is not None and K_rotated is not None:
-            extra.update(Q_rotated=Q_rotated[:, qs], K_rotated=K_rotated[:, ks])
+        if Q_unrotated is not None and K_unrotated is not None:
+            extra.update(Q_unrotated=Q_unrotated[:, qs], K_unrotated=K_unrotated[:, ks])
         heads.append(_attend(Q[:, qs], K[:, ks], V[:, vs], s, m, bias=None if bias is None else bias[i], **extra))
     return tuple(heads)
 
@@ -458,8 +451,8 @@ def multi_head_attention(
       (:mod:`.gqa`); ``b_k``, ``b_v`` have K's and V's widths.
     * ``rope_base``: RoPE (:mod:`.rope`) rotates each head's block of Q and K after
       the projections (and biases), at positions 0 … n_q − 1 and 0 … n_k − 1.
-      ``Q``/``K`` stay the projections (the layer's and each head's); ``Q_rotated``/
-      ``K_rotated`` (layer and heads) are the rotated ones, which enter the scores.
+      The trace keeps ``Q``/``K`` unrotated and adds ``Q_rotated``/``K_rotated``;
+      each head's ``Q``/``K`` are the rotated blocks, with ``Q_unrotated``/``K_unrotated``.
     * ``alibi``: ALiBi (:mod:`.alibi`) adds ``-slope_h · |i − j|`` to head h's scaled
       scores (``heads[h].position_bias``; slopes in ``alibi_slopes``).
     * ``window``: a sliding-window mask (:mod:`.window`), query i sees keys
@@ -487,7 +480,8 @@ def multi_head_attention(
         slopes = alibi_slopes(n_heads)  # (n_heads,)
         bias = alibi_bias(slopes, n_q, n_k)  # (n_heads, n_q, n_k)
     heads = _attend_heads(
-        Q, K, V, kv_heads, s, mask, bias=bias, Q_rotated=Q_rot, K_rotated=K_rot,
+        Q if Q_rot is None else Q_rot, K if K_rot is None else K_rot, V, kv_heads, s, mask, bias=bias,
+        Q_unrotated=None if Q_rot is None else Q, K_unrotated=None if K_rot is None else K,
         projections={"x_q": x_q, "x_kv": x_kv, "W_q": W_q, "W_k": W_k, "W_v": W_v},
     )
     concat, W_o, output = _combine_heads(heads, W_o)  # (n_q, d_v), (n_q, d_out)
@@ -529,7 +523,7 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
 
     ::
 
-        score      = Σ_d Q[i, d] · K[j, d]                 (the terms; Q_rotated, K_rotated under RoPE)
+        score      = Σ_d Q[i, d] · K[j, d]                 (the terms are listed)
         scaled     = scale · score
         biased     = scaled + position_bias[i, j]           (0 without a position bias)
         exp_row    = exp(masked_scores[i, :] - max)         (the softmax numerators)
@@ -546,7 +540,7 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
     with np.errstate(over="ignore", invalid="ignore"):
         exp_row = np.where(finite, np.exp(row - shift), 0.0)  # (n_k,) softmax numerators
     return {
-        "terms": trace.Q_used[i] * trace.K_used[j],  # (d_k,) q_i[d] · k_j[d] (rotated under RoPE)
+        "terms": trace.Q[i] * trace.K[j],  # (d_k,) q_i[d] · k_j[d]
         "score": float(trace.scores[i, j]),
         "scale": trace.scale,
         "scaled_score": float(trace.scaled_scores[i, j]),

@@ -26,7 +26,7 @@ class AttentionTrace:
     V: np.ndarray  # (n_k, d_v) values
     scale: float  # factor applied to the scores (1/sqrt(d_k) by default)
     mask: np.ndarray | None  # (n_q, n_k) bool, True = may attend; None = all may
-    scores: np.ndarray  # (n_q, n_k) Q @ K.T (Q_rotated @ K_rotated.T under RoPE)
+    scores: np.ndarray  # (n_q, n_k) Q @ K.T
     scaled_scores: np.ndarray  # (n_q, n_k) scale * scores
     masked_scores: np.ndarray  # (n_q, n_k) biased_scores, -inf where mask is False
     weights: np.ndarray  # (n_q, n_k) row-wise softmax of masked_scores
@@ -43,24 +43,14 @@ class AttentionTrace:
     #: (n_q, n_k) scaled_scores + position_bias: the very array ``scaled_scores`` when there is
     #: no bias (filled in after construction, never copied).
     biased_scores: np.ndarray | None = None
-    #: (n_q, d_k) / (n_k, d_k) this head's queries and keys after RoPE rotated them: with RoPE
-    #: these, not ``Q`` and ``K`` (the projections), enter the scores. None without RoPE.
-    Q_rotated: np.ndarray | None = None
-    K_rotated: np.ndarray | None = None
+    #: (n_q, d_k) / (n_k, d_k) this head's queries and keys before RoPE rotated them; None
+    #: without RoPE. ``Q`` and ``K`` above are always what entered the scores (rotated).
+    Q_unrotated: np.ndarray | None = None
+    K_unrotated: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.biased_scores is None:  # no bias: the biased scores are the scaled scores
             object.__setattr__(self, "biased_scores", self.scaled_scores)
-
-    @property
-    def Q_used(self) -> np.ndarray:
-        """(n_q, d_k) the queries that entered the scores: ``Q_rotated`` under RoPE, else ``Q``."""
-        return self.Q if self.Q_rotated is None else self.Q_rotated
-
-    @property
-    def K_used(self) -> np.ndarray:
-        """(n_k, d_k) the keys that entered the scores: ``K_rotated`` under RoPE, else ``K``."""
-        return self.K if self.K_rotated is None else self.K_rotated
 
     @property
     def n_q(self) -> int:

@@ -55,7 +55,7 @@ head = trace.attention.heads[0]
 tokens = list(trace.tokens_q.tokens)
 st.text("Sentence: " + sentence)
 
-tiled = tiled_attention(head.Q_used, head.K_used, head.V, block_q=block, block_k=block, scale=head.scale, mask=head.mask)
+tiled = tiled_attention(head.Q, head.K, head.V, block_q=block, block_k=block, scale=head.scale, mask=head.mask)
 n_steps = tiled.n_tiles
 
 
