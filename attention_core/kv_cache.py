@@ -46,7 +46,10 @@ class DecodeStep:
     cached_positions: np.ndarray  # (n_cached,) the positions whose keys/values are in the cache
     K_cache: np.ndarray  # (n_cached, n_kv·h) cached keys (rotated when RoPE is on)
     V_cache: np.ndarray  # (n_cached, n_kv·h_v) cached values
-    attention: MultiHeadTrace  # one query row over the cache: heads[i].weights is (1, n_cached)
+    #: The new token's query over the cache, named as multi_head_attention names them: Q (1, n_heads·h)
+    #: and K (n_cached, n_kv·h) before RoPE, Q_rotated / K_rotated (= K_cache) after; V = V_cache;
+    #: heads[i].weights is (1, n_cached).
+    attention: MultiHeadTrace
     output: np.ndarray  # (1, d_out) this token's attention output
     cache_bytes: int  # bytes held by K_cache and V_cache
 
@@ -94,6 +97,7 @@ def kv_cache_decode(
     slopes = alibi_slopes(n_heads) if alibi else None  # (n_heads,)
     bq, bk, bv = _bias("b_q", b_q, d_k), _bias("b_k", b_k, W_k.shape[1]), _bias("b_v", b_v, W_v.shape[1])
     K_cache, V_cache = np.zeros((0, W_k.shape[1])), np.zeros((0, W_v.shape[1]))  # empty caches
+    K_seen = K_cache  # under RoPE: the keys before rotation, for the trace only (a real cache keeps none)
     positions = np.zeros(0, dtype=np.int64)  # (n_cached,)
     steps = []
     for t in range(X.shape[0]):
@@ -105,19 +109,22 @@ def kv_cache_decode(
         if rope_base is not None:  # rotate at the token's true position, not at 0
             q = rope_heads(q, n_heads, base=rope_base, positions=np.array([t]))  # (1, n_heads·h)
             k = rope_heads(k, n_kv, base=rope_base, positions=np.array([t]))  # (1, n_kv·h)
+        rotated = rope_base is not None
         K_cache = np.concatenate([K_cache, k])  # (n_cached + 1, n_kv·h)
+        K_seen = np.concatenate([K_seen, k_raw]) if rotated else K_cache  # (n_cached + 1, n_kv·h)
         V_cache = np.concatenate([V_cache, v])  # (n_cached + 1, n_kv·h_v)
         positions = np.append(positions, t)
         if w is not None and len(positions) > w:  # sliding window: forget the oldest token
-            K_cache, V_cache, positions = K_cache[-w:], V_cache[-w:], positions[-w:]
+            K_cache, V_cache, K_seen, positions = K_cache[-w:], V_cache[-w:], K_seen[-w:], positions[-w:]
         bias = None if slopes is None else alibi_bias(slopes, 1, len(positions), q_positions=np.array([t]),
                                                       k_positions=positions)  # (n_heads, 1, n_cached)
-        heads = _attend_heads(q, K_cache, V_cache, kv_heads, s, None, bias=bias)  # no mask: the cache is the past
+        heads = _attend_heads(q, K_cache, V_cache, kv_heads, s, None, bias=bias,  # no mask: the cache is the past
+                              Q_unrotated=q_raw if rotated else None, K_unrotated=K_seen if rotated else None)
         concat, W_o_checked, out = _combine_heads(heads, W_o)  # (1, n_heads·h_v), (1, d_out)
-        trace = MultiHeadTrace(heads=heads, Q=q_raw, K=k_raw, V=v, concat=concat, W_o=W_o_checked, output=out,
-                               kv_heads=kv_heads if n_kv_heads is not None else (),
-                               Q_rotated=q if rope_base is not None else None,
-                               K_rotated=k if rope_base is not None else None, alibi_slopes=slopes)
+        trace = MultiHeadTrace(heads=heads, Q=q_raw, K=K_seen, V=V_cache, concat=concat, W_o=W_o_checked,
+                               output=out, kv_heads=kv_heads if n_kv_heads is not None else (),
+                               Q_rotated=q if rotated else None, K_rotated=K_cache if rotated else None,
+                               alibi_slopes=slopes)
         steps.append(DecodeStep(position=t, cached_positions=positions, K_cache=K_cache, V_cache=V_cache,
                                 attention=trace, output=out, cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
     d_out = W_v.shape[1] // n_kv * n_heads if W_o is None else _as_matrix("W_o", W_o).shape[1]

@@ -125,3 +125,18 @@ def test_kv_cache_memory_shrinks_by_the_group() -> None:
     mqa = kv_cache_decode(X, W_q, _rand(3, 4, 2), _rand(4, 4, 2), None, 4, n_kv_heads=1)
     assert mha.bytes_per_token == 4 * mqa.bytes_per_token == 4 * 2 * 2 * 8
     assert [s.cache_bytes for s in mqa.steps] == [32, 64, 96, 128]
+
+
+def test_kv_cache_trace_names_match_the_layer() -> None:
+    X = _rand(1, 5, 4)
+    W_q, W_k, W_v = _rand(2, 4, 4), _rand(3, 4, 2), _rand(4, 4, 2)
+    dec = kv_cache_decode(X, W_q, W_k, W_v, None, 2, n_kv_heads=1, rope_base=10.0)
+    last, cache = dec.steps[-1].attention, dec.steps[-1].K_cache
+    np.testing.assert_allclose(last.K, X @ W_k, rtol=0, atol=1e-14)  # keys before RoPE (row by row)
+    np.testing.assert_array_equal(last.K_rotated, cache)  # what the cache holds
+    h = last.heads[1]
+    np.testing.assert_array_equal(h.K, cache)  # as in multi_head_attention: a head's K entered the scores
+    np.testing.assert_array_equal(h.K_unrotated, last.K)
+    np.testing.assert_array_equal(h.scores, h.Q @ cache.T)
+    plain = kv_cache_decode(X, W_q, W_k, W_v, None, 2, n_kv_heads=1)
+    assert plain.steps[-1].attention.K is plain.steps[-1].K_cache  # no RoPE: no second copy
