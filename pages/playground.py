@@ -40,7 +40,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     edit, view = st.columns([5, 6])
     with edit:  # the edit …
         name = controls.matrix_choice(base_trace)
-        controls.matrix_editor(name, controls.MATRIX_TITLES[name], base_trace)
+        controls.matrix_grid(name, controls.MATRIX_TITLES[name], base_trace)
         controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
         controls.edit_buttons()
     trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attention_core import PRESETS, LabConfig, run_lab
+from tests.app_driver import edit_cell
 from tests.plotly_json import decode, fig, figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,17 +124,9 @@ def test_heads_selector(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "final_output")), trace.attention.output, rtol=1e-6)
 
 
-def _editor_key(at: AppTest, name: str) -> str:
-    """The key of the grid of matrix ``name``, after choosing it (one grid is drawn at a time)."""
-    if at.radio(key="edit_matrix").value != name:
-        at.radio(key="edit_matrix").set_value(name).run()
-    return f"editor::{name}::{at.session_state['editor_generation']}"
-
-
 def test_matrix_edit_changes_weights_and_persists(app: AppTest) -> None:
-    key = _editor_key(app, "W_q")
-    app.session_state[key] = {"edited_rows": {0: {"0": 5.0}, 3: {"2": -1.5}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_q", 0, 0, 5.0)
+    edit_cell(app, "W_q", 3, 2, -1.5)
     assert_clean(app)
     edited = run_lab(LabConfig().with_edits({("W_q", 0, 0): 5.0, ("W_q", 3, 2): -1.5}))
     np.testing.assert_allclose(z_of(fig(app, "weights")), edited.attention.heads[0].weights, rtol=1e-6)
@@ -151,9 +144,7 @@ def test_sentence_settings_and_edits_survive_a_visit_to_another_page(app: AppTes
     # persists it for the session: a student who looks at a walkthrough must find their work.
     app.text_input(key="sentence").set_value("the lecture hall listens").run()
     app.toggle(key="causal").set_value(True).run()
-    key = _editor_key(app, "W_q")
-    app.session_state[key] = {"edited_rows": {0: {"0": 2.5}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_q", 0, 0, 2.5)
     want = run_lab(dataclasses.replace(LabConfig(), sentence="the lecture hall listens", causal=True)
                    .with_edits({("W_q", 0, 0): 2.5})).attention.heads[0].weights
     np.testing.assert_allclose(z_of(fig(app, "weights")), want, rtol=1e-6)
@@ -167,8 +158,7 @@ def test_sentence_settings_and_edits_survive_a_visit_to_another_page(app: AppTes
 
 
 def test_new_seed_sets_edits_aside_and_brings_them_back(app: AppTest) -> None:
-    app.session_state[_editor_key(app, "W_q")] = {"edited_rows": {0: {"0": 5.0}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_q", 0, 0, 5.0)
     app.slider(key="seed_slider").set_value(9).run()
     assert_clean(app)
     assert any("set aside" in plain(i.value) for i in app.info)
@@ -183,8 +173,7 @@ def test_new_seed_sets_edits_aside_and_brings_them_back(app: AppTest) -> None:
 @pytest.mark.parametrize("bad", ["abc", float("nan"), float("inf"), None])
 def test_non_number_in_matrix_is_refused_and_last_good_kept(app: AppTest, bad: object) -> None:
     good = run_lab(LabConfig()).attention.heads[0].weights
-    app.session_state[_editor_key(app, "W_k")] = {"edited_rows": {1: {"1": bad}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_k", 1, 1, bad)
     assert not app.exception
     assert any("Not a finite number in W_k" in plain(e.value) for e in app.error)
     np.testing.assert_allclose(z_of(fig(app, "weights")), good, rtol=1e-6)
@@ -216,8 +205,7 @@ def test_numpy_page_shows_printed_numbers(app: AppTest) -> None:
 
 
 def test_change_since_last_edit_toggle(app: AppTest) -> None:
-    app.session_state[_editor_key(app, "W_q")] = {"edited_rows": {0: {"0": 5.0}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_q", 0, 0, 5.0)
     app.toggle(key="show_change").set_value(True).run()
     assert_clean(app)
     before = run_lab(LabConfig()).attention.heads[0].weights
@@ -226,8 +214,7 @@ def test_change_since_last_edit_toggle(app: AppTest) -> None:
 
 
 def test_reset_all_edits(app: AppTest) -> None:
-    app.session_state[_editor_key(app, "W_v")] = {"edited_rows": {2: {"3": 9.0}}, "added_rows": [], "deleted_rows": []}
-    app.run()
+    edit_cell(app, "W_v", 2, 3, 9.0)
     next(b for b in app.button if b.label == "Reset all edits").click().run()
     assert_clean(app)
     np.testing.assert_allclose(z_of(fig(app, "output = weights")), run_lab(LabConfig()).attention.heads[0].output,

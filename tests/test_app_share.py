@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from attention_core import PRESETS, LabConfig, run_lab
 from attention_core.serialize import config_to_query
+from tests.app_driver import edit_cell
 from tests.test_app import fig, plain, z_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,10 +43,7 @@ def test_address_bar_follows_the_state_and_reopens_identically() -> None:
     at = open_link({})
     at.slider(key="seed_slider").set_value(11).run()
     at.toggle(key="causal").set_value(True).run()
-    at.radio(key="edit_matrix").set_value("W_k").run()
-    at.session_state[f"editor::W_k::{at.session_state['editor_generation']}"] = {
-        "edited_rows": {2: {"5": -0.125}}, "added_rows": [], "deleted_rows": []}
-    at.run()
+    edit_cell(at, "W_k", 2, 5, -0.125)
     params = {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
               for k in at.query_params}
     assert params["seed"] == "11" and params["causal"] == "1" and params["e"] == "W_k:2:5:-0.125"

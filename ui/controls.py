@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
-from attention_core.settings import parse_number
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
 from ui import state
 from ui.state import SEED_SLIDER_MAX
@@ -171,72 +170,40 @@ def row_labels(trace: LabTrace, name: str) -> list[str]:
     return [f"{prefix}{i}" for i in range(rows)]
 
 
-def _parse_cell(value: object) -> float | None:
-    """A typed cell as a finite float (the core's one number reader), or None when it is not one."""
-    if value is None:
-        return None
-    try:
-        return parse_number(value)
-    except ValidationError:
-        return None
+#: Edited cells are highlighted in grids up to this many cells (styling is per cell).
+MAX_STYLED_CELLS = 4096
 
 
-def _cell_text(v: float) -> str:
-    """How a value stands in the grid: 6 significant digits (the exact value is in the exports)."""
-    return f"{v:.6g}"
+def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) -> None:
+    """Matrix ``name`` as a grid with its edited cells highlighted; selecting a cell chooses it for
+    the nudge slider and the exact-value box below.
 
-
-def matrix_editor(name: str, label: str, trace: LabTrace, *, height: int = 215) -> None:
-    """An editable grid for matrix ``name``; typed values become hand edits.
-
-    The cells are text parsed by :func:`attention_core.settings.parse_number`, not the
-    grid's number editor, which drops the ``e`` of ``1e-5`` and reads ``1,5`` as 15: a
-    typed value is taken exactly or refused with a message beside the grid, and then the
-    cell keeps its previous value. The grid shows the generated matrix plus the edits made
-    before it was created (its snapshot); Streamlit's record of the cells typed since then
-    is merged into the session's edits on every run.
+    The grid does not take typing: Streamlit's grid editor drops a first keystroke typed quickly
+    ("1.5" at 30 ms per key became 5.0) and its number cells misread "1e-5" and "1,5", so a typed
+    value goes through one text box parsed by the core, exactly or with a message.
     """
     base = trace.base[name]
-    key = f"editor::{name}::{st.session_state['editor_generation']}"
-    snapshot = state.editor_snapshot(key, name)
+    edited = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
     data = base.copy()
-    for (r, c), v in snapshot.items():
+    for (r, c), v in edited.items():
         data[r, c] = v
-    labels = row_labels(trace, name)
-    columns = [str(j) for j in range(base.shape[1])]
-    frame = pd.DataFrame(np.vectorize(_cell_text, otypes=[object])(data), columns=columns)
-    frame.insert(0, "row", labels)
-    edited = sorted((r, c) for r, c in snapshot)
-    st.data_editor(
-        frame, key=key, hide_index=True, num_rows="fixed", disabled=["row"], height=height,
-        column_config={c: st.column_config.TextColumn(c, width="small") for c in columns},
-    )
-    delta = st.session_state.get(key) or {}
-    cells = dict(snapshot)
-    bad: list[str] = []
-    for row, changes in (delta.get("edited_rows") or {}).items():
-        for col, value in (changes or {}).items():
-            r = int(row)
-            if col not in columns or not 0 <= r < base.shape[0]:
-                continue
-            v = _parse_cell(value)
-            if v is None:
-                bad.append(f"row {labels[r]!r}, column {col}: {str(value)[:30]!r}")
-            else:
-                cells[(r, int(col))] = v
-    if bad:
-        state.refuse_cells(name, f"Not a finite number in {name} ({'; '.join(bad[:3])}). "
-                                 "Write it like 1.5, -0.25, +3 or 1e-5; the cell keeps its previous value.")
-        st.rerun()
-    message = state.editor_error(name)
-    if message:
-        st.error(literal(message))
-    elif edited:
-        st.caption(literal(f"{len(edited)} edited cell(s) in {label}: "
-                           + ", ".join(f"[{r},{c}]" for r, c in edited[:8]) + (" …" if len(edited) > 8 else "")))
-    current = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
-    if cells != current:
-        state.set_matrix_edits(name, cells, base)
+    frame = pd.DataFrame(data, columns=[str(j) for j in range(base.shape[1])],
+                         index=pd.Index(row_labels(trace, name), name="row"))
+    shown: pd.DataFrame | pd.io.formats.style.Styler = frame
+    if edited and data.size <= MAX_STYLED_CELLS:
+        marks = np.full(data.shape, "", dtype=object)
+        for r, c in edited:
+            marks[r, c] = "background-color: #ffd54f; color: #000; font-weight: 700"
+        shown = frame.style.apply(lambda _: marks, axis=None).format("{:.6g}")
+    event = st.dataframe(shown, key=f"grid::{name}::{st.session_state['editor_generation']}", height=height,
+                         on_select="rerun", selection_mode="single-cell")
+    cells = event.selection.get("cells", []) if event else []
+    if cells:
+        r, col = cells[0]
+        state.grid_selected(name, int(r), int(col))
+    if edited:
+        st.caption(literal(f"{len(edited)} edited cell(s) in {label} (highlighted): "
+                           + ", ".join(f"[{r},{c}]" for r, c in sorted(edited)[:8]) + (" …" if len(edited) > 8 else "")))
 
 
 def nudge(name: str, label: str, trace: LabTrace) -> None:
@@ -251,10 +218,8 @@ def nudge(name: str, label: str, trace: LabTrace) -> None:
     value = trace.base[name][r0, c0] if (name, r0, c0) not in st.session_state["edits"] \
         else st.session_state["edits"][(name, r0, c0)]
     c1, c2, c4 = st.columns([1, 1, 1.3], vertical_alignment="bottom")
-    c1.selectbox("row", range(rows), index=r0, key=f"nudge_row::{name}", on_change=state.on_nudge_cell,
-                 args=(name,), format_func=lambda i: row_labels(trace, name)[i][:12])
-    c2.selectbox("column", range(cols), index=c0, key=f"nudge_col::{name}", on_change=state.on_nudge_cell,
-                 args=(name,))
+    c1.selectbox("row", range(rows), key=f"nudge_row::{name}", format_func=lambda i: row_labels(trace, name)[i][:12])
+    c2.selectbox("column", range(cols), key=f"nudge_col::{name}")
     c3 = st
     span = max(1.0, 2 * float(np.max(np.abs(base)))) if base.size else 1.0
     lo, hi = round(min(-span, value - 1), 2), round(max(span, value + 1), 2)

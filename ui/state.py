@@ -280,42 +280,26 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     st.session_state["nudge_target"] = (name, r, c, float(value))
 
 
-def editor_snapshot(key: str, name: str) -> dict[tuple[int, int], float]:
-    """The edits of ``name`` when grid ``key`` was created (the grid's own record adds to them)."""
-    snapshots: dict = st.session_state.setdefault("editor_snapshots", {})
-    if key not in st.session_state or key not in snapshots:
-        snapshots.clear()  # only the grid on screen needs one
-        snapshots[key] = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
-    return snapshots[key]
-
-
-def refuse_cells(name: str, message: str) -> None:
-    """A typed cell was not a number: say so beside grid ``name`` and rebuild it from the edits."""
-    st.session_state.setdefault("editor_errors", {})[name] = message
-    st.session_state["editor_generation"] += 1
-
-
-def editor_error(name: str) -> str | None:
-    """The message about grid ``name``, once: it goes when the next valid edit comes."""
-    errors: dict = st.session_state.setdefault("editor_errors", {})
-    return errors.pop(name, None)
-
-
 def nudge_cell(name: str, rows: int, cols: int) -> tuple[int, int]:
-    """The cell of matrix ``name`` chosen for nudging, inside its shape."""
-    r, c = st.session_state.get("nudge_cells", {}).get(name, (0, 0))
-    return (r if r < rows else 0, c if c < cols else 0)
+    """The cell of matrix ``name`` chosen for nudging, kept inside its shape (before the row and
+    column selectors are drawn: their keys hold the choice)."""
+    cell = []
+    for axis, size in (("row", rows), ("col", cols)):
+        key = f"nudge_{axis}::{name}"
+        value = st.session_state.get(key, 0)
+        if not isinstance(value, int) or not 0 <= value < size:
+            st.session_state[key] = value = 0
+        cell.append(value)
+    return cell[0], cell[1]
 
 
-def on_nudge_cell(name: str) -> None:
-    cells: dict = st.session_state.setdefault("nudge_cells", {})
-    cells[name] = (int(st.session_state[f"nudge_row::{name}"]), int(st.session_state[f"nudge_col::{name}"]))
-
-
-def choose_cell(name: str, r: int, c: int) -> None:
-    """Choose a cell to nudge by clicking it in a heatmap of its matrix."""
-    st.session_state.setdefault("nudge_cells", {})[name] = (r, c)
-    st.session_state["edit_matrix"] = name
+def grid_selected(name: str, r: int, c: int) -> None:
+    """A cell selected in the grid chooses it for the nudge (only when the selection changed, so the
+    row/column selectors keep working while the grid's selection stays)."""
+    if st.session_state.get("grid_seen") != (name, r, c):
+        st.session_state["grid_seen"] = (name, r, c)
+        for axis, value in (("row", r), ("col", c)):
+            st.session_state[f"nudge_{axis}::{name}"] = value
 
 
 def prime_nudge(name: str, r: int, c: int, value: float) -> None:
@@ -337,7 +321,7 @@ def on_nudge_text(name: str, r: int, c: int, base: np.ndarray) -> None:
     try:
         value = parse_number(text)
     except ValidationError as exc:
-        st.session_state["nudge_error"] = f"{exc}; {name}[{r}, {c}] keeps its value."
+        st.session_state["nudge_error"] = f"Not a finite number in {name}[{r}, {c}]: {exc}. It keeps its value."
         return
     st.session_state.pop("nudge_error", None)
     set_cell(name, r, c, value, base)
