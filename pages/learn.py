@@ -76,6 +76,8 @@ if present:
     c_grad.radio("Gradient shown", list(learn.GRAD_TITLES), format_func=learn.GRAD_TITLES.get, horizontal=True,
                  key="learn_grad_shown", label_visibility="collapsed")
     st.html(learn.PRESENT_CSS)  # our own constant style sheet; no user text goes through st.html
+    st.text(f"Task: {TASKS[problem.task]}   ·   {OPTIMISERS[str(st.session_state['learn_optimiser'])]}, "
+            f"learning rate {st.session_state['learn_lr']}   ·   sentence: {' '.join(problem.tokens)}")
 if st.session_state["learn_message"]:
     st.warning(literal(st.session_state["learn_message"]))
 
@@ -94,20 +96,20 @@ def training() -> None:
     reached = "not yet" if s.reached_at is None else f"step {s.reached_at}"
     m1, m2, m3 = st.columns(3)
     m1.metric("step", f"{s.step} / {int(st.session_state['learn_steps'])}")
-    m2.metric("loss", f"{s.losses[-1]:.4g}", delta=f"{s.losses[-1] - s.losses[0]:.3g} since step 0",
+    m2.metric("loss", f"{s.losses[-1]:.4g}", delta=f"{s.losses[-1] - s.losses[0]:.3g} since step 0" if s.step else None,
               delta_color="inverse")
     m3.metric("every row's largest weight on target", reached)
     loss_name = "mean squared error" if problem.target_output is not None else "cross-entropy"
     if present:
         height = 430
         c1, c2, c3 = st.columns(3)
-        c1.plotly_chart(learn.loss_figure(s, title=f"loss ({loss_name})", height=height), width="stretch",
-                        key="learn_fig_loss", config=chart_config("learn-loss"))
-        c2.plotly_chart(learn.weights_figure(problem, s, height=height), width="stretch", key="learn_fig_weights",
-                        config=chart_config("learn-weights"))
+        c1.plotly_chart(learn.projector(learn.loss_figure(s, title=f"loss ({loss_name})", height=height)),
+                        width="stretch", key="learn_fig_loss", config=chart_config("learn-loss"))
+        c2.plotly_chart(learn.projector(learn.weights_figure(problem, s, height=height)), width="stretch",
+                        key="learn_fig_weights", config=chart_config("learn-weights"))
         name = str(st.session_state["learn_grad_shown"])
-        c3.plotly_chart(learn.gradient_figure(s, name, height=height), width="stretch", key="learn_fig_grad",
-                        config=chart_config(f"learn-grad-{name}"))
+        c3.plotly_chart(learn.projector(learn.gradient_figure(s, name, height=height)), width="stretch",
+                        key="learn_fig_grad", config=chart_config(f"learn-grad-{name}"))
         return
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(learn.loss_figure(s, title=f"loss ({loss_name})", height=360), width="stretch",
@@ -123,6 +125,9 @@ def training() -> None:
         o2.plotly_chart(target, width="stretch", key="learn_fig_target_output",
                         config=chart_config("learn-target-output"))
     st.subheader("The gradient of each matrix (what the next step subtracts, times the learning rate)")
+    if problem.target_output is None:
+        st.caption("dL/dW_V is 0 for a target pattern: the loss reads the weights, and W_V only shapes the values "
+                   "they average. The output task trains W_V too.")
     for col, name in zip(st.columns(3), learn.GRAD_TITLES, strict=True):
         col.plotly_chart(learn.gradient_figure(s, name, height=340), width="stretch", key=f"learn_fig_grad_{name}",
                          config=chart_config(f"learn-grad-{name}"))

@@ -238,6 +238,13 @@ def send_to_playground(p: LearnProblem, s: LearnState) -> LabConfig:
 
 
 # ------------------------------------------------------------------------------------ figures
+def projector(fig: FigureSpec) -> FigureSpec:
+    """The same figure in larger type for the presentation layout (layout and text size only)."""
+    layout = {**fig["layout"], "font": {"size": 16}, "title": {**fig["layout"]["title"], "font": {"size": 20}}}
+    data = [{**t, "textfont": {"size": 12}} if t.get("type") == "heatmap" else t for t in fig["data"]]
+    return {"data": data, "layout": layout}
+
+
 def loss_figure(s: LearnState, *, title: str, height: int) -> FigureSpec:
     """The loss after each step, on a log scale (a loss of exactly 0 is drawn at 1e-16)."""
     losses = np.asarray(s.losses, dtype=np.float64)  # (steps + 1,)
