@@ -65,7 +65,7 @@ MAX_TOKENS = 10
 #: Training starts from the drawn matrices times this (see :func:`make_problem`).
 START_SCALE = 0.1
 #: Good first learning rates (Adam takes steps of about lr per entry; gradient descent lr · gradient).
-DEFAULT_LR: dict[str, float] = {"adam": 0.02, "gd": 0.5}
+DEFAULT_LR: dict[str, float] = {"adam": 0.01, "gd": 0.5}
 
 
 def positional_encoding(n: int, d: int) -> np.ndarray:

@@ -71,7 +71,7 @@ def ensure_defaults() -> None:
     """Give every ``learn_`` key a value once per session."""
     defaults: dict[str, Any] = {
         "learn_task": "previous", "learn_sentence": LEARN_CONFIG.sentence, "learn_causal": LEARN_CONFIG.causal,
-        "learn_positions": True, "learn_optimiser": "adam", "learn_lr": DEFAULT_LR["adam"], "learn_steps": 200,
+        "learn_positions": True, "learn_optimiser": "adam", "learn_lr": DEFAULT_LR["adam"], "learn_steps": 300,
         "learn_present": False, "learn_grad_shown": "W_q", "learn_paint_row": 0, "learn_paint_col": 0,
         "learn_painted": _diagonal(8), "learn_paint_gen": 0, "learn_running": False, "learn_state": None,
         "learn_key": None, "learn_message": None, "learn_last_tick": None,
@@ -164,7 +164,7 @@ def run(p: LearnProblem) -> None:
     """The Run button: keep stepping until the chosen number (raised if already reached)."""
     s = current(p)
     if s.step >= int(st.session_state["learn_steps"]):
-        st.session_state["learn_steps"] = min(MAX_STEPS, s.step + 200)
+        st.session_state["learn_steps"] = min(MAX_STEPS, s.step + 300)
     st.session_state["learn_message"] = None
     st.session_state["learn_last_tick"] = None
     st.session_state["learn_running"] = True

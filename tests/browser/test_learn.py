@@ -85,14 +85,14 @@ def test_run_forms_the_diagonal_at_twenty_steps_per_second(page: Any, learn_url:
     rate, frames = measure_rate(page)
     print(f"\nLearn page, browser: {rate:.1f} steps/s shown, {frames} distinct frames in 4 s")
     assert rate >= 20, f"{rate:.1f} steps per second"
-    wait_until_done(page, 200)
+    wait_until_done(page, 300)
     assert error_elements(page) == []
-    w = np.array(figure(page, "weights at step 200")["traces"][0]["z"], dtype=float)
+    w = np.array(figure(page, "weights at step 300")["traces"][0]["z"], dtype=float)
     assert [int(np.argmax(r)) for r in w] == [0, 0, 1, 2, 3, 4, 5, 6]  # the diagonal below the main one
     loss = figure(page, "loss (cross-entropy)")["traces"][0]["y"]
-    assert len(loss) == 201 and loss[-1] < 0.01 * loss[0]
+    assert len(loss) == 301 and loss[-1] < 0.01 * loss[0]
     for title in ("dL/dW_Q", "dL/dW_K", "dL/dW_V"):
-        z = np.array(figure(page, f"{title} at step 200")["traces"][0]["z"], dtype=float)
+        z = np.array(figure(page, f"{title} at step 300")["traces"][0]["z"], dtype=float)
         assert z.shape == (8, 8) and np.all(np.isfinite(z))
 
 
@@ -114,7 +114,7 @@ def test_running_does_not_block_another_session(browser: Any, learn_url: str) ->
                             ".innerText.trim())", timeout=10_000)
         latency = time.monotonic() - t0
         print(f"\nanother session's Step while one runs: {latency * 1000:.0f} ms")
-        assert latency < 3.0
+        assert latency < 5.0  # blocked, it would wait for the 5,000 steps (minutes)
         assert step_shown(a) > 0  # the first is still running
         a.get_by_role("button", name="Pause", exact=True).click()
         wait_idle(a)
