@@ -155,7 +155,8 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     tokens = lab.tokens_q.tokens
     n = len(tokens)
     if n > MAX_TOKENS:
-        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}", field="sentence")
+        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}",
+                              field="sentence")
     X = lab.embeddings + (positional_encoding(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
     mask = causal_mask(n, n) if cfg.causal else None  # (n, n)
     painted = sorted(set(painted))

@@ -114,7 +114,7 @@ def main() -> None:
     print(f"{'task/optimiser':<22} {'lr':>5} {'loss start':>11} {'loss end':>11} {'steps':>6} {'on target at':>13}")
     for key, r in results["tasks"].items():
         print(f"{key:<22} {r['lr']:>5} {r['loss_start']:>11.4g} {r['loss_end']:>11.4g} {r['steps']:>6} "
-              f"{str(r['reached_at']):>13}")
+              f"{r['reached_at']!s:>13}")
     for key in ("tick_ms_median", "browser_page_steps_per_s", "browser_page_frames_per_s",
                 "browser_presentation_steps_per_s", "browser_presentation_frames_per_s"):
         if key in results:
