@@ -36,32 +36,43 @@ if not present:
     st.caption("Gradient descent on W_Q, W_K and W_V, with the exact backward pass: press Run and watch the loss "
                "fall, the weights take the target's shape, and the gradient of each matrix.")
 
+# ------------------------------------------------------------------------- painting the target
+# Drawn before the problem is built: an empty grid has no problem yet, and must stay paintable.
+if st.session_state["learn_task"] == "painted" and not present:
+    try:
+        tokens = learn.tokens()
+    except ValidationError:
+        tokens = ()  # the sentence's own error is shown below
+    if tokens:
+        st.subheader("Paint the target: click a cell to mark or unmark it")
+        n, causal = len(tokens), bool(st.session_state["learn_causal"])
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.plotly_chart(with_click_layer(learn.painted_figure(tokens, height=360)), width="stretch",
+                            key=learn.paint_key(), on_select=partial(learn.on_paint_click, n, causal),
+                            selection_mode="points", config=chart_config("learn-painted-target"))
+        with c2:
+            labels = [f"{i} · {t}" for i, t in enumerate(tokens)]
+            learn.clamp_paint_selectors(n)
+            st.selectbox("Row (query)", range(n), format_func=labels.__getitem__, key="learn_paint_row")
+            st.selectbox("Column (key)", range(n), format_func=labels.__getitem__, key="learn_paint_col")
+            st.button("Mark / unmark this cell", on_click=learn.toggle_selected, args=(causal,), key="learn_toggle")
+            st.button("Clear the grid", on_click=learn.clear_painted, key="learn_clear")
+            st.caption("A row with several marked cells shares its target among them; a row with none is not "
+                       "trained.")
+            hidden = len([c for c in st.session_state["learn_painted"] if c[0] < n and c[1] < n]) \
+                - len(learn.painted_cells(n, causal))
+            if hidden:
+                st.caption(f"{hidden} marked cell(s) above the diagonal are left out while the causal mask is on.")
+
 try:
     problem = learn.problem()
 except ValidationError as exc:
+    if st.session_state["learn_message"]:
+        st.warning(literal(st.session_state["learn_message"]))
     st.error(literal(str(exc)))
     st.stop()
-state0 = learn.current(problem)
-causal = problem.mask is not None
-
-# ------------------------------------------------------------------------- painting the target
-if problem.task == "painted" and not present:
-    st.subheader("Paint the target: click a cell to mark or unmark it")
-    n = len(problem.tokens)
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.plotly_chart(with_click_layer(learn.target_figure(problem, title="painted target (click a cell)",
-                                                             height=360)),
-                        width="stretch", key=learn.paint_key(), on_select=partial(learn.on_paint_click, n, causal),
-                        selection_mode="points", config=chart_config("learn-painted-target"))
-    with c2:
-        labels = [f"{i} · {t}" for i, t in enumerate(problem.tokens)]
-        learn.clamp_paint_selectors(n)
-        st.selectbox("Row (query)", range(n), format_func=labels.__getitem__, key="learn_paint_row")
-        st.selectbox("Column (key)", range(n), format_func=labels.__getitem__, key="learn_paint_col")
-        st.button("Mark / unmark this cell", on_click=learn.toggle_selected, args=(causal,), key="learn_toggle")
-        st.button("Clear the grid", on_click=learn.clear_painted, key="learn_clear")
-        st.caption("A row with several marked cells shares its target among them; a row with none is not trained.")
+learn.current(problem)  # a new problem (task, sentence, painted cells…) starts at step 0
 
 # ------------------------------------------------------------------------------- controls
 c_step, c_run, c_pause, c_reset, c_present, c_grad = st.columns([1, 1, 1, 1, 1.6, 2.4])

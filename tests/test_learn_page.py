@@ -115,6 +115,18 @@ def test_painting_by_keyboard(at: AppTest) -> None:
     assert any("causal mask forbids" in w.value for w in at.warning)
     at.button(key="learn_clear").click().run()
     assert any("empty" in e.value for e in at.error)
+    at.selectbox(key="learn_paint_row").set_value(2).run()  # an empty grid stays paintable
+    at.selectbox(key="learn_paint_col").set_value(1).run()
+    at.button(key="learn_toggle").click().run()
+    assert not at.error
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    at.checkbox(key="learn_causal").uncheck().run()
+    at.selectbox(key="learn_paint_col").set_value(6).run()
+    at.button(key="learn_toggle").click().run()  # without the mask any cell may be marked
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 0.5, 0, 0, 0, 0, 0.5, 0]
+    at.checkbox(key="learn_causal").check().run()  # back on: the cell above the diagonal is left out
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    assert any("left out" in c.value for c in at.caption)
 
 
 def test_a_diverging_learning_rate_stops_run_with_a_message(at: AppTest) -> None:
