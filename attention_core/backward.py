@@ -115,6 +115,9 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
         dO = np.zeros_like(trace.output)  # (n_q, d_v)
     else:
         dO = _check_d_output(d_output, trace.output.shape)  # (n_q, d_v)
+    allowed = np.ones(trace.scores.shape, dtype=bool) if trace.mask is None else trace.mask  # (n_q, n_k)
+    if not np.all(np.isfinite(trace.scaled_scores[allowed])):
+        raise ValidationError("the scores overflowed float64 in the forward pass; their gradient is not defined")
     A = trace.weights  # (n_q, n_k)
     d_weights_total = dO @ trace.V.T  # (n_q, n_k)
     if d_weights is not None:

@@ -251,8 +251,11 @@ def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser
         params, adam = gd_step(state.params, grads, lr), state.adam
     else:
         raise ValidationError(f"optimiser must be one of {tuple(OPTIMISERS)}, got {optimiser!r}")
-    now = evaluate(problem, params)
     step = state.step + 1
+    try:
+        now = evaluate(problem, params)
+    except ValidationError as exc:  # the matrices grew beyond float64 (scores overflowed)
+        raise ValidationError(f"at step {step}: {exc}: lower the learning rate", field="lr") from None
     if not math.isfinite(now.loss):
         raise ValidationError(f"the loss became {now.loss} at step {step}: lower the learning rate", field="lr")
     reached = state.reached_at
