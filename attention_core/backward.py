@@ -111,7 +111,13 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
         d_W_q = x_qᵀ d_Q,  d_W_k = x_kvᵀ d_K,  d_W_v = x_kvᵀ d_V
         d_x_q = d_Q W_qᵀ,  d_x_kv = d_K W_kᵀ + d_V W_vᵀ
     """
-    dO = np.zeros_like(trace.output) if d_output is None else _check_d_output(d_output, trace.output.shape)  # (n_q, d_v)
+    if d_output is None:  # a loss on the weights alone: nothing flows back from the output
+        dO = np.zeros_like(trace.output)  # (n_q, d_v)
+    else:
+        dO = _check_d_output(d_output, trace.output.shape)  # (n_q, d_v)
+    allowed = np.ones(trace.scores.shape, dtype=bool) if trace.mask is None else trace.mask  # (n_q, n_k)
+    if not np.all(np.isfinite(trace.scaled_scores[allowed])):
+        raise ValidationError("the scores overflowed float64 in the forward pass; their gradient is not defined")
     A = trace.weights  # (n_q, n_k)
     d_weights_total = dO @ trace.V.T  # (n_q, n_k)
     if d_weights is not None:

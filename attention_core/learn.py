@@ -66,7 +66,7 @@ MAX_TOKENS = 10
 #: Training starts from the drawn matrices times this (see :func:`make_problem`).
 START_SCALE = 0.1
 #: Good first learning rates (Adam takes steps of about lr per entry; gradient descent lr · gradient).
-DEFAULT_LR: dict[str, float] = {"adam": 0.02, "gd": 0.5}
+DEFAULT_LR: dict[str, float] = {"adam": 0.01, "gd": 0.5}
 
 
 def positional_encoding(n: int, d: int) -> np.ndarray:
@@ -156,7 +156,8 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     tokens = lab.tokens_q.tokens
     n = len(tokens)
     if n > MAX_TOKENS:
-        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}", field="sentence")
+        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}",
+                              field="sentence")
     X = lab.embeddings + (positional_encoding(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
     mask = causal_mask(n, n) if cfg.causal else None  # (n, n)
     painted = sorted(set(painted))
@@ -251,8 +252,11 @@ def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser
         params, adam = gd_step(state.params, grads, lr), state.adam
     else:
         raise ValidationError(f"optimiser must be one of {tuple(OPTIMISERS)}, got {optimiser!r}")
-    now = evaluate(problem, params)
     step = state.step + 1
+    try:
+        now = evaluate(problem, params)
+    except ValidationError as exc:  # the matrices grew beyond float64 (scores overflowed)
+        raise ValidationError(f"at step {step}: {exc}: lower the learning rate", field="lr") from None
     if not math.isfinite(now.loss):
         raise ValidationError(f"the loss became {now.loss} at step {step}: lower the learning rate", field="lr")
     reached = state.reached_at

@@ -36,32 +36,43 @@ if not present:
     st.caption("Gradient descent on W_Q, W_K and W_V, with the exact backward pass: press Run and watch the loss "
                "fall, the weights take the target's shape, and the gradient of each matrix.")
 
+# ------------------------------------------------------------------------- painting the target
+# Drawn before the problem is built: an empty grid has no problem yet, and must stay paintable.
+if st.session_state["learn_task"] == "painted" and not present:
+    try:
+        tokens = learn.tokens()
+    except ValidationError:
+        tokens = ()  # the sentence's own error is shown below
+    if tokens:
+        st.subheader("Paint the target: click a cell to mark or unmark it")
+        n, causal = len(tokens), bool(st.session_state["learn_causal"])
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            st.plotly_chart(with_click_layer(learn.painted_figure(tokens, height=360)), width="stretch",
+                            key=learn.paint_key(), on_select=partial(learn.on_paint_click, n, causal),
+                            selection_mode="points", config=chart_config("learn-painted-target"))
+        with c2:
+            labels = [f"{i} · {t}" for i, t in enumerate(tokens)]
+            learn.clamp_paint_selectors(n)
+            st.selectbox("Row (query)", range(n), format_func=labels.__getitem__, key="learn_paint_row")
+            st.selectbox("Column (key)", range(n), format_func=labels.__getitem__, key="learn_paint_col")
+            st.button("Mark / unmark this cell", on_click=learn.toggle_selected, args=(causal,), key="learn_toggle")
+            st.button("Clear the grid", on_click=learn.clear_painted, key="learn_clear")
+            st.caption("A row with several marked cells shares its target among them; a row with none is not "
+                       "trained.")
+            hidden = len([c for c in st.session_state["learn_painted"] if c[0] < n and c[1] < n]) \
+                - len(learn.painted_cells(n, causal))
+            if hidden:
+                st.caption(f"{hidden} marked cell(s) above the diagonal are left out while the causal mask is on.")
+
 try:
     problem = learn.problem()
 except ValidationError as exc:
+    if st.session_state["learn_message"]:
+        st.warning(literal(st.session_state["learn_message"]))
     st.error(literal(str(exc)))
     st.stop()
-state0 = learn.current(problem)
-causal = problem.mask is not None
-
-# ------------------------------------------------------------------------- painting the target
-if problem.task == "painted" and not present:
-    st.subheader("Paint the target: click a cell to mark or unmark it")
-    n = len(problem.tokens)
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.plotly_chart(with_click_layer(learn.target_figure(problem, title="painted target (click a cell)",
-                                                             height=360)),
-                        width="stretch", key=learn.paint_key(), on_select=partial(learn.on_paint_click, n, causal),
-                        selection_mode="points", config=chart_config("learn-painted-target"))
-    with c2:
-        labels = [f"{i} · {t}" for i, t in enumerate(problem.tokens)]
-        learn.clamp_paint_selectors(n)
-        st.selectbox("Row (query)", range(n), format_func=labels.__getitem__, key="learn_paint_row")
-        st.selectbox("Column (key)", range(n), format_func=labels.__getitem__, key="learn_paint_col")
-        st.button("Mark / unmark this cell", on_click=learn.toggle_selected, args=(causal,), key="learn_toggle")
-        st.button("Clear the grid", on_click=learn.clear_painted, key="learn_clear")
-        st.caption("A row with several marked cells shares its target among them; a row with none is not trained.")
+learn.current(problem)  # a new problem (task, sentence, painted cells…) starts at step 0
 
 # ------------------------------------------------------------------------------- controls
 c_step, c_run, c_pause, c_reset, c_present, c_grad = st.columns([1, 1, 1, 1, 1.6, 2.4])
@@ -76,6 +87,8 @@ if present:
     c_grad.radio("Gradient shown", list(learn.GRAD_TITLES), format_func=learn.GRAD_TITLES.get, horizontal=True,
                  key="learn_grad_shown", label_visibility="collapsed")
     st.html(learn.PRESENT_CSS)  # our own constant style sheet; no user text goes through st.html
+    st.text(f"Task: {TASKS[problem.task]}   ·   {OPTIMISERS[str(st.session_state['learn_optimiser'])]}, "
+            f"learning rate {st.session_state['learn_lr']}   ·   sentence: {' '.join(problem.tokens)}")
 if st.session_state["learn_message"]:
     st.warning(literal(st.session_state["learn_message"]))
 
@@ -94,20 +107,20 @@ def training() -> None:
     reached = "not yet" if s.reached_at is None else f"step {s.reached_at}"
     m1, m2, m3 = st.columns(3)
     m1.metric("step", f"{s.step} / {int(st.session_state['learn_steps'])}")
-    m2.metric("loss", f"{s.losses[-1]:.4g}", delta=f"{s.losses[-1] - s.losses[0]:.3g} since step 0",
+    m2.metric("loss", f"{s.losses[-1]:.4g}", delta=f"{s.losses[-1] - s.losses[0]:.3g} since step 0" if s.step else None,
               delta_color="inverse")
     m3.metric("every row's largest weight on target", reached)
     loss_name = "mean squared error" if problem.target_output is not None else "cross-entropy"
     if present:
         height = 430
         c1, c2, c3 = st.columns(3)
-        c1.plotly_chart(learn.loss_figure(s, title=f"loss ({loss_name})", height=height), width="stretch",
-                        key="learn_fig_loss", config=chart_config("learn-loss"))
-        c2.plotly_chart(learn.weights_figure(problem, s, height=height), width="stretch", key="learn_fig_weights",
-                        config=chart_config("learn-weights"))
+        c1.plotly_chart(learn.projector(learn.loss_figure(s, title=f"loss ({loss_name})", height=height)),
+                        width="stretch", key="learn_fig_loss", config=chart_config("learn-loss"))
+        c2.plotly_chart(learn.projector(learn.weights_figure(problem, s, height=height)), width="stretch",
+                        key="learn_fig_weights", config=chart_config("learn-weights"))
         name = str(st.session_state["learn_grad_shown"])
-        c3.plotly_chart(learn.gradient_figure(s, name, height=height), width="stretch", key="learn_fig_grad",
-                        config=chart_config(f"learn-grad-{name}"))
+        c3.plotly_chart(learn.projector(learn.gradient_figure(s, name, height=height)), width="stretch",
+                        key="learn_fig_grad", config=chart_config(f"learn-grad-{name}"))
         return
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(learn.loss_figure(s, title=f"loss ({loss_name})", height=360), width="stretch",
@@ -123,6 +136,9 @@ def training() -> None:
         o2.plotly_chart(target, width="stretch", key="learn_fig_target_output",
                         config=chart_config("learn-target-output"))
     st.subheader("The gradient of each matrix (what the next step subtracts, times the learning rate)")
+    if problem.target_output is None:
+        st.caption("dL/dW_V is 0 for a target pattern: the loss reads the weights, and W_V only shapes the values "
+                   "they average. The output task trains W_V too.")
     for col, name in zip(st.columns(3), learn.GRAD_TITLES, strict=True):
         col.plotly_chart(learn.gradient_figure(s, name, height=340), width="stretch", key=f"learn_fig_grad_{name}",
                          config=chart_config(f"learn-grad-{name}"))

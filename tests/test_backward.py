@@ -185,3 +185,12 @@ def test_bad_gradient_shapes_are_refused() -> None:
         attention_backward(trace, d_weights=np.zeros((2, 3)))
     with pytest.raises(ValidationError, match="non-finite"):
         attention_backward(trace, np.full((3, 2), np.nan))
+
+
+def test_overflowed_scores_have_no_gradient() -> None:
+    """The forward pass rescues scores beyond float64 (weights stay right); their gradient is refused."""
+    Q = np.array([[1e200, 0.0]])
+    trace = scaled_dot_product_attention(Q, Q, np.ones((1, 1)))
+    assert trace.weights.tolist() == [[1.0]]
+    with pytest.raises(ValidationError, match="overflowed"):
+        attention_backward(trace, np.ones((1, 1)))

@@ -45,7 +45,7 @@ def run_to_end(app: AppTest, most: int = 200) -> AppTest:
 
 
 def test_page_starts_at_step_zero_with_every_figure(at: AppTest) -> None:
-    assert metric(at, "step") == "0 / 200"
+    assert metric(at, "step") == "0 / 300"
     assert metric(at, "every row's largest weight on target") == "not yet"
     titles = set(charts(at))
     assert {"loss (cross-entropy)", "weights at step 0", "target pattern", "dL/dW_Q at step 0",
@@ -54,7 +54,7 @@ def test_page_starts_at_step_zero_with_every_figure(at: AppTest) -> None:
 
 def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
     at.button(key="learn_step_button").click().run()
-    assert metric(at, "step") == "1 / 200"
+    assert metric(at, "step") == "1 / 300"
     expected = train(make_problem(LEARN_CONFIG, "previous"), 1)
     np.testing.assert_array_equal(chart_z(charts(at)["weights at step 1"]), expected.now.trace.weights)
     for name, title in (("W_q", "dL/dW_Q"), ("W_k", "dL/dW_K"), ("W_v", "dL/dW_V")):
@@ -62,16 +62,16 @@ def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
 
 
 def test_run_reaches_the_previous_token_diagonal(at: AppTest) -> None:
-    at.number_input(key="learn_steps").set_value(120).run()
+    at.number_input(key="learn_steps").set_value(200).run()
     run_to_end(at)
-    assert metric(at, "step") == "120 / 120"
-    expected = train(make_problem(LEARN_CONFIG, "previous"), 120)  # the page's trajectory, bit for bit
-    w = chart_z(charts(at)["weights at step 120"])
+    assert metric(at, "step") == "200 / 200"
+    expected = train(make_problem(LEARN_CONFIG, "previous"), 200)  # the page's trajectory, bit for bit
+    w = chart_z(charts(at)["weights at step 200"])
     np.testing.assert_array_equal(w, expected.now.trace.weights)
     assert [int(np.argmax(r)) for r in w] == [0, 0, 1, 2, 3, 4, 5, 6]  # each row on its previous token
     assert metric(at, "every row's largest weight on target") == f"step {expected.reached_at}"
     losses = decode(charts(at)["loss (cross-entropy)"]["data"][0]["customdata"])
-    np.testing.assert_array_equal(losses, expected.losses)  # the curve: the loss after each of 0..120 steps
+    np.testing.assert_array_equal(losses, expected.losses)  # the curve: the loss after each of 0..200 steps
     assert float(metric(at, "loss")) < 0.01 < expected.losses[0]
 
 
@@ -115,6 +115,18 @@ def test_painting_by_keyboard(at: AppTest) -> None:
     assert any("causal mask forbids" in w.value for w in at.warning)
     at.button(key="learn_clear").click().run()
     assert any("empty" in e.value for e in at.error)
+    at.selectbox(key="learn_paint_row").set_value(2).run()  # an empty grid stays paintable
+    at.selectbox(key="learn_paint_col").set_value(1).run()
+    at.button(key="learn_toggle").click().run()
+    assert not at.error
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    at.checkbox(key="learn_causal").uncheck().run()
+    at.selectbox(key="learn_paint_col").set_value(6).run()
+    at.button(key="learn_toggle").click().run()  # without the mask any cell may be marked
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 0.5, 0, 0, 0, 0, 0.5, 0]
+    at.checkbox(key="learn_causal").check().run()  # back on: the cell above the diagonal is left out
+    assert chart_z(charts(at)["target pattern"])[2].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    assert any("left out" in c.value for c in at.caption)
 
 
 def test_a_diverging_learning_rate_stops_run_with_a_message(at: AppTest) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from attention_core import LabConfig, ValidationError
+from attention_core import LabConfig, ValidationError, run_lab
 from attention_core.learn import (
     DEFAULT_LR,
     LEARN_CONFIG,
@@ -34,6 +34,7 @@ from attention_core.learn import (
     learn_step,
     make_problem,
     start,
+    target_pattern,
     to_config,
 )
 from ui import state as playground_state
@@ -71,7 +72,7 @@ def ensure_defaults() -> None:
     """Give every ``learn_`` key a value once per session."""
     defaults: dict[str, Any] = {
         "learn_task": "previous", "learn_sentence": LEARN_CONFIG.sentence, "learn_causal": LEARN_CONFIG.causal,
-        "learn_positions": True, "learn_optimiser": "adam", "learn_lr": DEFAULT_LR["adam"], "learn_steps": 200,
+        "learn_positions": True, "learn_optimiser": "adam", "learn_lr": DEFAULT_LR["adam"], "learn_steps": 300,
         "learn_present": False, "learn_grad_shown": "W_q", "learn_paint_row": 0, "learn_paint_col": 0,
         "learn_painted": _diagonal(8), "learn_paint_gen": 0, "learn_running": False, "learn_state": None,
         "learn_key": None, "learn_message": None, "learn_last_tick": None,
@@ -91,6 +92,16 @@ def _problem(cfg: LabConfig, task: str, positions: bool, painted: tuple[tuple[in
     return make_problem(cfg, task, positions=positions, painted=painted)  # type: ignore[arg-type]
 
 
+def tokens() -> tuple[str, ...]:
+    """The tokens of the page's sentence (ValidationError when it cannot be used)."""
+    return tuple(_tokens(str(st.session_state["learn_sentence"])))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _tokens(sentence: str) -> tuple[str, ...]:
+    return tuple(run_lab(dataclasses.replace(LEARN_CONFIG, sentence=sentence)).tokens_q.tokens)
+
+
 def painted_cells(n: int, causal: bool) -> tuple[tuple[int, int], ...]:
     """The painted cells that exist in an n x n grid and that the mask allows, sorted."""
     return tuple(sorted((i, j) for i, j in st.session_state["learn_painted"]
@@ -103,10 +114,7 @@ def problem() -> LearnProblem:
     task = str(st.session_state["learn_task"])
     positions = bool(st.session_state["learn_positions"])
     if task == "painted":
-        from attention_core import run_lab
-
-        n = len(run_lab(cfg).tokens_q.tokens)
-        return _problem(cfg, task, positions, painted_cells(n, cfg.causal))
+        return _problem(cfg, task, positions, painted_cells(len(tokens()), cfg.causal))
     return _problem(cfg, task, positions, ())
 
 
@@ -164,7 +172,7 @@ def run(p: LearnProblem) -> None:
     """The Run button: keep stepping until the chosen number (raised if already reached)."""
     s = current(p)
     if s.step >= int(st.session_state["learn_steps"]):
-        st.session_state["learn_steps"] = min(MAX_STEPS, s.step + 200)
+        st.session_state["learn_steps"] = min(MAX_STEPS, s.step + 300)
     st.session_state["learn_message"] = None
     st.session_state["learn_last_tick"] = None
     st.session_state["learn_running"] = True
@@ -238,6 +246,13 @@ def send_to_playground(p: LearnProblem, s: LearnState) -> LabConfig:
 
 
 # ------------------------------------------------------------------------------------ figures
+def projector(fig: FigureSpec) -> FigureSpec:
+    """The same figure in larger type for the presentation layout (layout and text size only)."""
+    layout = {**fig["layout"], "font": {"size": 16}, "title": {**fig["layout"]["title"], "font": {"size": 20}}}
+    data = [{**t, "textfont": {"size": 12}} if t.get("type") == "heatmap" else t for t in fig["data"]]
+    return {"data": data, "layout": layout}
+
+
 def loss_figure(s: LearnState, *, title: str, height: int) -> FigureSpec:
     """The loss after each step, on a log scale (a loss of exactly 0 is drawn at 1e-16)."""
     losses = np.asarray(s.losses, dtype=np.float64)  # (steps + 1,)
@@ -266,6 +281,13 @@ def weights_figure(p: LearnProblem, s: LearnState, *, height: int | None = None)
 def target_figure(p: LearnProblem, *, title: str = "target pattern", height: int | None = None) -> FigureSpec:
     return heatmap(p.pattern, title=title, row_labels=list(p.tokens), col_labels=list(p.tokens), kind="weights",
                    height=height)
+
+
+def painted_figure(toks: tuple[str, ...], *, height: int | None = None) -> FigureSpec:
+    """The painting grid: the painted cells as the target pattern they make (before the mask is applied)."""
+    cells = [(i, j) for i, j in st.session_state["learn_painted"] if i < len(toks) and j < len(toks)]
+    return heatmap(target_pattern("painted", toks, painted=cells), title="painted target (click a cell)",
+                   row_labels=list(toks), col_labels=list(toks), kind="weights", height=height)
 
 
 def gradient_figure(s: LearnState, name: str, *, height: int | None = None) -> FigureSpec:
