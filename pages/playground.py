@@ -39,6 +39,7 @@ controls.stash_notice(base_trace)
 def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     edit, view = st.columns([5, 6])
     with edit:  # the edit …
+        explained_above = edit.container()  # a clicked weight's arithmetic goes here, beside the heatmap
         name = controls.matrix_choice(base_trace)
         controls.matrix_grid(name, controls.MATRIX_TITLES[name], base_trace)
         controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
@@ -51,7 +52,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         head = views.head_choice(trace)
         views.weights_view(trace, cfg0, head)
         views.second_view(trace, head)
-    with edit:
+    with explained_above if st.session_state.get("explained") else edit:
         views.explain_view(trace, head)
     views.image_note(trace)
     views.every_step(trace, head)

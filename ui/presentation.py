@@ -19,7 +19,7 @@ from ui import state
 from ui.figures import FigureSpec, chart_config, head_weights_figure, step_figure, token_table
 
 #: Height of the figures of one stage: 720 px minus the bar of buttons, the title and the formula.
-FIGURE_HEIGHT = 470
+FIGURE_HEIGHT = 430
 #: Cell numbers in presentation mode (the Playground uses 13 px): readable from the back row.
 NUMBER_SIZE, BIG_NUMBER_SIZE = 20, 26
 

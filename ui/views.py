@@ -121,7 +121,8 @@ def second_view(trace: LabTrace, head: int) -> None:
 
 def every_step(trace: LabTrace, head: int) -> None:
     """Every registered step, one tab each (the registry's order)."""
-    steps = [s for s in steps_for(trace) if s.name != "weights"]
+    shown = {"weights", st.session_state.get("second_view")}  # already on screen above
+    steps = [s for s in steps_for(trace) if s.name not in shown]
     tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order"])
     with tabs[0]:
         token_tables(trace)

@@ -490,6 +490,28 @@ def choose_matrix(page: Any, label: str) -> Any:
     return page.locator("[data-testid=stDataFrame]").nth(0)
 
 
+def set_cell(page: Any, matrix: str, row: int, col: int, value: str, before_commit: Any = None) -> None:
+    """Set one cell of the Playground's ``matrix`` (``W_Q``, ``Embeddings X`` …) as a person does: choose
+    the matrix, its row and column in the nudge panel, type the value into "exact value", press Enter."""
+    choose_matrix(page, matrix)
+    for label, option in (("row", row), ("column", col)):
+        box = page.locator(f"[data-testid=stSelectbox] input[aria-label={json.dumps(label)}]")
+        current = box.locator("xpath=ancestor::*[@data-testid='stSelectbox']").inner_text()
+        if str(option) not in current.split() and not current.strip().endswith(str(option)):
+            since = script_runs(page)
+            box.click()
+            options = page.get_by_role("option")
+            options.nth(option).click()
+            wait_idle(page, since=since)
+    box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
+    box.fill(value)
+    if before_commit is not None:
+        before_commit()
+    since = script_runs(page)
+    box.press("Enter")
+    wait_idle(page, since=since)
+
+
 def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_commit: Any = None) -> None:
     """Type ``value`` into data cell (row, col) of the data editor ``grid`` (a locator).
 

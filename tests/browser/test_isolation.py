@@ -17,8 +17,7 @@ import numpy as np
 
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
-    choose_matrix,
-    edit_grid_cell,
+    set_cell,
     error_elements,
     figure,
     goto_app,
@@ -66,7 +65,7 @@ def test_sessions_never_see_each_others_work(browser, app_url: str) -> None:
                     configs[k] = follow_rule(cfg, dataclasses.replace(cfg, seed=seed))
                 elif kind == "edit":  # this student's own number in W_Q
                     value = 1.5 + k + 0.25 * r
-                    edit_grid_cell(page, choose_matrix(page, "W_Q"), 0, 0, str(value))
+                    set_cell(page, "W_Q", 0, 0, str(value))
                     configs[k] = cfg.with_edits({**cfg.edit_dict(), ("W_q", 0, 0): value})
                 else:  # to another page and back, through the sidebar as a person does
                     nav = page.locator("[data-testid=stSidebarNav] a")

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from attention_core import LabConfig, run_lab
-from tests.browser.helpers import choose_matrix, figure, goto_app, script_runs, set_slider, wait_idle
+from tests.browser.helpers import figure, goto_app, script_runs, set_cell, set_slider, wait_idle
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NUMBERS_JS = """(prefix) => {
   const plot = Array.from(document.querySelectorAll('.js-plotly-plot'))
     .find(e => (((e._fullLayout || {}).title || {}).text || '').replace(/<[^>]+>/g, '').startsWith(prefix));
-  return Array.from(plot.querySelectorAll('.textpoint text, g.textpoint text, text.textpoint'))
+  return Array.from(plot.querySelectorAll('.heatmaplayer text'))
     .map(t => t.getBoundingClientRect().height);
 }"""
 
@@ -39,18 +39,13 @@ def weights_plot(page) -> str:
     return ".js-plotly-plot >> nth=0"
 
 
-def type_into_cell(page, row: int, col: int, text: str) -> None:
-    """Select data cell (row, col) of the first grid with the keyboard and type ``text`` onto it at
-    30 ms per key, as a person does (no editor opened first), then Enter; wait for the rerun."""
-    grid = page.locator("[data-testid=stDataFrame]").nth(0)
-    grid.locator("#glide-cell-0-0").focus()
-    page.keyboard.press("Enter")  # opens the top-left cell's editor; Escape leaves the selection there
-    page.keyboard.press("Escape")
-    page.keyboard.press("Control+Home")
-    for _ in range(col + 1):  # past the row-label column
-        page.keyboard.press("ArrowRight")
-    for _ in range(row):
-        page.keyboard.press("ArrowDown")
+def type_value(page, row: int, col: int, text: str) -> None:
+    """Choose cell (row, col) of W_Q in the grid, then type ``text`` into "exact value" at 30 ms per key
+    and press Enter, as a person does; wait for the rerun."""
+    set_cell(page, "W_Q", row, col, "0")  # choose the cell (and a known value)
+    box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
+    box.click()
+    page.keyboard.press("Control+A")
     runs = script_runs(page)
     page.keyboard.type(text, delay=30)
     page.keyboard.press("Enter")
@@ -88,13 +83,18 @@ def test_typed_values_commit_exactly_and_bad_text_is_refused(browser, app_url: s
     page = ctx.new_page()
     try:
         goto_app(page, app_url)
-        choose_matrix(page, "W_Q")
         for typed, cell, expected in [("1.5", (0, 0), "1.5"), ("1e-5", (0, 1), "1e-05"), ("2.5e3", (0, 2), "2500.0"),
                                       ("-0.25", (0, 3), "-0.25"), ("+3", (1, 0), "3.0")]:
-            type_into_cell(page, *cell, typed)
+            type_value(page, *cell, typed)
             assert f"W_q:{cell[0]}:{cell[1]}:{expected}" in edits_in_url(page), (typed, edits_in_url(page))
         before = edits_in_url(page)
-        type_into_cell(page, 0, 4, "1,5")
+        box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
+        box.click()
+        page.keyboard.press("Control+A")
+        runs = script_runs(page)
+        page.keyboard.type("1,5", delay=30)
+        page.keyboard.press("Enter")
+        wait_idle(page, since=runs)
         assert "decimal comma" in page.locator("[data-testid=stAlertContentError]").first.inner_text()
         assert edits_in_url(page) == before  # the cell kept its value
         edits = {("W_q", 0, 0): 1.5, ("W_q", 0, 1): 1e-5, ("W_q", 0, 2): 2500.0, ("W_q", 0, 3): -0.25,
@@ -153,7 +153,7 @@ def test_every_presentation_stage_fits_720_and_pagedown_steps(browser, app_url: 
             for plot in page.locator(".js-plotly-plot").all():
                 b = plot.bounding_box()
                 assert b["y"] + b["height"] <= 721, (title, b)
-            numbers = page.locator(".js-plotly-plot .textpoint text").all()
+            numbers = page.locator(".js-plotly-plot .heatmaplayer text").all()
             if numbers:
                 assert min(float(n.evaluate("t => t.getBoundingClientRect().height")) for n in numbers[:20]) >= 20
             if title in ("Scaling", "Weights", "All heads"):

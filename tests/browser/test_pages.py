@@ -13,8 +13,7 @@ import pytest
 
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
-    choose_matrix,
-    edit_grid_cell,
+    set_cell,
     error_elements,
     figure,
     goto_app,
@@ -58,8 +57,7 @@ def test_typed_sentence_becomes_the_weight_axes(page, app_url: str) -> None:
 
 def test_grid_edit_of_w_q_updates_scores(page, app_url: str) -> None:
     goto_app(page, app_url)
-    grid = choose_matrix(page, "W_Q")
-    edit_grid_cell(page, grid, row=0, col=0, value="5")
+    set_cell(page, "W_Q", 0, 0, "5")
     expected = run_lab(LabConfig().with_edits({("W_q", 0, 0): 5.0})).attention.heads[0]
     np.testing.assert_allclose(z(figure(page, "scores")), expected.scores, rtol=1e-6)
     assert not np.allclose(expected.scores, run_lab(LabConfig()).attention.heads[0].scores)

@@ -15,8 +15,7 @@ import pytest
 
 from attention_core import pretrained, run_lab
 from tests.browser.helpers import (
-    choose_matrix,
-    edit_grid_cell,
+    set_cell,
     error_elements,
     figure,
     goto_app,
@@ -74,7 +73,7 @@ def test_real_head_on_screen_then_edited_in_the_playground(page, app_url: str, m
 
     # Edit one number of the real head's W_Q: the Playground recomputes from the edited matrix.
     cfg = pretrained.head_config(expected, SENTENCE, LAYER, HEAD)
-    edit_grid_cell(page, choose_matrix(page, "W_Q"), 0, 0, "3.5")
+    set_cell(page, "W_Q", 0, 0, "3.5")
     wanted = run_lab(cfg.with_edits({("W_q", 0, 0): 3.5})).attention.heads[0].weights
     edited = z(figure(page, "weights"))
     np.testing.assert_allclose(edited, wanted, atol=1e-6)

@@ -10,8 +10,7 @@ import numpy as np
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import state_to_json
 from tests.browser.helpers import (
-    choose_matrix,
-    edit_grid_cell,
+    set_cell,
     error_elements,
     figure,
     goto_app,
@@ -29,8 +28,7 @@ def weights(page) -> np.ndarray:
 def test_link_from_one_browser_reproduces_the_heatmaps_in_another(browser, page, app_url: str) -> None:
     goto_app(page, app_url)
     set_slider(page, "Seed", 130)
-    grid = choose_matrix(page, "W_K")
-    edit_grid_cell(page, grid, row=1, col=2, value="-0.75")
+    set_cell(page, "W_K", 1, 2, "-0.75")
     wait_idle(page)
     link = page.url
     assert "seed=130" in link and "W_k%3A1%3A2%3A-0.75" in link
