@@ -66,7 +66,8 @@ T, L, H = len(base), base.attentions.shape[0], base.attentions.shape[1]
 changed = after is not base
 
 # ---------------------------------------------------------------------------- tokens
-with st.expander(f"Tokens ({T}, byte-level BPE; ␣ is a space, ↵ a new line)", expanded=T <= 40):
+st.text(f"{T} tokens (byte-level BPE; ␣ is a space, ↵ a new line):  " + " │ ".join(base.labels))
+with st.expander("The tokens with their ids"):
     st.dataframe(pd.DataFrame({"position": range(T), "token": base.labels, "id": base.ids}), hide_index=True,
                  height=min(300, 38 + 35 * T))
 
@@ -78,8 +79,8 @@ if changed:
     c1, c2 = st.columns(2)
     c1.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_base], title="the model as trained"), width="stretch",
                     key="lm_bars_base", config=chart_config("smollm2-next-token"))
-    off = ", ".join(lm.head_label(h) for h in ablated) or "none"
-    c2.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_after], title=f"heads knocked out: {off}",
+    off = ", ".join([lm.head_label(h) for h in ablated] + [f"{lm.head_label(h)} × {v:g}" for h, v in sorted(scales.items())])
+    c2.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_after], title=f"changed heads: {off}",
                                 color="#d62728"), width="stretch", key="lm_bars_after",
                     config=chart_config("smollm2-next-token-knocked-out"))
     p0, p1 = base.probabilities(), after.probabilities()
@@ -119,6 +120,9 @@ st.subheader(f"All {L * H} heads")
 st.radio("A click on a head in the grid…", (lm.CLICK_OPENS, lm.CLICK_KNOCKS), key=lm.CLICK_MODE, horizontal=True)
 st.plotly_chart(lm.clickable_grid(after.attentions, after.factors, (layer, head)), width="stretch",
                 key=lm.grid_key(), on_select="rerun", selection_mode="points", config=chart_config("smollm2-all-heads"))
+st.caption("Each tile is one head's weights (query rows, key columns; yellow = 1, dark blue = 0). Red ✕: knocked "
+           "out or rescaled. Orange: the head shown below. Hover names a head; the layer and head pickers above "
+           "do the same without a mouse.")
 
 # ---------------------------------------------------------------------------- one head
 st.subheader(f"Layer {layer}, head {head}")

@@ -121,37 +121,46 @@ def take_grid_click() -> None:
 
 
 def clickable_grid(attentions: np.ndarray, factors: np.ndarray, selected: Head) -> FigureSpec:
-    """``head_grid`` (one picture) with one invisible marker per head to click, ✕ on knocked-out heads."""
+    """``head_grid`` turned on its side (layers across, heads down: a wide picture for 30 x 9 heads),
+    with one invisible marker per head to click, ✕ on knocked-out or rescaled heads, orange: ``selected``.
+
+    The markers are the figure's second trace, in the order (layer, head): the clicked point's
+    ``point_index`` is ``layer · heads + head``.
+    """
     layers, heads, m, _ = attentions.shape
-    fig = head_grid(attentions, as_image=True)
+    fig = head_grid(np.swapaxes(attentions, 0, 1), as_image=True)  # tile (h, l): rows are heads
     centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
-    xs = [centre[h] for l in range(layers) for h in range(heads)]
-    ys = [centre[l] for l in range(layers) for h in range(heads)]
-    status = ["knocked out" if factors[l, h] == 0 else ("× " + f"{factors[l, h]:g}" if factors[l, h] != 1 else "")
-              for l in range(layers) for h in range(heads)]
+    pairs = [(l, h) for l in range(layers) for h in range(heads)]
+    status = ["knocked out" if factors[l, h] == 0 else (f"× {factors[l, h]:g}" if factors[l, h] != 1 else "")
+              for l, h in pairs]
+    size = max(8, min(30, 2 * m))
     fig["data"].append({
-        "type": "scatter", "mode": "markers", "x": xs, "y": ys, "showlegend": False, "name": "heads",
-        "marker": {"size": max(8, min(30, 2 * m)), "symbol": "square", "opacity": 0.0, "color": "black"},
-        "customdata": [[l, h, s] for (l, h), s in zip(((l, h) for l in range(layers) for h in range(heads)), status)],
+        "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in pairs], "y": [centre[h] for _, h in pairs],
+        "showlegend": False, "name": "heads",
+        "marker": {"size": size, "symbol": "square", "opacity": 0.0, "color": "black"},
+        "customdata": [[l, h, s] for (l, h), s in zip(pairs, status)],
         "hovertemplate": "layer %{customdata[0]}, head %{customdata[1]} %{customdata[2]}<extra></extra>",
     })
-    off = [(l, h) for l in range(layers) for h in range(heads) if factors[l, h] != 1]
+    off = [(l, h) for l, h in pairs if factors[l, h] != 1]
     if off:
         fig["data"].append({
-            "type": "scatter", "mode": "markers", "x": [centre[h] for _, h in off], "y": [centre[l] for l, _ in off],
+            "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in off], "y": [centre[h] for _, h in off],
             "showlegend": False, "hoverinfo": "skip",
-            "marker": {"symbol": "x-thin", "size": max(8, min(28, 2 * m)), "line": {"width": 3, "color": "#d62728"}},
+            "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
         })
     fig["data"].append({
-        "type": "scatter", "mode": "markers", "x": [centre[selected[1]]], "y": [centre[selected[0]]],
+        "type": "scatter", "mode": "markers", "x": [centre[selected[0]]], "y": [centre[selected[1]]],
         "showlegend": False, "hoverinfo": "skip",
-        "marker": {"symbol": "square-open", "size": max(10, min(34, 2 * m + 4)), "line": {"width": 2, "color": "#ff7f0e"}},
+        "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
     })
     layout = fig["layout"]
-    layout.update(height=760, clickmode="event+select", dragmode=False)
-    layout["title"]["text"] += "; ✕ knocked out or rescaled, orange: the head shown below"
-    layout["xaxis"]["range"] = [-0.5, heads * (m + 1) - 1.5]
-    layout["yaxis"]["range"] = [layers * (m + 1) - 1.5, -0.5]
+    layout.update(height=340, clickmode="event+select", dragmode=False)
+    layout["margin"]["t"] = 30
+    layout["title"]["text"] = f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
+    layout["xaxis"].update(ticktext=[f"L{l}" for l in range(layers)], tickvals=centre[:layers], tickangle=0,
+                           range=[-0.5, layers * (m + 1) - 1.5])
+    layout["yaxis"].update(ticktext=[f"head {h}" for h in range(heads)], tickvals=centre[:heads],
+                           range=[heads * (m + 1) - 1.5, -0.5])
     layout["yaxis"].pop("autorange", None)
     return fig
 
