@@ -41,7 +41,7 @@ def _reset() -> None:
     st.session_state[lm.SCALES] = {}
 
 
-c2.button("Mary and John example", on_click=_example, key="lm_example", width="stretch",
+c2.button("Mary and John", on_click=_example, key="lm_example", width="stretch",
           help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John'.")
 c2.button("Reset heads", on_click=_reset, key="lm_reset", width="stretch", help="Bring every head back at factor 1.")
 
