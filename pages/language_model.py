@@ -120,9 +120,10 @@ st.subheader(f"All {L * H} heads")
 st.radio("A click on a head in the grid…", (lm.CLICK_OPENS, lm.CLICK_KNOCKS), key=lm.CLICK_MODE, horizontal=True)
 st.plotly_chart(lm.clickable_grid(after.attentions, after.factors, (layer, head)), width="stretch",
                 key=lm.grid_key(), on_select="rerun", selection_mode="points", config=chart_config("smollm2-all-heads"))
-st.caption("Each tile is one head's weights (query rows, key columns; yellow = 1, dark blue = 0). Red ✕: knocked "
-           "out or rescaled. Orange: the head shown below. Hover names a head; the layer and head pickers above "
-           "do the same without a mouse.")
+shrunk = f" Above {lm.TILE} tokens each tile shows the largest weight of each block." if T > lm.TILE else ""
+st.caption("Each tile is one head's weights (query rows, key columns; yellow = 1, dark blue = 0)." + shrunk +
+           " Red ✕: knocked out or rescaled. Orange: the head shown below. Hover names a head; the layer and "
+           "head pickers above do the same without a mouse.")
 
 # ---------------------------------------------------------------------------- one head
 st.subheader(f"Layer {layer}, head {head}")

@@ -196,6 +196,17 @@ def test_open_this_head_in_the_playground(main_script: Path, model: None) -> Non
     np.testing.assert_array_equal(np.array(dict(at.session_state["given"])["W_k"]), hi.W_k)
 
 
+def test_grid_thumbnails_keep_the_largest_weight_of_each_block() -> None:
+    rng = np.random.default_rng(0)
+    small = rng.random((2, 3, lm.TILE, lm.TILE))
+    assert lm.thumbnails(small) is small
+    big = rng.random((2, 3, 100, 100))  # blocks of 3 x 3 (the last one partial): 34 x 34 tiles
+    t = lm.thumbnails(big)
+    assert t.shape == (2, 3, 34, 34)
+    assert t[1, 2, 5, 7] == big[1, 2, 15:18, 21:24].max()
+    assert t[0, 0, 33, 33] == big[0, 0, 99, 99]
+
+
 # ---------------------------------------------------------------------------- without the model
 def test_without_the_model_the_page_shows_the_command(main_script: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(smollm2, "locate_gguf", lambda: None)

@@ -197,6 +197,9 @@ def test_tiny_model_matches_the_definition(tiny: tuple, ablate: tuple, scale: di
     attns, logits = _reference_forward(t, ids, factors)
     np.testing.assert_allclose(r.attentions, attns, atol=2e-6)
     np.testing.assert_allclose(r.logits, logits, atol=2e-4, rtol=1e-4)
+    fresh = smollm2.run_ids(ids, ablate=ablate, head_scale=scale, model=model)  # no full logits computed yet
+    np.testing.assert_allclose(fresh.logits_at(-1), logits[-1], atol=2e-4, rtol=1e-4)
+    np.testing.assert_allclose(fresh.probabilities(), np.exp(logits[-1]) / np.exp(logits[-1]).sum(), atol=1e-6)
     assert r.attentions.shape == (2, 4, len(ids), len(ids)) and r.logits.shape == (len(ids), len(model.tokenizer.tokens))
 
 

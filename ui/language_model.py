@@ -121,6 +121,26 @@ def take_grid_click() -> None:
     st.session_state[GRID_GEN] = st.session_state.get(GRID_GEN, 0) + 1
 
 
+#: Grid tiles are at most this many pixels a side (270 tiles of 256 x 256 would be an 18-megapixel picture).
+TILE = 48
+
+
+def thumbnails(attentions: np.ndarray, size: int = TILE) -> np.ndarray:
+    """(L, H, T, T) weights shrunk to at most ``size`` x ``size`` per head: the largest weight of each block.
+
+    The maximum, not the mean, so that a sharp pattern (one key per query, the diagonal)
+    stays visible in a small tile. T ≤ ``size`` is returned as it is.
+    """
+    L, H, T, _ = attentions.shape
+    k = -(-T // size)  # block side: ceil(T / size)
+    if k == 1:
+        return attentions
+    m = -(-T // k)  # tile side
+    padded = np.zeros((L, H, m * k, m * k), dtype=attentions.dtype)
+    padded[:, :, :T, :T] = attentions
+    return padded.reshape(L, H, m, k, m, k).max(axis=(3, 5))  # (L, H, m, m)
+
+
 def clickable_grid(attentions: np.ndarray, factors: np.ndarray, selected: Head) -> FigureSpec:
     """``head_grid`` turned on its side (layers across, heads down: a wide picture for 30 x 9 heads),
     with one invisible marker per head to click, ✕ on knocked-out or rescaled heads, orange: ``selected``.
@@ -128,6 +148,7 @@ def clickable_grid(attentions: np.ndarray, factors: np.ndarray, selected: Head) 
     The markers are the figure's second trace, in the order (layer, head): the clicked point's
     ``point_index`` is ``layer · heads + head``.
     """
+    attentions = thumbnails(attentions)
     layers, heads, m, _ = attentions.shape
     fig = head_grid(np.swapaxes(attentions, 0, 1), as_image=True)  # tile (h, l): rows are heads
     centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]

@@ -88,7 +88,8 @@ EXAMPLE_PROMPT = "When Mary and John went to the store, John gave a drink to"
 #: Step 1: L23 H3 (alone it lifts p(John) tenfold, 0.004 -> 0.040); step 2: L1 H5 (alone the
 #: biggest drop of p(Mary), 0.92 -> 0.65); step 3: L24 H4, and " John" wins.
 EXAMPLE_HEADS: tuple[Head, ...] = ((1, 5), (23, 3), (24, 4))
-#: Forward results kept per process (one at 32 tokens is about 7 MB, at 256 about 140 MB).
+#: Forward results kept per process (attentions and hidden states: about 3 MB at 32 tokens, 89 MB at
+#: 256, so the page's two runs, as trained and with knock-outs, stay cached together).
 CACHE_BYTES = 192 * 2**20
 
 __all__ = [
@@ -228,8 +229,8 @@ class LanguageModel:
 
     # ----------------------------------------------------------------------- forward
     def forward(self, ids: np.ndarray | list[int], factors: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(attentions (L, H, T, T) float32, logits (T, V) float32, hidden (L + 1, T, d) float32).
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(attentions (L, H, T, T) float32, hidden (L + 1, T, d) float32); :meth:`logits` from the last.
 
         ``factors`` (L, H) multiplies each head's attention output before the output
         projection (1 everywhere: the model as trained; 0: knocked out). ``hidden[l]`` is
@@ -267,8 +268,16 @@ class LanguageModel:
             gate_up = h @ b.W_gate_up  # (T, 2·d_ff)
             x = x + (silu(gate_up[:, :c.d_ff]) * gate_up[:, c.d_ff:]) @ b.W_down  # (T, d) residual
             hidden[l + 1] = x
-        logits = rms_norm(x, self.out_norm, c.rms_eps) @ self.embedding.T  # (T, V) tied output layer
-        return attentions, logits, hidden
+        return attentions, hidden
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Next-token scores from the last layer's output rows x (…, d): ``RMSNorm(x) · g_out · Eᵀ``.
+
+        The output layer is the token embedding itself (tied), so a token's score is the dot
+        product of the normalised state with that token's embedding. Kept out of
+        :meth:`forward`: the page needs one row, and T rows of 49,152 floats are 50 MB at 256.
+        """
+        return rms_norm(x, self.out_norm, self.config.rms_eps) @ self.embedding.T  # (…, V)
 
 
 # --------------------------------------------------------------------------- finding and loading
@@ -413,19 +422,34 @@ class LMRun:
     pieces: tuple[str, ...]  # (T,) byte-level vocabulary pieces ("ĠMary")
     tokens: tuple[str, ...]  # (T,) the text of each piece (" Mary")
     attentions: np.ndarray  # (L, H, T, T) float32, causal softmax weights
-    logits: np.ndarray  # (T, V) float32, next-token scores after each position
     hidden_states: np.ndarray  # (L + 1, T, d) float32, the residual stream entering each layer
     factors: np.ndarray  # (L, H) the factor on each head's output (0 = knocked out)
     model: LanguageModel = field(repr=False)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def labels(self) -> list[str]:
         """The tokens with whitespace made visible ("␣Mary"), for axes and tables."""
         return [readable(t) for t in self.tokens]
 
+    @property
+    def logits(self) -> np.ndarray:
+        """(T, V) float32 next-token scores after every position (computed on first use, kept)."""
+        if "logits" not in self._memo:
+            logits = self.model.logits(self.hidden_states[-1])  # (T, V)
+            logits.setflags(write=False)
+            self._memo["logits"] = logits
+        return self._memo["logits"]
+
+    def logits_at(self, position: int = -1) -> np.ndarray:
+        """(V,) the scores after one position, without computing the other rows."""
+        if "logits" in self._memo:
+            return self._memo["logits"][position]
+        return self.model.logits(self.hidden_states[-1][position])  # (V,)
+
     def probabilities(self, position: int = -1) -> np.ndarray:
         """(V,) softmax of the logits after ``position``: the next-token distribution."""
-        return softmax(self.logits[position])  # (V,) float64
+        return softmax(self.logits_at(position))  # (V,) float64
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -526,11 +550,11 @@ def run_ids(ids: Iterable[int], *, ablate: Iterable[object] = (), head_scale: Ma
     if min(ids) < 0 or max(ids) >= model.config.vocab_size:
         raise ValidationError(f"token ids must lie in 0..{model.config.vocab_size - 1}", field="ids")
     factors = _factors(model.config, ablate, head_scale)
-    attentions, logits, hidden = _CACHE.get(model, ids, factors)
+    attentions, hidden = _CACHE.get(model, ids, factors)
     factors.setflags(write=False)
     pieces = tuple(model.tokenizer.tokens[i] for i in ids)
     return LMRun(ids=ids, pieces=pieces, tokens=tuple(piece_text(p) for p in pieces), attentions=attentions,
-                 logits=logits, hidden_states=hidden, factors=factors, model=model)
+                 hidden_states=hidden, factors=factors, model=model)
 
 
 def run(text: str, *, ablate: Iterable[object] = (), head_scale: Mapping[object, float] | None = None,
@@ -562,7 +586,7 @@ def continue_greedy(ids: Iterable[int], steps: int = 1, *, ablate: Iterable[obje
         if len(out) >= max_tokens:
             break
         r = run_ids(out, ablate=ablate, head_scale=head_scale, max_tokens=max_tokens, model=model)
-        out += (int(np.argmax(r.logits[-1])),)
+        out += (int(np.argmax(r.logits_at(-1))),)
     return out
 
 
