@@ -129,54 +129,30 @@ def thumbnails(attentions: np.ndarray, size: int = TILE) -> np.ndarray:
     """(L, H, T, T) weights shrunk to at most ``size`` x ``size`` per head: the largest weight of each block.
 
     The maximum, not the mean, so that a sharp pattern (one key per query, the diagonal)
-    stays visible in a small tile. T ≤ ``size`` is returned as it is.
+    stays visible in a small tile. Blocks are k x k with k = ⌈T / size⌉ (the last ones
+    partial). T ≤ ``size`` is returned as it is.
     """
-    L, H, T, _ = attentions.shape
+    T = attentions.shape[-1]
     k = -(-T // size)  # block side: ceil(T / size)
     if k == 1:
         return attentions
-    m = -(-T // k)  # tile side
-    padded = np.zeros((L, H, m * k, m * k), dtype=attentions.dtype)
-    padded[:, :, :T, :T] = attentions
-    return padded.reshape(L, H, m, k, m, k).max(axis=(3, 5))  # (L, H, m, m)
+    starts = np.arange(0, T, k)
+    cols = np.maximum.reduceat(attentions, starts, axis=3)  # (L, H, T, m) max over key blocks
+    return np.maximum.reduceat(cols, starts, axis=2)  # (L, H, m, m) then over query blocks
 
 
-def clickable_grid(attentions: np.ndarray, factors: np.ndarray, selected: Head) -> FigureSpec:
-    """``head_grid`` turned on its side (layers across, heads down: a wide picture for 30 x 9 heads),
-    with one invisible marker per head to click, ✕ on knocked-out or rescaled heads, orange: ``selected``.
+def grid_picture(attentions: np.ndarray) -> FigureSpec:
+    """Every head as one picture, turned on its side: layers across, heads down (30 x 9 fits a screen).
 
-    The markers are the figure's second trace, in the order (layer, head): the clicked point's
-    ``point_index`` is ``layer · heads + head``.
+    ``head_grid`` of the (shrunk) weights with the layer and head axes swapped; the
+    expensive part of the grid, worth caching per run. ``meta`` records the tile size.
     """
-    attentions = thumbnails(attentions)
-    layers, heads, m, _ = attentions.shape
-    fig = head_grid(np.swapaxes(attentions, 0, 1), as_image=True)  # tile (h, l): rows are heads
+    tiles = thumbnails(attentions)
+    layers, heads, m, _ = tiles.shape
+    fig = head_grid(np.swapaxes(tiles, 0, 1), as_image=True)  # tile (h, l): rows are heads
     centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
-    pairs = [(l, h) for l in range(layers) for h in range(heads)]
-    status = ["knocked out" if factors[l, h] == 0 else (f"× {factors[l, h]:g}" if factors[l, h] != 1 else "")
-              for l, h in pairs]
-    size = max(8, min(30, 2 * m))
-    fig["data"].append({
-        "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in pairs], "y": [centre[h] for _, h in pairs],
-        "showlegend": False, "name": "heads",
-        "marker": {"size": size, "symbol": "square", "opacity": 0.0, "color": "black"},
-        "customdata": [[l, h, s] for (l, h), s in zip(pairs, status)],
-        "hovertemplate": "layer %{customdata[0]}, head %{customdata[1]} %{customdata[2]}<extra></extra>",
-    })
-    off = [(l, h) for l, h in pairs if factors[l, h] != 1]
-    if off:
-        fig["data"].append({
-            "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in off], "y": [centre[h] for _, h in off],
-            "showlegend": False, "hoverinfo": "skip",
-            "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
-        })
-    fig["data"].append({
-        "type": "scatter", "mode": "markers", "x": [centre[selected[0]]], "y": [centre[selected[1]]],
-        "showlegend": False, "hoverinfo": "skip",
-        "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
-    })
     layout = fig["layout"]
-    layout.update(height=340, clickmode="event+select", dragmode=False)
+    layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
     layout["margin"]["t"] = 30
     layout["title"]["text"] = f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
     layout["xaxis"].update(ticktext=[f"L{l}" for l in range(layers)], tickvals=centre[:layers], tickangle=0,
@@ -185,6 +161,40 @@ def clickable_grid(attentions: np.ndarray, factors: np.ndarray, selected: Head) 
                            range=[heads * (m + 1) - 1.5, -0.5])
     layout["yaxis"].pop("autorange", None)
     return fig
+
+
+def clickable_grid(picture: FigureSpec, factors: np.ndarray, selected: Head) -> FigureSpec:
+    """:func:`grid_picture` with one invisible marker per head to click (the second trace, in the
+    order (layer, head): a click's ``point_index`` is ``layer · heads + head``), a red ✕ on
+    knocked-out or rescaled heads, and an orange square on ``selected``.
+    """
+    layers, heads = factors.shape
+    m = int(picture["layout"]["meta"]["tile"])
+    centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
+    pairs = [(l, h) for l in range(layers) for h in range(heads)]
+    status = ["knocked out" if factors[l, h] == 0 else (f"× {factors[l, h]:g}" if factors[l, h] != 1 else "")
+              for l, h in pairs]
+    size = max(8, min(30, 2 * m))
+    markers = [{
+        "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in pairs], "y": [centre[h] for _, h in pairs],
+        "showlegend": False, "name": "heads",
+        "marker": {"size": size, "symbol": "square", "opacity": 0.0, "color": "black"},
+        "customdata": [[l, h, s] for (l, h), s in zip(pairs, status)],
+        "hovertemplate": "layer %{customdata[0]}, head %{customdata[1]} %{customdata[2]}<extra></extra>",
+    }]
+    off = [(l, h) for l, h in pairs if factors[l, h] != 1]
+    if off:
+        markers.append({
+            "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in off], "y": [centre[h] for _, h in off],
+            "showlegend": False, "hoverinfo": "skip",
+            "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
+        })
+    markers.append({
+        "type": "scatter", "mode": "markers", "x": [centre[selected[0]]], "y": [centre[selected[1]]],
+        "showlegend": False, "hoverinfo": "skip",
+        "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
+    })
+    return {"data": picture["data"][:1] + markers + picture["data"][1:], "layout": picture["layout"]}
 
 
 def top_bars(rows: Sequence[tuple[str, float]], *, title: str, color: str = "#1f77b4") -> FigureSpec:
