@@ -166,8 +166,8 @@ if c2.button("Open this head in the Playground", key="lm_open", width="stretch",
 
 # ---------------------------------------------------------------------------- continue the text
 st.subheader("Continue the text")
-st.caption("Greedy decoding: append the most likely token and run again. The head above gains one row (and one "
-           "column) per step. Knocked-out heads stay knocked out.")
+st.caption("Greedy decoding: append the most likely token and run the model again. Below, the head chosen above "
+           "over the continued text: one row (and one column) more per step. Knocked-out heads stay knocked out.")
 gen = st.session_state.get(lm.GENERATED)
 if not gen or gen[0] != prompt or gen[1] != tuple(ablated) or gen[2] != tuple(sorted(scales.items())):
     gen = (prompt, tuple(ablated), tuple(sorted(scales.items())), after.ids)

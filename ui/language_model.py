@@ -186,12 +186,12 @@ def clickable_grid(picture: FigureSpec, factors: np.ndarray, selected: Head) -> 
     if off:
         markers.append({
             "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in off], "y": [centre[h] for _, h in off],
-            "showlegend": False, "hoverinfo": "skip",
+            "showlegend": False, "hoverinfo": "skip", "cliponaxis": False,
             "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
         })
     markers.append({
         "type": "scatter", "mode": "markers", "x": [centre[selected[0]]], "y": [centre[selected[1]]],
-        "showlegend": False, "hoverinfo": "skip",
+        "showlegend": False, "hoverinfo": "skip", "cliponaxis": False,
         "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
     })
     return {"data": picture["data"][:1] + markers + picture["data"][1:], "layout": picture["layout"]}
