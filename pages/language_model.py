@@ -74,25 +74,26 @@ with st.expander("The tokens with their ids"):
 # ---------------------------------------------------------------------------- next token
 st.subheader("The next token")
 top_base = smollm2.top_k(base, 10)
+rows_base = [(readable(t), p) for _, t, p in top_base]
 if changed:
     top_after = smollm2.top_k(after, 10)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_base], title="the model as trained"), width="stretch",
-                    key="lm_bars_base", config=chart_config("smollm2-next-token"))
-    off = ", ".join([lm.head_label(h) for h in ablated] + [f"{lm.head_label(h)} × {v:g}" for h, v in sorted(scales.items())])
-    c2.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_after], title=f"changed heads: {off}",
-                                color="#d62728"), width="stretch", key="lm_bars_after",
-                    config=chart_config("smollm2-next-token-knocked-out"))
-    p0, p1 = base.probabilities(), after.probabilities()
-    ids = list(dict.fromkeys([i for i, _, _ in top_base] + [i for i, _, _ in top_after]))
-    table = pd.DataFrame({"token": [base.model.tokenizer.label(i) for i in ids],
-                          "before": p0[ids], "after": p1[ids], "change": [lm.fmt_change(p1[i] - p0[i]) for i in ids]})
+    c1.plotly_chart(lm.top_bars(rows_base, title="the model as trained"), width="stretch", key="lm_bars_base",
+                    config=chart_config("smollm2-next-token"))
+    off = [lm.head_label(h) for h in ablated] + [f"{lm.head_label(h)} × {v:g}" for h, v in sorted(scales.items())]
+    c2.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_after], title="changed heads: " + ", ".join(off),
+                                color="#d62728"),
+                    width="stretch", key="lm_bars_after", config=chart_config("smollm2-next-token-knocked-out"))
+    p0, p1 = base.probabilities(), after.probabilities()  # (V,) each
+    ids = list(dict.fromkeys([i for i, _, _ in top_base] + [i for i, _, _ in top_after]))  # both top 10s
+    table = pd.DataFrame({"token": [base.model.tokenizer.label(i) for i in ids], "before": p0[ids],
+                          "after": p1[ids], "change": [lm.fmt_change(p1[i] - p0[i]) for i in ids]})
     st.dataframe(table.sort_values("after", ascending=False), hide_index=True,
                  column_config={"before": st.column_config.NumberColumn(format="%.4f"),
                                 "after": st.column_config.NumberColumn(format="%.4f")})
 else:
-    st.plotly_chart(lm.top_bars([(readable(t), p) for _, t, p in top_base], title="the 10 most likely next tokens"),
-                    width="stretch", key="lm_bars_base", config=chart_config("smollm2-next-token"))
+    st.plotly_chart(lm.top_bars(rows_base, title="the 10 most likely next tokens"), width="stretch",
+                    key="lm_bars_base", config=chart_config("smollm2-next-token"))
 
 # ---------------------------------------------------------------------------- knock out / rescale
 st.subheader("Knock out or rescale heads")

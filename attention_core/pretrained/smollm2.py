@@ -217,7 +217,8 @@ class LanguageModel:
                  tokenizer: ByteLevelBPE, *, name: str = MODEL_NAME, path: Path | None = None) -> None:
         c = config
         if embedding.shape != (c.vocab_size, c.d_model):
-            raise ValidationError(f"token embedding has shape {embedding.shape}, expected {(c.vocab_size, c.d_model)}")
+            raise ValidationError(f"token embedding has shape {embedding.shape}, "
+                                  f"expected {(c.vocab_size, c.d_model)}")
         if len(blocks) != c.n_layers:
             raise ValidationError(f"{len(blocks)} layers; the metadata says {c.n_layers}")
         if tokenizer.vocab_size != c.vocab_size:
@@ -249,16 +250,21 @@ class LanguageModel:
         H, Hkv, s = c.n_heads, c.n_kv_heads, c.head_size
         if factors is None:
             factors = np.ones((c.n_layers, H), dtype=np.float32)
+        if factors.shape != (c.n_layers, H):
+            raise ValidationError(f"factors must have shape {(c.n_layers, H)}, got {factors.shape}")
         attentions = np.empty((c.n_layers, H, T, T), dtype=np.float32)
         hidden = np.empty((c.n_layers + 1, T, c.d_model), dtype=np.float32)
         x = hidden[0] = self.embedding[ids]  # (T, d)
         for l, b in enumerate(self.blocks):
             h = rms_norm(x, b.attn_norm, c.rms_eps)  # (T, d)
             qkv = h @ b.W_qkv  # (T, (H + 2·H_kv)·s) one product for Q, K and V
+            # RoPE turns each head's rows by their positions; the lab's rope takes (heads, T, s).
             q = rope(qkv[:, :b.n_q].reshape(T, H, s).transpose(1, 0, 2), base=c.rope_base)  # (H, T, s)
-            k = rope(qkv[:, b.n_q:b.n_q + b.n_kv].reshape(T, Hkv, s).transpose(1, 0, 2), base=c.rope_base)  # (H_kv, T, s)
+            k = rope(qkv[:, b.n_q:b.n_q + b.n_kv].reshape(T, Hkv, s).transpose(1, 0, 2),
+                     base=c.rope_base)  # (H_kv, T, s)
             v = qkv[:, b.n_q + b.n_kv:]  # (T, H_kv·s) values are not rotated
-            mh = grouped_query_attention(q.transpose(1, 0, 2).reshape(T, H * s), k.transpose(1, 0, 2).reshape(T, Hkv * s),
+            mh = grouped_query_attention(q.transpose(1, 0, 2).reshape(T, H * s),  # (T, H·s)
+                                         k.transpose(1, 0, 2).reshape(T, Hkv * s),  # (T, H_kv·s)
                                          v, H, Hkv, causal=True)
             for i, head in enumerate(mh.heads):
                 attentions[l, i] = head.weights  # (T, T)
