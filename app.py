@@ -15,5 +15,6 @@ pages = [
     st.Page("pages/fast_attention.py", title="How attention is computed fast"),
     st.Page("pages/learn.py", title="Learn"),
     st.Page("pages/real_model.py", title="Real model (all-MiniLM-L6-v2)"),
+    st.Page("pages/language_model.py", title="Language model (SmolLM2-135M)"),
 ]
 st.navigation(pages).run()

@@ -47,7 +47,7 @@ EDITABLE: tuple[str, ...] = ("embeddings", "embeddings_kv", "W_q", "W_k", "W_v",
 GIVABLE: tuple[str, ...] = ("W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v")
 
 MAX_TOKENS = 1024  # the UI's cap on tokens per sentence
-MAX_DIM = 512  # cap on d_model, d_k and d_v
+MAX_DIM = 768  # cap on d_model, d_k and d_v (SmolLM2's heads read d_model = 576)
 MAX_SENTENCE_CHARS = 20_000  # refuse longer text before tokenizing it
 
 DEFAULT_SENTENCE = "Life is short, eat dessert first"

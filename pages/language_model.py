@@ -161,8 +161,8 @@ if c2.button("Open this head in the Playground", key="lm_open", width="stretch",
     except ValidationError as exc:
         st.error(literal(str(exc)))
     else:
-        state.request_config(cfg)
-        st.session_state["real_head"] = state.RealHead(cfg.sentence, prompt, int(layer), int(head))
+        state.open_real_head(cfg, state.RealHead(cfg.sentence, prompt, int(layer), int(head), "SmolLM2-135M",
+                                                 "Language model"))
         st.switch_page("pages/playground.py")
 
 # ---------------------------------------------------------------------------- continue the text

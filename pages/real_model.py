@@ -89,8 +89,7 @@ if st.button("Open this head in the Playground", key="rm_open",
     except ValidationError as exc:
         st.error(literal(str(exc)))
     else:
-        state.request_config(cfg)
-        st.session_state["real_head"] = state.RealHead(cfg.sentence, sentence, int(layer), int(head))
+        state.open_real_head(cfg, state.RealHead(cfg.sentence, sentence, int(layer), int(head)))
         st.switch_page("pages/playground.py")
 
 # ---------------------------------------------------------------------------- every head

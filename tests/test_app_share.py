@@ -56,9 +56,9 @@ def test_address_bar_follows_the_state_and_reopens_identically() -> None:
 @pytest.mark.parametrize(
     ("params", "needle"),
     [
-        ({"dm": "-4", "seed": "5"}, "'dm' (d_model): must be between 1 and 512"),
-        ({"dm": "0", "seed": "5"}, "'dm' (d_model): must be between 1 and 512"),
-        ({"dk": "100000", "seed": "5"}, "'dk' (d_k): must be between 1 and 512"),
+        ({"dm": "-4", "seed": "5"}, "'dm' (d_model): must be between 1 and 768"),
+        ({"dm": "0", "seed": "5"}, "'dm' (d_model): must be between 1 and 768"),
+        ({"dk": "100000", "seed": "5"}, "'dk' (d_k): must be between 1 and 768"),
         ({"dv": "2.5", "seed": "5"}, "'dv' (d_v)"),
         ({"h": "7", "seed": "5"}, "7 heads must divide"),
         ({"e": "W_q:0:0:zz", "seed": "5"}, "ignored 1 malformed edit(s)"),

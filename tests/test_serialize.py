@@ -75,7 +75,7 @@ def test_random_configs_with_edits_round_trip(cfg: LabConfig, edits: list) -> No
 
 
 BAD_LINKS = [
-    ({"dm": "-3"}, "'dm' (d_model): must be between 1 and 512"),
+    ({"dm": "-3"}, "'dm' (d_model): must be between 1 and 768"),
     ({"dm": "99999999999999999999999999"}, "'dm' (d_model): must be a whole number"),
     ({"dk": "2.5"}, "'dk' (d_k): must be a whole number"),
     ({"h": "0"}, "'h' (n_heads)"),

@@ -146,10 +146,11 @@ def _leave_real_head() -> None:
 def real_head_banner() -> None:
     """Say that a real model's head is loaded, what that fixes, and how to leave it."""
     loaded = st.session_state.get("real_head")
-    which = f"layer {loaded.layer}, head {loaded.head} of all-MiniLM-L6-v2" if loaded else "a real model's head"
+    which = f"layer {loaded.layer}, head {loaded.head} of {loaded.model}" if loaded else "a real model's head"
+    page = loaded.page if loaded else "a model"
     c1, c2 = st.columns([4, 1])
     c1.info(literal(
-        f"Loaded from the Real model page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, W_V and "
+        f"Loaded from the {page} page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, W_V and "
         "biases are given outright, so the sentence, sizes and random settings in the sidebar cannot change them; "
         "the scaling, the mask and every cell below can."))
     c2.button("Leave the real head", on_click=_leave_real_head,

@@ -41,6 +41,14 @@ class RealHead(NamedTuple):
     sentence: str  # the sentence the model read
     layer: int
     head: int
+    model: str = "all-MiniLM-L6-v2"  # which model
+    page: str = "Real model"  # the page it came from
+
+
+def open_real_head(cfg: LabConfig, head: RealHead) -> None:
+    """Ask the Playground to load a real model's head (``cfg`` holds its matrices)."""
+    request_config(cfg)
+    st.session_state["real_head"] = head
 
 
 def ensure_defaults() -> None:
