@@ -38,6 +38,7 @@ from .attention import causal_mask, self_attention
 from .backward import AttentionGrads, attention_backward
 from .errors import ValidationError
 from .lab import LabConfig, run_lab
+from .positions import sinusoidal_positions
 from .losses import output_squared_error, weights_cross_entropy
 from .optim import AdamState, Params, adam_init, adam_step, gd_step
 from .trace import AttentionTrace
@@ -67,21 +68,6 @@ MAX_TOKENS = 10
 START_SCALE = 0.1
 #: Good first learning rates (Adam takes steps of about lr per entry; gradient descent lr · gradient).
 DEFAULT_LR: dict[str, float] = {"adam": 0.01, "gd": 0.5}
-
-
-def positional_encoding(n: int, d: int) -> np.ndarray:
-    """Sinusoidal positions (Vaswani et al. 2017), (n, d)::
-
-        P[pos, 2i]   = sin(pos / 10000^(2i/d))
-        P[pos, 2i+1] = cos(pos / 10000^(2i/d))
-    """
-    pos = np.arange(n, dtype=np.float64)[:, None]  # (n, 1)
-    i2 = np.arange(0, d, 2, dtype=np.float64)[None, :]  # (1, ceil(d/2)) the even dimensions 2i
-    angle = pos / 10000.0 ** (i2 / d)  # (n, ceil(d/2))
-    P = np.zeros((n, d))  # (n, d)
-    P[:, 0::2] = np.sin(angle)
-    P[:, 1::2] = np.cos(angle[:, : d // 2])
-    return P
 
 
 def target_pattern(task: Task, tokens: Sequence[str], *, painted: Iterable[tuple[int, int]] = ()) -> np.ndarray:
@@ -158,7 +144,7 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     if n > MAX_TOKENS:
         raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}",
                               field="sentence")
-    X = lab.embeddings + (positional_encoding(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
+    X = lab.embeddings + (sinusoidal_positions(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
     mask = causal_mask(n, n) if cfg.causal else None  # (n, n)
     painted = sorted(set(painted))
     if mask is not None:

@@ -13,3 +13,13 @@ def edit_cell(at: AppTest, name: str, row: int, col: int, value: object) -> AppT
     at.selectbox(key=f"nudge_col::{name}").set_value(col).run()
     at.text_input(key="nudge_text").set_value(value if isinstance(value, str) else repr(value)).run()
     return at
+
+
+def show_step(at: AppTest, name: str) -> AppTest:
+    """Open the tab of registered step ``name`` below the weights (only the open tab is drawn)."""
+    from attention_core.steps import BY_NAME
+
+    if at.session_state["step_tab"] != BY_NAME[name].title:
+        at.session_state["step_tab"] = BY_NAME[name].title
+        at.run()
+    return at

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attention_core import PRESETS, LabConfig, run_lab
-from tests.app_driver import edit_cell
+from tests.app_driver import edit_cell, show_step
 from tests.plotly_json import decode, fig, figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,8 @@ def assert_clean(at: AppTest) -> None:
 def test_every_page_runs_without_error(app: AppTest, page: str) -> None:
     app.switch_page(page).run()
     assert_clean(app)
-    assert len(app.get("plotly_chart")) >= 5
+    # The Playground draws the weights, one chosen step and the open tab; a walkthrough draws every step.
+    assert len(app.get("plotly_chart")) >= (2 if page == "pages/playground.py" else 5)
 
 
 def test_default_playground_matches_core(app: AppTest) -> None:
@@ -74,7 +75,7 @@ def test_sentence_changes_tokens_and_weights(app: AppTest) -> None:
 
 
 def test_seed_slider_regenerates_matrices(app: AppTest) -> None:
-    before = z_of(fig(app, "Q = X W_q"))
+    before = z_of(fig(show_step(app, "Q"), "Q = X W_q"))
     app.slider(key="seed_slider").set_value(7).run()
     assert_clean(app)
     trace = run_lab(dataclasses.replace(LabConfig(), seed=7))
@@ -84,7 +85,7 @@ def test_seed_slider_regenerates_matrices(app: AppTest) -> None:
 
 
 def test_exact_seed_field_and_bad_seed_message(app: AppTest) -> None:
-    app.text_input(key="seed_exact").set_value("4000000000").run()
+    show_step(app, "Q").text_input(key="seed_exact").set_value("4000000000").run()
     assert_clean(app)
     trace = run_lab(dataclasses.replace(LabConfig(), seed=4_000_000_000))
     np.testing.assert_allclose(z_of(fig(app, "Q = X W_q")), trace.attention.heads[0].Q, rtol=1e-6)
@@ -96,6 +97,7 @@ def test_exact_seed_field_and_bad_seed_message(app: AppTest) -> None:
 
 def test_scaling_choices(app: AppTest) -> None:
     scores = run_lab(LabConfig()).attention.heads[0].scores
+    show_step(app, "scaled_scores")
     for mode, factor in (("none", 1.0), ("sqrt_n", 1 / math.sqrt(6)), ("sqrt_dk", 1 / math.sqrt(24))):
         app.radio(key="scale_mode").set_value(mode).run()
         assert_clean(app)
@@ -111,7 +113,7 @@ def test_causal_mask_zeroes_upper_triangle(app: AppTest) -> None:
     assert_clean(app)
     w = z_of(fig(app, "weights"))
     assert np.all(w[np.triu_indices(6, 1)] == 0)
-    assert "masked_scores" in " ".join(figures(app))
+    assert "masked_scores" in " ".join(figures(show_step(app, "masked_scores")))
 
 
 def test_heads_selector(app: AppTest) -> None:
@@ -121,7 +123,8 @@ def test_heads_selector(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
     app.radio(key="head_shown").set_value(2).run()
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[2].weights, rtol=1e-6)
-    np.testing.assert_allclose(z_of(fig(app, "final_output")), trace.attention.output, rtol=1e-6)
+    np.testing.assert_allclose(z_of(fig(show_step(app, "final_output"), "final_output")), trace.attention.output,
+                               rtol=1e-6)
 
 
 def test_matrix_edit_changes_weights_and_persists(app: AppTest) -> None:
@@ -217,5 +220,5 @@ def test_reset_all_edits(app: AppTest) -> None:
     edit_cell(app, "W_v", 2, 3, 9.0)
     next(b for b in app.button if b.label == "Reset all edits").click().run()
     assert_clean(app)
-    np.testing.assert_allclose(z_of(fig(app, "output = weights")), run_lab(LabConfig()).attention.heads[0].output,
+    np.testing.assert_allclose(z_of(fig(show_step(app, "output"), "output = weights")), run_lab(LabConfig()).attention.heads[0].output,
                                rtol=1e-6)

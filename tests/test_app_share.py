@@ -72,7 +72,7 @@ def test_bad_links_give_a_message_and_a_working_app(params: dict, needle: str) -
     shown = plain(" ".join([w.value for w in at.warning] + [c.value for c in at.code] + [e.value for e in at.error]
                            + [w.value for w in at.sidebar.warning]))
     assert needle in shown, shown
-    assert len(at.get("plotly_chart")) >= 5 or "has no tokens" in needle or "heads must divide" in needle
+    assert len(at.get("plotly_chart")) >= 2 or "has no tokens" in needle or "heads must divide" in needle
 
 
 def test_presentation_mode_steps_through_the_stages() -> None:
@@ -92,7 +92,7 @@ def test_presentation_mode_steps_through_the_stages() -> None:
     assert at.query_params["step"] in ("6", ["6"])
     next(b for b in at.button if b.label == "Exit").click().run()
     assert at.slider(key="seed_slider").value == 123  # hidden settings kept their values
-    assert len(at.get("plotly_chart")) >= 7
+    assert len(at.get("plotly_chart")) >= 2  # the weights and the chosen step: the Playground is back
 
 
 def test_export_panel_shows_link_and_latex() -> None:

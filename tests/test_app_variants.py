@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import config_from_query, config_to_query
+from tests.app_driver import show_step
 from tests.plotly_json import decode, fig, figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def test_each_variant_changes_the_weights_as_the_core_says(app: AppTest, widget:
     expected = run_lab(dataclasses.replace(LabConfig(), **options)).attention.heads[0].weights
     np.testing.assert_allclose(weights(app), expected, rtol=1e-6)
     if figure:
-        assert any(title.startswith(figure) for title in figures(app))
+        assert any(title.startswith(figure) for title in figures(show_step(app, figure)))
 
 
 def test_three_query_heads_share_one_key_value_head(app: AppTest) -> None:
@@ -64,8 +65,12 @@ def test_variants_travel_in_links() -> None:
 
 
 def test_word_order_demo(app: AppTest) -> None:
+    app.session_state["step_tab"] = "Word order"
+    app.run()
     app.button(key="shuffle_words").click().run()
     assert any("cannot see word order" in t.value for t in app.text)
     app.selectbox(key="positions").set_value("sinusoidal").run()
+    app.session_state["step_tab"] = "Word order"  # a new step (the position table) adds a tab
+    app.run()
     assert any("make word order visible" in t.value for t in app.text)
     assert not app.exception

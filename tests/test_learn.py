@@ -15,12 +15,12 @@ from attention_core.learn import (
     TASKS,
     make_problem,
     pattern_reached,
-    positional_encoding,
     start,
     target_pattern,
     to_config,
     train,
 )
+from attention_core.positions import sinusoidal_positions
 from attention_core.losses import output_squared_error, weights_cross_entropy
 from attention_core.optim import adam_init, adam_step, gd_step
 from attention_core.serialize import MAX_QUERY_CHARS, config_from_query, config_to_query
@@ -126,7 +126,7 @@ def test_target_patterns() -> None:
 
 
 def test_positional_encoding_tells_equal_words_apart() -> None:
-    P = positional_encoding(4, 6)
+    P = sinusoidal_positions(4, 6)  # the one table, shared with the Playground
     assert P.shape == (4, 6)
     assert P[0].tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
     assert P[1, 0] == pytest.approx(np.sin(1.0)) and P[1, 3] == pytest.approx(np.cos(1 / 10000 ** (2 / 6)))

@@ -123,12 +123,17 @@ def every_step(trace: LabTrace, head: int) -> None:
     """Every registered step, one tab each (the registry's order)."""
     shown = {"weights", st.session_state.get("second_view")}  # already on screen above
     steps = [s for s in steps_for(trace) if s.name not in shown]
-    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order"])
-    with tabs[0]:
-        token_tables(trace)
-    with tabs[-1]:
-        word_order(trace)
+    # Only the open tab is computed and sent (on_change="rerun"): the others cost nothing per rerun.
+    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order"], key="step_tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            token_tables(trace)
+    if tabs[-1].open:
+        with tabs[-1]:
+            word_order(trace)
     for tab, s in zip(tabs[1:-1], steps):
+        if not tab.open:
+            continue
         with tab:
             st.latex(s.formula)
             _chart(tab, step_figure(trace, s, head), f"fig_{s.name}")
