@@ -143,7 +143,7 @@ class Hall:
 
     def restart(self, backend: Backend, timeout: float = 60.0) -> None:
         """Start a dead backend again on its port."""
-        fresh = _start_backend(self.script, backend.port, self.prefix, self.env)
+        fresh = start_backend(self.script, backend.port, self.prefix, self.env)
         wait_healthy(fresh.url, fresh.proc, fresh.log, timeout)
         backend.proc = fresh.proc
 
@@ -153,7 +153,8 @@ class Hall:
             stop_process(b.proc)
 
 
-def _start_backend(script: Path, port: int, prefix: Path, env: dict[str, str]) -> Backend:
+def start_backend(script: Path, port: int, prefix: Path, env: dict[str, str] | None = None) -> Backend:
+    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix`` (not yet healthy)."""
     log = prefix / f"streamlit-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -161,7 +162,7 @@ def _start_backend(script: Path, port: int, prefix: Path, env: dict[str, str]) -
              "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env)
+            start_new_session=True, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"})
     return Backend(port, proc, log)
 
 
@@ -198,7 +199,7 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
     backends: list[Backend] = []
     nginx: subprocess.Popen | None = None
     try:
-        backends = [_start_backend(script, p, prefix, env) for p in ports]
+        backends = [start_backend(script, p, prefix, env) for p in ports]
         for b in backends:
             wait_healthy(b.url, b.proc, b.log, timeout)
         test = subprocess.run([binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
