@@ -141,6 +141,25 @@ class Hall:
                 counts[m.group(1).split(", ")[-1]] += 1
         return counts
 
+    def served_by(self, route: str) -> str | None:
+        """The backend address that served the last logged request of the browser whose cookie is ``route``."""
+        last = None
+        for line in tail(self.prefix / "access.log", 10**9).splitlines():
+            if line.endswith(f" route={route}"):
+                last = re.search(r'" \d{3} (\S+(?:, \S+)*) ', line)
+        return last.group(1).split(", ")[-1] if last else None
+
+    def route_to(self, backend: Backend, tries: int = 64) -> str:
+        """A routing-cookie value that nginx sends to ``backend`` (found by asking: GET health with it)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for k in range(tries):
+            route = secrets.token_hex(16)
+            req = urllib.request.Request(f"{self.url}/_stcore/health", headers={"Cookie": f"attn_route={route}"})
+            opener.open(req, timeout=5).read()
+            if self.served_by(route) == backend.address:
+                return route
+        raise RuntimeError(f"no route to {backend.address} in {tries} tries")
+
     def restart(self, backend: Backend, timeout: float = 60.0) -> None:
         """Start a dead backend again on its port."""
         fresh = start_backend(self.script, backend.port, self.prefix, self.env)

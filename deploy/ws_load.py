@@ -4,13 +4,14 @@ Measures per-rerun latency (send -> script_finished), the join storm (every sess
 time to its first full render), errors (exception elements, disconnects) and, with --pid, the server's
 RSS. Loopback only; bounded in count and time. The client sends no keepalive pings of its own (a
 browser does not either), so a slow first render is measured, not turned into a disconnect.
-Usage: ws_load.py URL SESSIONS RERUNS [--pid PID] [--every SECONDS] [--tokens N]
+Usage: ws_load.py URL SESSIONS RERUNS [--pid PID] [--every SECONDS] [--tokens N] [--cookie NAME=VALUE]
   --every paces each session (a person who changes something every few seconds);
   without it sessions rerun back to back (a saturation test).
   --tokens N: every sentence has exactly N words (N >= 2), all different between reruns.
+  --cookie NAME=VALUE: sent with every websocket (e.g. a sticky-routing cookie of a proxy).
 
 This is the project's copy of the shared tool ../shared/tools/ws_load.py (so that CI and an
-operator checking a deployment have it), with one addition: --tokens."""
+operator checking a deployment have it), with two additions: --tokens, --cookie."""
 import asyncio, statistics, sys, time
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -21,6 +22,7 @@ pid = int(sys.argv[sys.argv.index("--pid") + 1]) if "--pid" in sys.argv else Non
 every = float(sys.argv[sys.argv.index("--every") + 1]) if "--every" in sys.argv else 0.0
 tokens = int(sys.argv[sys.argv.index("--tokens") + 1]) if "--tokens" in sys.argv else None
 assert tokens is None or tokens >= 2, "--tokens needs at least 2"
+cookie = sys.argv[sys.argv.index("--cookie") + 1] if "--cookie" in sys.argv else None
 ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
 assert "127.0.0.1" in ws_url or "localhost" in ws_url, "loopback only"
 lat, join, errors, exceptions = [], [], [], 0
@@ -55,7 +57,8 @@ async def run_script(ws, widget_states=None, page_hash=""):
 async def session(k):
     try:
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=2**28,
-                                      origin=url, open_timeout=30, ping_interval=None) as ws:
+                                      origin=url, open_timeout=30, ping_interval=None,
+                                      additional_headers={"Cookie": cookie} if cookie else None) as ws:
             dt0, text_id, page = await run_script(ws)
             join.append(dt0)
             if text_id is None: errors.append("no text input found"); return
