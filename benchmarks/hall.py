@@ -18,6 +18,7 @@ it takes CPU from them, so the two-process figures understate what two cores of 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -45,17 +46,22 @@ _LINE = re.compile(r"(\w+)=([-\d.na]+)(?:ms|/s|s)?")
 def ws_load(url: str, sessions: int, reruns: int, *, every: float | None = None, tokens: int | None = None,
             timeout: float = 700) -> dict[str, float]:
     """Run ``deploy/ws_load.py`` and return its figures: sessions, reruns, errors, exceptions,
-    p50, p95 (ms), throughput (/s), wall (s), join_p50, join_max (ms); ``output`` its text."""
+    p50, p95 (ms), throughput (/s), wall (s), join_p50, join_max (ms); ``client_cpu_s``, the CPU
+    time the load client itself used (it shares the machine with the servers); ``output`` its text."""
     cmd = [sys.executable, str(WS_LOAD), url, str(sessions), str(reruns)]
     cmd += ["--every", str(every)] if every else []
     cmd += ["--tokens", str(tokens)] if tokens else []
+    before = os.times()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    after = os.times()
     if done.returncode:
         raise RuntimeError(f"ws_load failed ({done.returncode}):\n{done.stderr[-2000:]}")
     first = done.stdout.splitlines()[0]
     out: dict = {k: float(v) for k, v in _LINE.findall(first.replace("reruns=", "reruns_done=").split(" rss")[0])
                  if k != "reruns_done"}
     out["reruns"] = float(first.split("reruns=")[1].split("/")[0])
+    out["load_avg"] = os.getloadavg()[0]  # the machine's 1-minute load at the end (other users' too)
+    out["client_cpu_s"] = (after.children_user + after.children_system) - (before.children_user + before.children_system)
     out["output"] = done.stdout.strip()
     return out
 
@@ -85,7 +91,7 @@ def _warm(hall: Hall) -> None:
 
 
 def _fmt(r: dict) -> str:
-    return r["output"].splitlines()[0]
+    return f"{r['output'].splitlines()[0]} client_cpu={r['client_cpu_s']:.1f}s load_avg={r['load_avg']:.1f}"
 
 
 def run(quick: bool = False) -> dict:
@@ -130,8 +136,11 @@ def run(quick: bool = False) -> dict:
             _warm(h)
             r = ws_load(h.url, hall[0], hall[1], every=hall[2])
             print(f"  {procs} process(es), hall:       {_fmt(r)}")
+            cpu = [b.cpu_seconds() for b in h.backends]
             s = ws_load(h.url, *sat)
-            print(f"  {procs} process(es), saturation: {_fmt(s)}")
+            cpu = [b.cpu_seconds() - c for b, c in zip(h.backends, cpu)]
+            print(f"  {procs} process(es), saturation: {_fmt(s)} server_cpu="
+                  + "+".join(f"{c:.1f}" for c in cpu) + "s")
             print(f"  websockets per process: {dict(h.websockets_per_backend())}")
             out[f"hall_nginx_{procs}"] = {"join_max_ms": r["join_max"], "join_p50_ms": r["join_p50"],
                                           "p50_ms": r["p50"], "p95_ms": r["p95"], "errors": r["errors"],

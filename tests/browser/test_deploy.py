@@ -59,13 +59,6 @@ def hall() -> Iterator[Hall]:
         h.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (Linux /proc), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def websockets_logged(hall: Hall, total: int, timeout: float = 10.0) -> dict[str, int]:
     """Websockets per process once nginx has logged ``total`` of them (it logs one when it closes)."""
     deadline = time.monotonic() + timeout
@@ -78,9 +71,9 @@ def websockets_logged(hall: Hall, total: int, timeout: float = 10.0) -> dict[str
 
 @pytest.mark.slow
 def test_a_hall_of_100_sessions_spreads_over_both_processes_without_an_error(hall: Hall) -> None:
-    cpu_before = {b.address: cpu_seconds(b.proc.pid) for b in hall.backends}
+    cpu_before = {b.address: b.cpu_seconds() for b in hall.backends}
     r = ws_load(hall.url, SESSIONS, RERUNS, every=EVERY)
-    cpu = {b.address: cpu_seconds(b.proc.pid) - cpu_before[b.address] for b in hall.backends}
+    cpu = {b.address: b.cpu_seconds() - cpu_before[b.address] for b in hall.backends}
     per_process = websockets_logged(hall, SESSIONS)
     print(f"\n{r['output']}\nwebsockets per process: {per_process}; CPU seconds per process: "
           + ", ".join(f"{a} {s:.1f}" for a, s in cpu.items()))
