@@ -173,7 +173,7 @@ class Hall:
         backend.proc = fresh.proc
 
     def stop(self) -> None:
-        stop_process(self.nginx, signal.SIGQUIT)  # graceful: open websockets are closed cleanly
+        stop_process(self.nginx)  # fast shutdown: a graceful one would wait for every open websocket
         for b in self.backends:
             stop_process(b.proc)
 
