@@ -1,4 +1,4 @@
-"""python -m benchmarks [--quick] [--skip-browser]: every speed and size figure in one run.
+"""python -m benchmarks [--quick] [--skip-browser] [hall]: every speed and size figure in one run.
 
 Each figure is a ratio against a floor measured in the same run on the same machine
 (these machines are shared and noisy), printed as a table and written to
@@ -13,6 +13,9 @@ benchmarks/results.json:
    minimal app with one data editor and the same heatmaps;
 5. real model: the NumPy forward pass of all-MiniLM-L6-v2 at 8, 32, 128 tokens and the
    Real model page's rerun at 32 tokens (when the optional model package is installed).
+
+``python -m benchmarks hall`` runs only the lecture-hall part instead (about 8 minutes, see
+benchmarks/hall.py): many websocket sessions on one process and on two behind nginx.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks import browser, core, real_model, rerun
+from benchmarks import browser, core, hall, real_model, rerun
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -42,7 +45,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only (the smoke test uses this)")
     ap.add_argument("--skip-browser", action="store_true")
+    ap.add_argument("part", nargs="?", choices=["hall"], help="hall: only the lecture-hall part (~8 min)")
     args = ap.parse_args()
+    if args.part == "hall":
+        hall.run(quick=args.quick)  # prints its own table; results.json keeps the main run's figures
+        return
 
     results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.UTC).isoformat()}
     results.update(core.run(quick=args.quick))
