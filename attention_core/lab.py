@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from .attention import multi_head_attention
+from .budget import check_budget, estimate_trace_bytes
 from .positions import POSITION_KINDS, add_positions, position_table
 from .errors import ValidationError
 from .settings import parse, setting, settings_of
@@ -262,6 +263,10 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     ids_kv = np.array([index[t] for t in tok_kv.tokens])  # (n_k,)
     d = cfg.d_model
     d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
+    # Refuse before allocating anything: one link must not hold gigabytes for everyone.
+    check_budget(estimate_trace_bytes(len(tok_q), len(tok_kv), d, d_k, d_v, cfg.n_heads,
+                                      masked=cfg.causal or cfg.window > 0, alibi=cfg.positions == "alibi",
+                                      rope=cfg.positions == "rope"))
 
     gen = make_generator(cfg.random_source, cfg.seed)
     # The tutorials draw the embedding table first, so one new word shifts every weight after it;

@@ -255,7 +255,7 @@ def base_trace(messages: dict[str, st.delta_generator.DeltaGenerator]) -> tuple[
         hint = (" (a real model's head is loaded: leave it with the button above to change this)"
                 if st.session_state["given"] else "")
         messages.get(exc.field or "", messages["sentence"]).error(literal(str(exc) + hint))
-        last = st.session_state.get("last_good_trace")
+        last = state.last_good_trace()
         if last is None:
             return None
         st.warning("Showing the last valid state until the setting above is fixed.")

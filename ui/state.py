@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
+from attention_core.cache import ByteLRU, nbytes
 from attention_core.lab import SETTINGS
 from attention_core.serialize import config_from_query, config_to_query
 from attention_core.settings import parse_number
@@ -374,8 +375,14 @@ def take_url_messages() -> list[str]:
 
 
 def remember_good(trace: LabTrace) -> None:
-    """The last trace that computed: shown while a setting is being fixed."""
-    st.session_state["last_good_trace"] = trace
+    """The last configuration that computed, shown again while a setting is being fixed. Only the
+    configuration is kept (bytes), not its trace (up to hundreds of MB): the shared cache has it."""
+    st.session_state["last_good_config"] = trace.config
+
+
+def last_good_trace() -> LabTrace | None:
+    cfg = st.session_state.get("last_good_config")
+    return None if cfg is None else cached_run_lab(cfg)
 
 
 def discard_stash() -> None:
@@ -390,7 +397,17 @@ def reset_edits() -> None:
     st.session_state["editor_generation"] += 1
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+#: Traces kept for all sessions of one server process together (a byte bound, not a count).
+SHARED_CACHE_BYTES = 200 * 2**20
+
+
+@st.cache_resource(show_spinner=False)
+def shared_traces() -> ByteLRU:
+    """The process-wide trace cache (one object per server process, shared by every session)."""
+    return ByteLRU(SHARED_CACHE_BYTES)
+
+
 def cached_run_lab(cfg: LabConfig) -> LabTrace:
-    """run_lab, once per distinct configuration per server (traces are never mutated)."""
-    return run_lab(cfg)
+    """run_lab, once per distinct configuration per server: a hundred students opening the same link
+    compute it once and share it (traces are never mutated)."""
+    return shared_traces().get_or_compute(cfg, lambda: run_lab(cfg), nbytes)
