@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace
-from ui import controls, export_panel, presentation, state, views
+from ui import controls, presentation, state, views
 
 state.ensure_defaults()
 state.load_url_once()
@@ -55,9 +55,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     with explained_above if st.session_state.get("explained") else edit:
         views.explain_view(trace, head)
     views.image_note(trace)
-    views.every_step(trace, head)
-    st.divider()
-    export_panel.render(trace)
+    views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
 
 
 lab(cfg0, base_trace, frozen)

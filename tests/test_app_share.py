@@ -95,8 +95,14 @@ def test_presentation_mode_steps_through_the_stages() -> None:
     assert len(at.get("plotly_chart")) >= 2  # the weights and the chosen step: the Playground is back
 
 
+def open_exports(at: AppTest) -> AppTest:
+    """Open the "Share and export" tab (its files are built only there)."""
+    at.session_state["step_tab"] = "Share and export"
+    return at.run()
+
+
 def test_export_panel_shows_link_and_latex() -> None:
-    at = open_link({"seed": "3"})
+    at = open_exports(open_link({"seed": "3"}))
     codes = [c.value for c in at.code]
     assert any("seed=3" in c for c in codes)
     assert any(c.startswith("\\begin{bmatrix}") for c in codes)
@@ -108,7 +114,7 @@ def test_export_panel_shows_link_and_latex() -> None:
 
 def test_large_matrix_latex_is_a_download_not_a_page_of_text() -> None:
     sentence = " ".join(f"w{i}" for i in range(30))  # weights 30 x 30 = 900 cells > MAX_LATEX_SHOWN
-    at = open_link({"s": sentence})
+    at = open_exports(open_link({"s": sentence}))
     at.selectbox(key="export_matrix").set_value("weights").run()
     assert not at.exception
     assert not any(c.value.startswith("\\begin{bmatrix}") for c in at.code)

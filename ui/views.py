@@ -13,7 +13,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, steps_for
-from ui import state
+from ui import export_panel, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
     chart_config,
@@ -103,7 +103,11 @@ def explain_view(trace: LabTrace, head: int) -> None:
             f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
             f"score  = q_i · k_j = {terms} = {ex['score']:.6g}\n"
             f"scaled = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}"
-            + ("   (masked: −∞)" if ex["masked"] else "") + "\n"
+            + (f"\nbiased = {ex['scaled_score']:.6g} + ALiBi bias {ex['position_bias']:.4g} = {ex['biased_score']:.6g}"
+               if h.position_bias is not None else "")
+            + ("   (masked: −∞)" if ex["masked"] else "")
+            + ("\n(q_i and k_j are already turned by RoPE: their dot product sees only i − j)"
+               if h.Q_unrotated is not None else "") + "\n"
             f"exp    = exp(row − {ex['row_max']:.4g}) = [{', '.join(f'{v:.3g}' for v in ex['exp_row'][:10])}]\n"
             f"weight = {ex['exp_row'][j]:.4g} / {ex['exp_sum']:.4g} = {ex['weight']:.6g}\n"
             f"w·v_j  = [{', '.join(f'{v:.3g}' for v in ex['contribution'][:8])}] → output row {i}",
@@ -124,14 +128,18 @@ def every_step(trace: LabTrace, head: int) -> None:
     shown = {"weights", st.session_state.get("second_view")}  # already on screen above
     steps = [s for s in steps_for(trace) if s.name not in shown]
     # Only the open tab is computed and sent (on_change="rerun"): the others cost nothing per rerun.
-    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order"], key="step_tab", on_change="rerun")
+    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order", "Share and export"], key="step_tab",
+                   on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
             token_tables(trace)
-    if tabs[-1].open:
-        with tabs[-1]:
+    if tabs[-2].open:
+        with tabs[-2]:
             word_order(trace)
-    for tab, s in zip(tabs[1:-1], steps):
+    if tabs[-1].open:  # the link, the files and the import: built only when asked for
+        with tabs[-1]:
+            export_panel.render(trace)
+    for tab, s in zip(tabs[1:-2], steps):
         if not tab.open:
             continue
         with tab:

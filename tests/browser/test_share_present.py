@@ -10,6 +10,7 @@ import numpy as np
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import state_to_json
 from tests.browser.helpers import (
+    script_runs,
     set_cell,
     error_elements,
     figure,
@@ -66,11 +67,21 @@ def test_presentation_mode_by_keyboard(browser, app_url: str) -> None:
         ctx.close()
 
 
+def open_exports(page) -> None:
+    """Open the "Share and export" tab (built only when open), if it is not open yet."""
+    tab = page.get_by_role("tab", name="Share and export")
+    if tab.get_attribute("aria-selected") != "true":
+        since = script_runs(page)
+        tab.click()
+        wait_idle(page, since=since)
+
+
 def test_import_a_state_file(page, app_url: str, tmp_path: Path) -> None:
     cfg = LabConfig(sentence="we import this", seed=77).with_edits({("W_v", 0, 0): 2.5})
     good = tmp_path / "state.json"
     good.write_text(state_to_json(cfg))
     goto_app(page, app_url)
+    open_exports(page)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(good))
     wait_idle(page)
     page.wait_for_function("() => document.body.innerText.includes('import')")
@@ -79,6 +90,7 @@ def test_import_a_state_file(page, app_url: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(weights(page), run_lab(cfg).attention.heads[0].weights, rtol=1e-6)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"config": {"seed": "x", "d_model": 0}}))
+    open_exports(page)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(bad))
     wait_idle(page)
     body = page.locator("[data-testid=stMain]").inner_text()
