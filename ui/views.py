@@ -12,7 +12,8 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from attention_core.permutation import permutation_matrix, shuffle
-from attention_core.steps import BY_NAME, steps_for
+from attention_core.describe import describe_matrix, describe_weights
+from attention_core.steps import BY_NAME, Step, labels, steps_for
 from ui import export_panel, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
@@ -43,6 +44,24 @@ def _chart(where: st.delta_generator.DeltaGenerator, fig: dict, key: str, **kwar
                               config=chart_config(key, st.session_state.get("image_format", "png")), **kwargs)
 
 
+#: Matrices up to this size also get their numbers as a table (a screen reader reads it cell by cell).
+MAX_TABLE_SIDE = 12
+
+
+def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
+    """What the heatmap shows, in words: one sentence, and up to 12 × 12 the numbers as a table."""
+    value = step.value(trace, head)
+    rows, cols = labels(trace, step, value)
+    sentence = (describe_weights(value, rows, cols) if step.name == "weights"
+                else describe_matrix(value, rows, cols, step.name))
+    st.caption(literal(sentence))
+    if max(value.shape) <= MAX_TABLE_SIDE:
+        with st.expander(f"{step.title}: the numbers as a table"):
+            frame = pd.DataFrame(value, columns=[f"{j}·{c}" for j, c in enumerate(cols)])
+            frame.insert(0, "row", [f"{i}·{r}" for i, r in enumerate(rows)])
+            st.dataframe(frame, hide_index=True)
+
+
 def head_choice(trace: LabTrace) -> int:
     """With several heads: every head's weights side by side (click one to focus it) and a selector."""
     n = trace.attention.n_heads
@@ -64,6 +83,7 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     if cell and cell[0] < h.n_q and cell[1] < h.n_k:
         fig = marked(fig, *cell)
     event = _chart(st, with_click_layer(fig), "weights", on_select="rerun", selection_mode="points")
+    text_alternative(trace, BY_NAME["weights"], head)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # the click layer has one marker per cell: point_index = row · n_k + column
         i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)
@@ -145,6 +165,7 @@ def every_step(trace: LabTrace, head: int) -> None:
         with tab:
             st.latex(s.formula)
             _chart(tab, step_figure(trace, s, head), f"fig_{s.name}")
+            text_alternative(trace, s, head)
     h = trace.attention.heads[head]
     st.subheader("How peaked is each row?")
     st.text(f"ln n = {math.log(max(h.n_k, 1)):.4f} nats: a uniform row; 0 is one-hot. Scale in force: {h.scale:.6g}")

@@ -1,0 +1,38 @@
+"""One sentence that says what stands out in a matrix: the text alternative of a heatmap.
+
+A screen reader cannot see a heatmap; these sentences say what a sighted student sees first.
+For attention weights: which query attends most strongly to which key, and which query spreads
+its attention most evenly. For any other matrix: where its largest and smallest values are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def describe_weights(weights: np.ndarray, queries: Sequence[str], keys: Sequence[str]) -> str:
+    """E.g. "'it' attends most to 'cat' (0.42); 'the' spreads its attention most (largest weight 0.21)"."""
+    w = np.asarray(weights, dtype=np.float64)  # (n_q, n_k)
+    if w.size == 0:
+        return "There are no weights."
+    i, j = np.unravel_index(int(np.argmax(w)), w.shape)
+    flat = int(np.argmin(w.max(axis=1)))  # the row whose largest weight is smallest
+    return (f"{queries[i]!r} (row {i}) attends most to {keys[j]!r} (column {j}), weight {w[i, j]:.2f}; "
+            f"{queries[flat]!r} (row {flat}) spreads its attention most evenly (largest weight "
+            f"{w[flat].max():.2f}).")
+
+
+def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str) -> str:
+    """E.g. "scores: largest 11.9 at ('is', 'is'), smallest −35.8 at ('dessert', 'first')"."""
+    a = np.asarray(m, dtype=np.float64)
+    finite = np.isfinite(a)
+    if not finite.any():
+        return f"{name}: no finite values."
+    masked = np.where(finite, a, np.nan)
+    hi = np.unravel_index(int(np.nanargmax(masked)), a.shape)
+    lo = np.unravel_index(int(np.nanargmin(masked)), a.shape)
+    hidden = f"; {int((~finite).sum())} cells masked" if not finite.all() else ""
+    return (f"{name}: largest {a[hi]:.4g} at ({rows[hi[0]]!r}, {cols[hi[1]]!r}), smallest {a[lo]:.4g} at "
+            f"({rows[lo[0]]!r}, {cols[lo[1]]!r}){hidden}.")
