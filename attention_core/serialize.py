@@ -218,4 +218,4 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 
 
 #: Query keys the app uses for its own view state (not part of the configuration).
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step")
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal")

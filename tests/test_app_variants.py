@@ -74,3 +74,18 @@ def test_word_order_demo(app: AppTest) -> None:
     app.run()
     assert any("make word order visible" in t.value for t in app.text)
     assert not app.exception
+
+
+def test_the_palette_changes_colours_only_and_travels_in_the_link(app: AppTest) -> None:
+    from ui.palettes import colorscales
+
+    before = weights(app)
+    app.selectbox(key="palette").set_value("colour-blind").run()
+    spec = fig(app, "weights")
+    assert spec["data"][0]["colorscale"] == [list(c) for c in colorscales("colour-blind")[0]]
+    np.testing.assert_array_equal(weights(app), before)  # the numbers do not change
+    assert app.query_params["pal"] in ("colour-blind", ["colour-blind"])
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.query_params["pal"] = "high-contrast"
+    again.run()
+    assert again.session_state["palette"] == "high-contrast" and not again.exception

@@ -16,6 +16,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
 from ui import state
+from ui.palettes import PALETTES
 from ui.state import SEED_SLIDER_MAX
 from ui.text import literal
 
@@ -126,6 +127,10 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
                  disabled=n_heads == 1 or not st.session_state["projections"])
     msg["n_kv_heads"] = sb.empty()
 
+    sb.selectbox("Colours", PALETTES, key="palette", persist_state="session",
+                 format_func={"default": "default (Viridis, blue–orange)", "colour-blind": "colour-blind safe (Cividis)",
+                              "high-contrast": "high contrast (projectors)"}.get,
+                 help="Every palette keeps its lightness order under red–green and blue–yellow colour blindness.")
     sb.header("Positions")
     sb.selectbox("Where a word stands", list(POSITION_LABELS), format_func=POSITION_LABELS.get, key="positions",
                  persist_state="session")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from attention_core.steps import Kind, Step, labels, steps_for
+from ui.palettes import colorscales
 
 if TYPE_CHECKING:
     from attention_core import LabTrace
@@ -48,8 +49,8 @@ MAX_CELLS_CLICKABLE = 32 * 32  # (one marker per cell, sent as JSON lists)
 #: values are in the exports.
 MAX_CELLS_AS_HEATMAP = 256 * 256
 #: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
-WEIGHTS_SCALE = "Viridis"
-DIVERGING_SCALE = "RdBu_r"
+#: (A palette's scales come from :mod:`ui.palettes`, checked under colour-vision deficiencies.)
+WEIGHTS_SCALE, DIVERGING_SCALE = colorscales("default")
 
 
 def plotly_text(text: str) -> str:
@@ -75,6 +76,7 @@ def heatmap(
     height: int | None = None,
     text_size: int = TEXT_SIZE,
     text_width: int = TEXT_WIDTH,
+    palette: str = "default",
 ) -> FigureSpec:
     """A heatmap of ``z`` (rows, cols) with labelled rows and columns, as a figure dict.
 
@@ -107,11 +109,12 @@ def heatmap(
             hover += f"<br>{name}: %{{customdata[{k}]:.6g}}"
     hover += "<extra></extra>"
 
+    sequential, diverging = colorscales(palette)
     if kind == "weights":
-        trace_kwargs.update(colorscale=WEIGHTS_SCALE, zmin=0.0, zmax=1.0)
+        trace_kwargs.update(colorscale=sequential, zmin=0.0, zmax=1.0)
     else:
         bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
-        trace_kwargs.update(colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
+        trace_kwargs.update(colorscale=diverging, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
     xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
     if z.size > MAX_CELLS_AS_HEATMAP:
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
@@ -188,7 +191,7 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: int, text_size: int) -> np.nda
 
 # ----------------------------------------------------------------------------- from a trace
 def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | None = None,
-                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH) -> FigureSpec:
+                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH, palette: str = "default") -> FigureSpec:
     """One registered step of one head as a heatmap; the title starts with the trace field's name."""
     h = trace.attention.heads[head]
     z = step.value(trace, head)
@@ -198,7 +201,7 @@ def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | Non
     return heatmap(z, title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix, row_labels=rows,
                    col_labels=cols, kind=step.kind, row_title="token" if step.name == "embeddings" else step.rows,
                    col_title=step.cols, hover_extra=extra, height=height, text_size=text_size,
-                   text_width=text_width)
+                   text_width=text_width, palette=palette)
 
 
 def step_figures(trace: LabTrace, head: int = 0, names: Collection[str] | None = None) -> dict[str, FigureSpec]:
@@ -258,7 +261,7 @@ def head_tiles(attentions: np.ndarray) -> np.ndarray:
     return out
 
 
-def head_weights_figure(trace: LabTrace, *, height: int = 300) -> FigureSpec:
+def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "default") -> FigureSpec:
     """Every head's weights of the lab side by side (small multiples, one 0..1 scale); a click on a
     tile's cell gives ``point_index``, from which :func:`head_of_click` finds the head."""
     weights = np.stack([h.weights for h in trace.attention.heads])[None]  # (1, H, n_q, n_k)
@@ -266,7 +269,7 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300) -> FigureSpec:
     z = head_tiles(weights)  # (n_q, H·(n_k+1) − 1)
     centres = [h * (k + 1) + (k - 1) / 2 for h in range(heads)]
     return {
-        "data": [{"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
+        "data": [{"type": "heatmap", "z": z, "colorscale": colorscales(palette)[0], "zmin": 0.0, "zmax": 1.0,
                   "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}],
         "layout": {
             "title": {"text": f"all {heads} heads' weights (click one to focus it)"},
@@ -280,14 +283,14 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300) -> FigureSpec:
     }
 
 
-def _palette_png(z: np.ndarray, colorscale: str = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0) -> bytes:
+def _palette_png(z: np.ndarray, colorscale: str | list = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0) -> bytes:
     """(rows, cols) values as a palette PNG: 255 colours of ``colorscale`` from zmin to zmax, NaN white."""
     import io
 
     from PIL import Image  # a Streamlit dependency
     from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
 
-    scale = get_colorscale(colorscale)  # [[position, "rgb(…)" or "#…"], …]
+    scale = get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale  # [[position, colour], …]
     xs = np.array([float(p) for p, _ in scale])
     stops = np.array([hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c) for _, c in scale], dtype=np.float64)
     lut = np.stack([np.interp(np.linspace(0, 1, 255), xs, stops[:, c]) for c in range(3)], axis=1)  # (255, 3)
@@ -304,7 +307,7 @@ def _palette_png(z: np.ndarray, colorscale: str = WEIGHTS_SCALE, zmin: float = 0
 
 
 def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs: list[int], ys: list[int],
-             row_title: str, col_title: str, height: int | None, colorscale: str, zmin: float, zmax: float,
+             row_title: str, col_title: str, height: int | None, colorscale: str | list, zmin: float, zmax: float,
              zmid: float | None = None) -> FigureSpec:
     """A large matrix as one picture: the same colours, axes and title as :func:`heatmap`.
 

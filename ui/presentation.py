@@ -97,6 +97,7 @@ def render(trace: LabTrace) -> None:
                         width="stretch", key="present_heads", config=chart_config("heads"))
         return
     for col, s in zip(st.columns(len(steps)), steps):
-        fig = step_figure(trace, s, 0, text_width=1200 // len(steps), text_size=size)
+        fig = step_figure(trace, s, 0, text_width=1200 // len(steps), text_size=size,
+                          palette=str(st.session_state.get("palette", "default")))
         col.plotly_chart(_big(fig, FIGURE_HEIGHT, size), width="stretch", key=f"present_{s.name}",
                          config=chart_config(s.name))

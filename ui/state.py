@@ -24,6 +24,7 @@ from attention_core.cache import ByteLRU, nbytes
 from attention_core.lab import SETTINGS
 from attention_core.serialize import config_from_query, config_to_query
 from attention_core.settings import parse_number
+from ui.palettes import PALETTES
 
 #: LabConfig fields driven by a widget of the same key (derived from the settings' declarations).
 WIDGET_FIELDS: tuple[str, ...] = tuple(name for name, spec in SETTINGS.items() if spec.widget)
@@ -66,6 +67,7 @@ def ensure_defaults() -> None:
     st.session_state.setdefault("present", False)
     st.session_state.setdefault("step", 0)
     st.session_state.setdefault("big_type", False)
+    st.session_state.setdefault("palette", "default")
     st.session_state.setdefault("image_format", "png")
     st.session_state.setdefault("edit_matrix", "W_q")
     st.session_state.setdefault("edits", {})
@@ -106,6 +108,10 @@ def load_url_once() -> None:
     st.session_state["step"] = int(step) if step.isdigit() and int(step) < 100 else 0
     if params.get("step") and not step.isdigit():
         messages.append("ignored 'step': must be a whole number")
+    if params.get("pal") in PALETTES:
+        st.session_state["palette"] = params["pal"]
+    elif "pal" in params:
+        messages.append(f"ignored 'pal': the palettes are {', '.join(PALETTES)}")
     st.session_state["url_messages"] = messages
 
 
@@ -117,6 +123,8 @@ def write_url(cfg: LabConfig) -> None:
         params = {}
     if st.session_state.get("present"):
         params.update(present="1", step=str(st.session_state.get("step", 0)))
+    if st.session_state.get("palette", "default") != "default":
+        params["pal"] = st.session_state["palette"]
     # Compare with the address bar itself, not with what we last wrote: a page switch clears it.
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)

@@ -39,6 +39,11 @@ COMPACT = """
 """
 
 
+def palette() -> str:
+    """The colour palette chosen in the sidebar (default, colour-blind, high-contrast)."""
+    return str(st.session_state.get("palette", "default"))
+
+
 def _chart(where: st.delta_generator.DeltaGenerator, fig: dict, key: str, **kwargs: object) -> object:
     return where.plotly_chart(fig, width="stretch", key=key,
                               config=chart_config(key, st.session_state.get("image_format", "png")), **kwargs)
@@ -67,7 +72,7 @@ def head_choice(trace: LabTrace) -> int:
     n = trace.attention.n_heads
     if n == 1:
         return 0
-    event = _chart(st, head_weights_figure(trace, height=200), "all_heads", on_select="rerun",
+    event = _chart(st, head_weights_figure(trace, height=200, palette=palette()), "all_heads", on_select="rerun",
                    selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
@@ -78,7 +83,7 @@ def head_choice(trace: LabTrace) -> int:
 def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     """The weights heatmap (click a cell to explain it); optionally the change made by the edits."""
     h = trace.attention.heads[head]
-    fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT)
+    fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT, palette=palette())
     cell = st.session_state.get("explained")
     if cell and cell[0] < h.n_q and cell[1] < h.n_k:
         fig = marked(fig, *cell)
@@ -140,7 +145,7 @@ def second_view(trace: LabTrace, head: int) -> None:
     name = st.segmented_control("Also show", SECOND_VIEWS, key="second_view", persist_state="session",
                                 default="scores")
     if name and name in BY_NAME:
-        _chart(st, step_figure(trace, BY_NAME[name], head, height=360), f"second_{name}")
+        _chart(st, step_figure(trace, BY_NAME[name], head, height=360, palette=palette()), f"second_{name}")
 
 
 def every_step(trace: LabTrace, head: int) -> None:
@@ -164,7 +169,7 @@ def every_step(trace: LabTrace, head: int) -> None:
             continue
         with tab:
             st.latex(s.formula)
-            _chart(tab, step_figure(trace, s, head), f"fig_{s.name}")
+            _chart(tab, step_figure(trace, s, head, palette=palette()), f"fig_{s.name}")
             text_alternative(trace, s, head)
     h = trace.attention.heads[head]
     st.subheader("How peaked is each row?")
