@@ -141,6 +141,7 @@ PARAMETERS = {"W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v"}
 
 
 @pytest.mark.parametrize("options", [
+    {"n_heads": 2, "causal": True},
     {"n_heads": 4, "n_kv_heads": 2, "positions": "rope", "window": 3, "causal": True},
     {"n_heads": 2, "positions": "alibi", "cross_sentence": "a b c d e"},
     {"positions": "sinusoidal", "cross_sentence": "one two three four five six seven eight"},
@@ -162,21 +163,12 @@ def test_exported_script_reproduces_every_variant(tmp_path: Path, options: dict)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=name)
 
 
-def test_exported_script_prints_the_apps_numbers(tmp_path: Path) -> None:
-    cfg = dataclasses.replace(LabConfig(), n_heads=2, causal=True).with_edits({("W_q", 0, 0): 5.0})
-    trace = run_lab(cfg)
+def test_exported_script_prints_readable_matrices(tmp_path: Path) -> None:
+    trace = run_lab(dataclasses.replace(LabConfig(), n_heads=2, causal=True).with_edits({("W_q", 0, 0): 5.0}))
     script = tmp_path / "attention_lab.py"
     script.write_text(python_script(trace))
-    out = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60, check=True)
-    printed = json.loads(out.stdout)
-    ours = matrices(trace)
-    assert set(ours) - PARAMETERS == set(printed)
-    for name, values in printed.items():
-        expected = np.where(np.isfinite(ours[name][0]), ours[name][0], np.nan)
-        got = np.array([[np.nan if v is None else v for v in row] for row in values])
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=name)
     human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True)
-    assert "head1_weights (6, 6)" in human.stdout
+    assert "head1_weights (6, 6)" in human.stdout and "tokens: ['Life', 'is'" in human.stdout
 
 
 def test_csv_latex_json_exports() -> None:
