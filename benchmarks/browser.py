@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.browser.helpers import choose_matrix, edit_grid_cell, goto_app, set_text_input, start_streamlit
+from tests.browser.helpers import edit_grid_cell, goto_app, set_cell, set_text_input, start_streamlit
 
 SIZES = (6, 64, 512, 1024)
 
@@ -24,7 +24,7 @@ def _last_value(title_part: str) -> str:
     }}"""
 
 
-def _timed_edits(page, url: str, grid_of, probe: str, edits: int) -> list[float]:
+def _timed_edits(page, url: str, edit, probe: str, edits: int) -> list[float]:
     """Edit cell (0, 0) ``edits`` times with new values; time each from Enter to the changed chart.
 
     Each edit starts from a freshly loaded page (the Playground restores its state from the
@@ -36,8 +36,7 @@ def _timed_edits(page, url: str, grid_of, probe: str, edits: int) -> list[float]
         goto_app(page, url)
         before = page.evaluate(probe)
         start: list[float] = []
-        edit_grid_cell(page, grid_of(page), 0, 0, f"{3 + 0.37 * (k + 1):.2f}",
-                       before_commit=lambda: start.append(time.perf_counter()))
+        edit(page, f"{3 + 0.37 * (k + 1):.2f}", lambda: start.append(time.perf_counter()))
         page.wait_for_function(f"() => ({probe})() !== {before!r}", polling="raf", timeout=60_000)
         times.append((time.perf_counter() - start[0]) * 1000)
     return times
@@ -60,15 +59,18 @@ def run(quick: bool = False) -> dict:
                 if n != 6:
                     set_text_input(page, "Sentence", " ".join(f"w{i}" for i in range(n)))
                 link = page.url  # the address bar holds the sentence
-                ours = statistics.median(_timed_edits(page, link, lambda pg: choose_matrix(pg, "W_Q"),
-                                                      _last_value("output"), edits))
+                ours = statistics.median(_timed_edits(
+                    page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark),
+                    _last_value("weights"), edits))
                 page.close()
                 os.environ["FLOOR_N"], os.environ["FLOOR_D"] = str(n), "24"
                 furl, fproc = start_streamlit(ROOT / "benchmarks" / "floor_app.py")
                 floors.append(fproc)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                floor = statistics.median(_timed_edits(page, furl, lambda pg: pg.locator("[data-testid=stDataFrame]").first,
-                                                       _last_value("output"), edits))
+                floor = statistics.median(_timed_edits(
+                    page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first,
+                                                                    0, 0, v, before_commit=mark),
+                    _last_value("weights"), edits))
                 page.close()
                 fproc.terminate()
                 out["edit_to_render_ms"][str(n)], out["edit_to_render_floor_ms"][str(n)] = ours, floor

@@ -1,6 +1,6 @@
-"""The floor for the rerun and browser benchmarks: one data editor and the same number of
-same-size heatmaps as the Playground (3 of n x n, 4 of n x d), drawn from precomputed
-arrays that change on every edit (identical figures would be sent only once)."""
+"""The floor for the rerun and browser benchmarks: one data editor and three heatmaps of the sizes
+the Playground shows after an edit (the weights and the scores, n x n; one n x d step), drawn
+from precomputed arrays that change on every edit (identical figures would be sent only once)."""
 
 import os
 
@@ -15,8 +15,7 @@ frame.insert(0, "row", [f"x{i}" for i in range(16)])  # a read-only label column
 edited = st.data_editor(frame, key="floor_editor", hide_index=True, disabled=["row"])
 shift = float(edited.drop(columns="row").to_numpy(dtype=float).sum())
 rs = np.random.RandomState(0)
-for shape, title in [((n, d), "Q"), ((n, d), "K"), ((n, d), "V"), ((n, n), "scores"), ((n, n), "scaled"),
-                     ((n, n), "weights"), ((n, d), "output")]:
+for shape, title in [((n, n), "weights"), ((n, n), "scores"), ((n, d), "output")]:
     z = (rs.rand(*shape) + shift).astype(np.float32 if shape[0] * shape[1] > 4096 else np.float64)
     st.plotly_chart({"data": [{"type": "heatmap", "z": z}], "layout": {"title": {"text": title}}}, key=title,
                     width="stretch")
