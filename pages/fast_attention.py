@@ -177,11 +177,14 @@ with kc2:
                             row_labels=[f"head {i}" for i in range(n_heads)], col_labels=tokens[: t + 1],
                             kind="weights", row_title="head", height=260),
                     width="stretch", key="fa_newweights_chart", config=chart_config("kv-cache-weights"))
-growth = pd.DataFrame({
-    "tokens generated": np.arange(1, len(tokens) + 1),
-    f"{n_kv} key/value head{'s' if n_kv > 1 else ''} (bytes)": np.arange(1, len(tokens) + 1) * decoded.bytes_per_token,
-    f"{n_heads} key/value heads (bytes)": np.arange(1, len(tokens) + 1) * per_token_full,
-}).set_index("tokens generated")
-st.line_chart(growth, x_label="tokens generated", y_label="cache bytes (one layer)")
+steps_done = np.arange(1, len(tokens) + 1)
+st.plotly_chart({  # a Plotly line (keyboard- and screen-reader-quiet like the heatmaps; no user text in it)
+    "data": [{"type": "scatter", "mode": "lines+markers", "x": steps_done, "y": steps_done * decoded.bytes_per_token,
+              "name": f"{n_kv} key/value head{'s' if n_kv > 1 else ''}"},
+             {"type": "scatter", "mode": "lines+markers", "x": steps_done, "y": steps_done * per_token_full,
+              "name": f"{n_heads} key/value heads"}],
+    "layout": {"title": {"text": "KV cache size (one layer)"}, "height": 320,
+               "xaxis": {"title": {"text": "tokens generated"}}, "yaxis": {"title": {"text": "cache bytes"}}},
+}, width="stretch", key="kv_growth")
 dc = float(np.max(np.abs(decoded.output - full.output)))
 st.text(f"max |cached − full causal| = {dc:.3g} over all {len(tokens)} tokens' outputs.")

@@ -30,8 +30,7 @@ import pytest
 from benchmarks.hall import WS_LOAD, ws_load
 from deploy.serve import Hall, nginx_binary, start_hall
 from tests.browser.helpers import (
-    choose_matrix,
-    edit_grid_cell,
+    set_cell,
     error_elements,
     figure,
     goto_app,
@@ -97,7 +96,7 @@ def test_a_killed_process_s_students_reconnect_to_the_other_and_get_their_work_b
     sentence = "the hall keeps its work"
     set_text_input(page, "Sentence", sentence)
     set_slider(page, "Seed", 130)
-    edit_grid_cell(page, choose_matrix(page, "W_K"), row=1, col=2, value="-0.75")
+    set_cell(page, "W_K", 1, 2, "-0.75")
     wait_idle(page)
     link, before = page.url, weights(page)
     assert "seed=130" in link and "W_k%3A1%3A2%3A-0.75" in link, link

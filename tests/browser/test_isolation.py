@@ -73,7 +73,7 @@ def test_sessions_never_see_each_others_work(browser, app_url: str) -> None:
                     page.get_by_role("button", name="Open this configuration in the Playground").wait_for()
                     wait_idle(page)
                     nav.filter(has_text="Playground").first.click()
-                    page.get_by_text("Matrix to edit").wait_for()
+                    page.locator(".st-key-edit_matrix").wait_for()
                     wait_idle(page)
                 done += 1
             for k, page in enumerate(pages):

@@ -65,7 +65,7 @@ def test_real_head_on_screen_then_edited_in_the_playground(page, app_url: str, m
     np.testing.assert_allclose(shown, expected.attentions[LAYER, HEAD], atol=1e-6)
 
     page.get_by_role("button", name="Open this head in the Playground").click()
-    page.get_by_text("Matrix to edit").wait_for()
+    page.locator(".st-key-edit_matrix").wait_for()
     wait_idle(page)
     assert error_elements(page) == []
     in_playground = z(figure(page, "weights"))
