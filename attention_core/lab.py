@@ -174,6 +174,9 @@ def validate(cfg: LabConfig) -> None:
     if cfg.n_kv_heads and cfg.n_heads % cfg.n_kv_heads:
         raise ValidationError(f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads",
                               field="n_kv_heads")
+    if cfg.n_kv_heads and cfg.n_kv_heads >= cfg.n_heads:
+        raise ValidationError(f"{cfg.n_kv_heads} key/value heads for {cfg.n_heads} query heads: shared heads must be "
+                              "fewer than the query heads (0 = one per head)", field="n_kv_heads")
     if cfg.n_kv_heads and not cfg.projections:
         raise ValidationError("shared key/value heads need the projections (W_k, W_v narrower than W_q)",
                               field="n_kv_heads")
@@ -188,6 +191,126 @@ def validate(cfg: LabConfig) -> None:
             raise ValidationError(f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}")
         if not isinstance(edit[3], (int, float)) or not math.isfinite(edit[3]):
             raise ValidationError(f"edited value in {edit[0]}[{edit[1]}, {edit[2]}] must be a finite number")
+
+
+def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
+    """{matrix: (rows, columns)} of every matrix ``cfg`` lets a person edit, or the
+    :class:`ValidationError` :func:`run_lab` would raise before drawing anything.
+
+    Cheap (no matrix is drawn): it tokenizes and checks the settings, the seed's range,
+    one-hot's vocabulary and typed embeddings, which is everything that can refuse a
+    configuration before its numbers exist.
+    """
+    validate(replace(cfg, edits=()))
+    tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
+    cross = bool(cfg.cross_sentence.strip())
+    tok_kv = _tokens("the second sentence", "cross_sentence", cfg.cross_sentence, cfg) if cross else tok_q
+    make_generator(cfg.random_source, cfg.seed)  # refuses a seed outside the source's range
+    d = cfg.d_model
+    d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
+    d_kk, d_kv = kv_widths(cfg, d_k, d_v) if cfg.projections else (d, d)
+    if cfg.embedding == "one_hot" and len(set(tok_q.tokens) | set(tok_kv.tokens)) > d:
+        raise ValidationError(f"one-hot embeddings need d_model ≥ vocabulary size; "
+                              f"{len(set(tok_q.tokens) | set(tok_kv.tokens))} words > d_model = {d}", field="embedding")
+    if cfg.embedding == "manual" and cfg.manual_embeddings is not None:
+        given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
+        if given.shape != (len(tok_q), d):
+            raise ValidationError(f"typed embeddings have shape {given.shape}; expected {(len(tok_q), d)}",
+                                  field="embedding")
+    shapes = {"embeddings": (len(tok_q), d), "W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv)}
+    if cross:
+        shapes["embeddings_kv"] = (len(tok_kv), d)
+    if cfg.n_heads > 1:
+        shapes["W_o"] = (d_v, d)
+    widths = {"W_o": (d_v, d), "b_q": (1, d_k), "b_k": (1, d_kk), "b_v": (1, d_kv)}
+    for name, _rows in cfg.given:
+        shapes.setdefault(name, widths.get(name, shapes.get(name, (0, 0))))
+    return shapes
+
+
+def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[LabConfig, list[str]]:
+    """``cfg`` without the edits of matrices it does not have or of cells outside their shapes,
+    and one message naming what was dropped (a link or file may name any cell)."""
+    kept, dropped = [], []
+    for m, r, c, v in cfg.edits:
+        if m in shapes and 0 <= r < shapes[m][0] and 0 <= c < shapes[m][1]:
+            kept.append((m, r, c, v))
+        else:
+            dropped.append(f"{m}[{r}, {c}]" + ("" if m in shapes else " (no such matrix here)"))
+    if not dropped:
+        return cfg, []
+    listed = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+    shape_list = ", ".join(f"{m} {a}×{b}" for m, (a, b) in shapes.items())
+    return replace(cfg, edits=tuple(kept)), [
+        f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices are {shape_list})"]
+
+
+#: Settings that :func:`make_holdable` puts back together: a sentence's tokenizer options go
+#: with it, and typed embeddings fit only the sentence and width they were typed for.
+_TYPED_FOR = ("sentence", "cross_sentence", "lowercase", "keep_punctuation", "d_model")
+
+
+def make_holdable(cfg: LabConfig, base: LabConfig | None = None) -> tuple[LabConfig, list[str]]:
+    """``cfg`` changed as little as possible into one the Playground's widgets and editors hold
+    and :func:`run_lab` accepts, plus one message per change (never an exception).
+
+    A setting that cannot work with the others (7 heads for d_k = 24, RoPE with an odd head
+    width, one-hot with too small a d_model, a seed outside its generator's range …) goes back
+    to its value in ``base`` (a preset, or the defaults); edits outside the matrices are dropped.
+    Used on everything that arrives from a link or a state file, before the first run.
+    """
+    base = base if base is not None else LabConfig()
+    messages: list[str] = []
+    edits = cfg.edits
+    cfg = replace(cfg, edits=())
+    for _ in range(len(SETTINGS) + 4):  # each round puts one setting back: bounded
+        try:
+            shapes = matrix_shapes(cfg)
+            break
+        except ValidationError as exc:
+            name = {"scale": "scale_value", "edits": None}.get(exc.field or "", exc.field)
+            why = str(exc)[:300]
+            if name == "embedding" and cfg.embedding == "manual" and cfg.manual_embeddings is not None:
+                if any(getattr(cfg, f) != getattr(base, f) for f in _TYPED_FOR):
+                    cfg = replace(cfg, **{f: getattr(base, f) for f in _TYPED_FOR})
+                    messages.append(f"kept the preset's sentence and d_model: {why}")
+                else:
+                    cfg = replace(cfg, manual_embeddings=None)
+                    messages.append(f"dropped the typed embeddings: {why}")
+            elif name in SETTINGS and getattr(cfg, name) != getattr(base, name):
+                cfg = replace(cfg, **{name: getattr(base, name)})
+                shown = "" if SETTINGS[name].kind == "text" else f"; it is {getattr(base, name)!r}"
+                messages.append(f"ignored {name}: {why}{shown}")
+            elif base != LabConfig():
+                messages.append(f"ignored the settings of the link or file: {why}; starting from the preset")
+                return make_holdable(base)[0], messages
+            else:
+                messages.append(f"ignored the settings of the link or file: {why}; starting from the defaults")
+                return LabConfig(), messages
+    else:
+        messages.append("ignored the settings of the link or file: they do not fit together")
+        return LabConfig(), messages
+    cfg, dropped = edits_that_fit(replace(cfg, edits=edits), shapes)
+    return _without_overflow(cfg, messages + dropped)
+
+
+#: Edits smaller than this cannot overflow float64 anywhere in the lab: with every other entry
+#: below 1e3 and widths up to 768, the largest product (scores through W_O) stays below 1e250.
+OVERFLOW_SAFE = 1e50
+
+
+def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, list[str]]:
+    """``cfg`` without its huge edits when they overflow float64 (found by one trial run)."""
+    if all(abs(v) < OVERFLOW_SAFE for *_, v in cfg.edits):
+        return cfg, messages
+    try:
+        run_lab(cfg)
+        return cfg, messages
+    except ValidationError as exc:
+        huge = [f"{m}[{r}, {c}] = {v!r}" for m, r, c, v in cfg.edits if abs(v) >= OVERFLOW_SAFE]
+        kept = tuple(e for e in cfg.edits if abs(e[3]) < OVERFLOW_SAFE)
+        return replace(cfg, edits=kept), messages + [
+            f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"]
 
 
 def scale_for(cfg: LabConfig, n_q: int) -> float:
@@ -248,6 +371,40 @@ def token_embedding(cfg: LabConfig, token: str) -> np.ndarray:
     """(d_model,) the embedding of ``token``, drawn from its own seed (``draw_order="weights_first"``)."""
     gen = make_generator(cfg.random_source, token_seed(cfg.seed, token))
     return draw_matrix(gen, cfg.embedding_init, 1, cfg.d_model)[0]  # (d_model,)
+
+
+#: The intermediates checked for overflow, in pipeline order, with the names the UI gives them.
+_OVERFLOW_CHECKED: tuple[tuple[str, str], ...] = (
+    ("Q", "Q"), ("K", "K"), ("V", "V"), ("scores", "scores"), ("scaled_scores", "scaled scores"),
+    ("output", "output"),
+)
+
+
+def _first_non_finite(m: np.ndarray | None) -> tuple[int, int] | None:
+    """(row, column) of the first ±inf or NaN in ``m``, or None when every entry is finite."""
+    if m is None or m.size == 0 or np.isfinite(m.min()) and np.isfinite(m.max()):  # no n² temporary when fine
+        return None
+    r, c = np.argwhere(~np.isfinite(m))[0]
+    return int(r), int(c)
+
+
+def check_overflow(attention: MultiHeadTrace) -> None:
+    """Raise :class:`ValidationError` naming the first matrix and cell that overflowed float64.
+
+    Hand edits can be as large as ±1.8e308, and a product of two of them overflows: a Q, K, V,
+    score or output of ±inf (or NaN, from inf − inf) is not a number the lab can show or
+    explain. Masked scores are −inf on purpose, so only the unmasked intermediates are checked.
+    """
+    where = [(f"{label} of head {h}" if attention.n_heads > 1 else label, getattr(head, name))
+             for h, head in enumerate(attention.heads) for name, label in _OVERFLOW_CHECKED]
+    where += [("Q (all heads)", attention.Q), ("K (all heads)", attention.K), ("V (all heads)", attention.V),
+              ("concatenated heads", attention.concat), ("output after W_O", attention.output)]
+    for label, m in where:
+        cell = _first_non_finite(m)
+        if cell is not None:
+            raise ValidationError(
+                f"{label} overflows float64 at row {cell[0]}, column {cell[1]} ({m[cell]}): the edited "
+                "values are too large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones", field="edits")
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:
@@ -332,6 +489,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
         rope_base=cfg.rope_base if cfg.positions == "rope" else None, alibi=cfg.positions == "alibi",
         window=cfg.window or None, **bias,
     )
+    check_overflow(attention)
     return LabTrace(
         config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,
         embeddings=X, embeddings_kv=X_kv, W_q=edited["W_q"], W_k=edited["W_k"], W_v=edited["W_v"],
