@@ -142,6 +142,11 @@ class LabTrace:
     def is_cross(self) -> bool:
         return bool(self.config.cross_sentence.strip())
 
+    @property
+    def overflow_note(self) -> str | None:
+        """A score beyond float64 named by matrix and cell (the weights stay exact), or None."""
+        return overflow_note(self.attention)
+
 
 def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
     if not isinstance(text, str):
@@ -373,11 +378,10 @@ def token_embedding(cfg: LabConfig, token: str) -> np.ndarray:
     return draw_matrix(gen, cfg.embedding_init, 1, cfg.d_model)[0]  # (d_model,)
 
 
-#: The intermediates checked for overflow, in pipeline order, with the names the UI gives them.
-_OVERFLOW_CHECKED: tuple[tuple[str, str], ...] = (
-    ("Q", "Q"), ("K", "K"), ("V", "V"), ("scores", "scores"), ("scaled_scores", "scaled scores"),
-    ("output", "output"),
-)
+#: The intermediates that must be finite, in pipeline order, with the names the UI gives them.
+_MUST_BE_FINITE: tuple[tuple[str, str], ...] = (("Q", "Q"), ("K", "K"), ("V", "V"), ("output", "output"))
+#: Scores may overflow: the core then computes the weights exactly from rescaled scores.
+_MAY_OVERFLOW: tuple[tuple[str, str], ...] = (("scores", "scores"), ("scaled_scores", "scaled scores"))
 
 
 def _first_non_finite(m: np.ndarray | None) -> tuple[int, int] | None:
@@ -388,23 +392,52 @@ def _first_non_finite(m: np.ndarray | None) -> tuple[int, int] | None:
     return int(r), int(c)
 
 
+def _overflows(attention: MultiHeadTrace, checked: tuple[tuple[str, str], ...]) -> tuple[str, np.ndarray,
+                                                                                          tuple[int, int]] | None:
+    """(label, matrix, cell) of the first non-finite entry among ``checked`` of every head, or None."""
+    for h, head in enumerate(attention.heads):
+        for name, label in checked:
+            m = getattr(head, name)
+            cell = _first_non_finite(m)
+            if cell is not None:
+                return (f"{label} of head {h}" if attention.n_heads > 1 else label), m, cell
+    return None
+
+
 def check_overflow(attention: MultiHeadTrace) -> None:
     """Raise :class:`ValidationError` naming the first matrix and cell that overflowed float64.
 
-    Hand edits can be as large as ±1.8e308, and a product of two of them overflows: a Q, K, V,
-    score or output of ±inf (or NaN, from inf − inf) is not a number the lab can show or
-    explain. Masked scores are −inf on purpose, so only the unmasked intermediates are checked.
+    Hand edits can be as large as ±1.8e308, and a product of two of them overflows: a Q, K, V
+    or output of ±inf (or NaN, from inf − inf) is not a number the lab can show, and every
+    step after it would be wrong. (Scores may overflow: see :func:`overflow_note`.)
     """
-    where = [(f"{label} of head {h}" if attention.n_heads > 1 else label, getattr(head, name))
-             for h, head in enumerate(attention.heads) for name, label in _OVERFLOW_CHECKED]
-    where += [("Q (all heads)", attention.Q), ("K (all heads)", attention.K), ("V (all heads)", attention.V),
-              ("concatenated heads", attention.concat), ("output after W_O", attention.output)]
-    for label, m in where:
+    found = _overflows(attention, _MUST_BE_FINITE)
+    extra = [("concatenated heads", attention.concat), ("output after W_O", attention.output)]
+    for label, m in [] if found else extra:
         cell = _first_non_finite(m)
         if cell is not None:
-            raise ValidationError(
-                f"{label} overflows float64 at row {cell[0]}, column {cell[1]} ({m[cell]}): the edited "
-                "values are too large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones", field="edits")
+            found = (label, m, cell)
+            break
+    if found:
+        label, m, (r, c) = found
+        raise ValidationError(
+            f"{label} overflows float64 at row {r}, column {c} ({m[r, c]}): the edited values are too "
+            "large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones", field="edits")
+
+
+def overflow_note(attention: MultiHeadTrace) -> str | None:
+    """What to say when a score is beyond float64 (drawn blank), or None.
+
+    Softmax needs only each row's differences, which the core computes from rescaled scores
+    (:func:`~attention_core.attention._stable_logits`), so the weights and the output stay
+    exact; only the score itself cannot be written as a 64-bit number.
+    """
+    found = _overflows(attention, _MAY_OVERFLOW)
+    if found is None:
+        return None
+    label, m, (r, c) = found
+    return (f"{label} at row {r}, column {c} is beyond float64 ({m[r, c]}; drawn blank): the weights are still "
+            "exact, computed from rescaled scores")
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:

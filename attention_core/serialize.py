@@ -38,9 +38,9 @@ from .presets import PRESETS
 from .settings import parse, parse_number
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
-#: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but the page's
-#: first request carries the address in one header line, and Tornado (Streamlit's server)
-#: refuses headers over 64 KiB; half of that leaves room for cookies and proxies.
+#: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but a reload
+#: sends the address in the request line: Streamlit 1.67's server (uvicorn) answered 70,000
+#: characters and refused 200,000 with "400 Bad Request", and proxies are often stricter.
 MAX_LINK_CHARS = 32_000
 #: A link longer than this is refused outright (what the app writes, plus the view keys).
 MAX_QUERY_CHARS = MAX_LINK_CHARS + 1_000

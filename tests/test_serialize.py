@@ -88,8 +88,9 @@ BAD_LINKS = [
     ({"preset": "nope"}, "ignored 'preset': unknown preset"),
     ({"zzz": "1"}, "ignored unknown parameter 'zzz'"),
     ({"e": "W_q:0:0:5.0,W_q:0:0:nan,junk,W_x:1:1:1"}, "ignored 3 malformed edit(s)"),
-    ({"e": "W_q:0:0:" + "9" * 20_000}, "ignored the whole link"),
-    ({"s": "x" * 30_000}, "ignored the whole link"),
+    ({"e": "W_q:0:0:" + "9" * 40_000}, "ignored the whole link"),
+    ({"s": "x" * 30_000}, "'s' (sentence): is 30,000 characters long; the limit is 20,000"),
+    ({"s": "x" * 40_000}, "ignored the whole link"),
     ({"e": "V0tfcTowOjA6NS4w"}, "ignored 1 malformed edit(s)"),  # base64 where plain text belongs
 ]
 
