@@ -51,6 +51,8 @@ MAX_DIM = 768  # cap on d_model, d_k and d_v (SmolLM2's heads read d_model = 576
 MAX_SENTENCE_CHARS = 20_000  # refuse longer text before tokenizing it
 
 DEFAULT_SENTENCE = "Life is short, eat dessert first"
+#: What the R-compatible source draws (R's vignette uses runif only).
+R_INITS: tuple[str, ...] = ("int3", "uniform")
 
 #: One hand edit: (matrix name, row, column, value).
 Edit = tuple[str, int, int, float]
@@ -211,6 +213,14 @@ def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
     cross = bool(cfg.cross_sentence.strip())
     tok_kv = _tokens("the second sentence", "cross_sentence", cfg.cross_sentence, cfg) if cross else tok_q
     make_generator(cfg.random_source, cfg.seed)  # refuses a seed outside the source's range
+    drawn = {"init": cfg.projections or cfg.n_heads > 1, "embedding_init": cfg.embedding == "random"}
+    for name, used in drawn.items():  # R's vignette draws with runif only (see rng.draw_matrix)
+        if used and cfg.random_source == "r" and getattr(cfg, name) not in R_INITS:
+            raise ValidationError(f"the R-compatible source offers integers 0..2 and uniform [0, 1) only, "
+                                  f"not {getattr(cfg, name)}", field=name)
+    if cfg.positions == "learned" and cfg.random_source == "r":  # a learned table is drawn from N(0, 1)
+        raise ValidationError("a learned position table is drawn from a normal distribution, which the "
+                              "R-compatible source does not offer", field="positions")
     d = cfg.d_model
     d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
     d_kk, d_kv = kv_widths(cfg, d_k, d_v) if cfg.projections else (d, d)
@@ -282,6 +292,9 @@ def make_holdable(cfg: LabConfig, base: LabConfig | None = None) -> tuple[LabCon
                 else:
                     cfg = replace(cfg, manual_embeddings=None)
                     messages.append(f"dropped the typed embeddings: {why}")
+            elif name in ("init", "embedding_init") and cfg.random_source == "r":
+                cfg = replace(cfg, **{name: "uniform"})  # as the sidebar does
+                messages.append(f"ignored {name}: {why}; it is 'uniform'")
             elif name in SETTINGS and getattr(cfg, name) != getattr(base, name):
                 cfg = replace(cfg, **{name: getattr(base, name)})
                 shown = "" if SETTINGS[name].kind == "text" else f"; it is {getattr(base, name)!r}"
