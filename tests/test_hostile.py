@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from attention_core import LabConfig, ValidationError, run_lab, tokenize
-from attention_core.serialize import config_from_query, state_from_json
+from urllib.parse import urlencode
+
+from attention_core.serialize import MAX_LINK_CHARS, config_from_query, config_to_query, state_from_json
 from tests.app_driver import edit_cell
 from tests.test_app import ROOT, fig, plain, z_of
 from attention_core.settings import parse_number
@@ -393,3 +395,38 @@ def test_show_the_change_survives_a_shape_change(app: AppTest, change) -> None:
         back[0].click().run()
         assert not app.exception, [e.value for e in app.exception]
         assert app.session_state["edits"]
+
+
+# --------------------------------------------------------------------------- every state can be shared
+def query_of(at: AppTest) -> dict[str, str]:
+    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+            for k in at.query_params}
+
+
+def test_a_thousand_edits_come_back_from_the_address_bar_bit_for_bit() -> None:
+    from tests.test_serialize import full_precision_edits
+
+    cfg = full_precision_edits(LabConfig(), 1000, seed=3)
+    at = open_link(config_to_query(cfg))
+    assert not at.exception and not at.warning
+    written = query_of(at)
+    assert list(written) == ["z"] and len(urlencode(written)) <= MAX_LINK_CHARS  # what the address bar holds
+    again = open_link(written)  # a reload: a new session from the address bar
+    expected = run_lab(cfg).attention.heads[0].weights
+    np.testing.assert_array_equal(z_of(fig(again, "weights")), expected)
+
+
+def test_a_state_too_large_for_a_link_is_said_and_the_file_offered() -> None:
+    from tests.test_serialize import full_precision_edits
+
+    cfg = full_precision_edits(LabConfig(d_model=128, d_k=128, d_v=128), 5000, seed=4)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["pending_config"] = cfg  # as the import button leaves it
+    at.run()
+    assert not at.exception
+    assert query_of(at) == {"toolong": "1"}  # never a stale or unreadable link
+    said = plain(" ".join(w.value for w in at.warning))
+    assert "No link for this state" in said and "download the state file" in said and "reload" in said
+    assert any(b.label == "State file (to import later)" for b in at.get("download_button"))
+    reopened = open_link({"toolong": "1"})  # a reload says what happened instead of resetting silently
+    assert "made from a state too large for a link" in shown_text(reopened)
