@@ -11,10 +11,6 @@ exactly like an imported file (``state_from_json``).
 
 from __future__ import annotations
 
-import base64
-import json
-import zlib
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +20,8 @@ from attention_core import run_lab
 from attention_core.lab import EDITABLE, SETTINGS
 from attention_core.serialize import COMPACT_KEY, QUERY_KEYS, config_from_query
 from tests.plotly_json import fig
-from tests.test_app import ROOT, z_of
+from tests.test_app import z_of
+from tests.test_hostile import open_link, pack
 
 #: Text a browser can put in an address (it turns lone surrogates into U+FFFD itself).
 ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
@@ -59,25 +56,11 @@ STATE_FILES = st.fixed_dictionaries({}, optional={
 })
 
 
-def open_link(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    return at
-
-
 def check_lab(at: AppTest, params: dict[str, str]) -> None:
     assert not at.exception, (params, [e.value for e in at.exception])
     expected_cfg, _ = config_from_query(params)
     expected = run_lab(expected_cfg).attention.heads[0].weights
     np.testing.assert_allclose(z_of(fig(at, "weights")), expected, rtol=1e-6, atol=0)  # the parser's config, drawn
-
-
-def pack(doc: object) -> str:
-    """A state document in the app's compressed link form: base64url(zlib(JSON))."""
-    text = json.dumps(doc, allow_nan=True)  # lone surrogates are written as \\udXXX escapes
-    return base64.urlsafe_b64encode(zlib.compress(text.encode("ascii"))).decode().rstrip("=")
 
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
