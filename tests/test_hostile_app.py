@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from attention_core import run_lab
 from attention_core.lab import EDITABLE, SETTINGS
 from attention_core.serialize import COMPACT_KEY, QUERY_KEYS, config_from_query
+from tests.app_driver import edit_cell
 from tests.plotly_json import fig
 from tests.test_app import z_of
 from tests.test_hostile import open_link, pack
@@ -61,6 +62,9 @@ def check_lab(at: AppTest, params: dict[str, str]) -> None:
     expected_cfg, _ = config_from_query(params)
     expected = run_lab(expected_cfg).attention.heads[0].weights
     np.testing.assert_allclose(z_of(fig(at, "weights")), expected, rtol=1e-6, atol=0)  # the parser's config, drawn
+    edit_cell(at, "W_q", 0, 0, "0.5")  # and the editors hold it: a person can go on working
+    assert not at.exception, (params, [e.value for e in at.exception])
+    assert ("W_q", 0, 0) in at.session_state["edits"]
 
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
