@@ -141,10 +141,7 @@ def test_huge_scale_saturates_without_nan(app: AppTest) -> None:
 def test_any_link_parses_to_a_config_or_a_message(params: dict[str, str]) -> None:
     cfg, messages = config_from_query(params)
     assert all(isinstance(m, str) and m for m in messages)
-    try:
-        trace = run_lab(cfg)
-    except ValidationError:
-        return
+    trace = run_lab(cfg)  # whatever the parser returns runs: the link's first run never fails
     for head in trace.attention.heads:
         assert np.all(np.isfinite(head.weights))
 
@@ -160,10 +157,7 @@ def test_any_state_file_gives_a_config_or_a_validation_error(text: str | bytes) 
     except ValidationError as exc:
         assert str(exc)
         return
-    try:
-        run_lab(cfg)
-    except ValidationError:
-        pass
+    run_lab(cfg)  # a file that is read at all gives a configuration that runs
 
 
 @given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30), st.binary(max_size=10)))
