@@ -52,6 +52,8 @@ MAX_DIM = 768  # cap on d_model, d_k and d_v (SmolLM2's heads read d_model = 576
 MAX_SENTENCE_CHARS = 20_000  # refuse longer text before tokenizing it
 
 DEFAULT_SENTENCE = "Life is short, eat dessert first"
+#: What the R-compatible source draws (R's vignette uses runif only).
+R_INITS: tuple[str, ...] = ("int3", "uniform")
 
 #: One hand edit: (matrix name, row, column, value).
 Edit = tuple[str, int, int, float]
@@ -143,6 +145,11 @@ class LabTrace:
     def is_cross(self) -> bool:
         return bool(self.config.cross_sentence.strip())
 
+    @property
+    def overflow_note(self) -> str | None:
+        """A score beyond float64 named by matrix and cell (the weights stay exact), or None."""
+        return overflow_note(self.attention)
+
 
 def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
     if not isinstance(text, str):
@@ -175,6 +182,9 @@ def validate(cfg: LabConfig) -> None:
     if cfg.n_kv_heads and cfg.n_heads % cfg.n_kv_heads:
         raise ValidationError(f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads",
                               field="n_kv_heads")
+    if cfg.n_kv_heads and cfg.n_kv_heads >= cfg.n_heads:
+        raise ValidationError(f"{cfg.n_kv_heads} key/value heads for {cfg.n_heads} query heads: shared heads must be "
+                              "fewer than the query heads (0 = one per head)", field="n_kv_heads")
     if cfg.n_kv_heads and not cfg.projections:
         raise ValidationError("shared key/value heads need the projections (W_k, W_v narrower than W_q)",
                               field="n_kv_heads")
@@ -189,6 +199,146 @@ def validate(cfg: LabConfig) -> None:
             raise ValidationError(f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}")
         if not isinstance(edit[3], (int, float)) or not math.isfinite(edit[3]):
             raise ValidationError(f"edited value in {edit[0]}[{edit[1]}, {edit[2]}] must be a finite number")
+
+
+def _check_budget(cfg: LabConfig, n_q: int, n_k: int, d_k: int, d_v: int) -> None:
+    """Refuse a configuration whose trace would exceed the per-configuration budget: one link must
+    not hold gigabytes for everyone (see :mod:`.budget`)."""
+    check_budget(estimate_trace_bytes(n_q, n_k, cfg.d_model, d_k, d_v, cfg.n_heads,
+                                      masked=cfg.causal or cfg.window > 0, alibi=cfg.positions == "alibi",
+                                      rope=cfg.positions == "rope"))
+
+
+def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
+    """{matrix: (rows, columns)} of every matrix ``cfg`` lets a person edit, or the
+    :class:`ValidationError` :func:`run_lab` would raise before drawing anything.
+
+    Cheap (no matrix is drawn): it tokenizes and checks the settings, the seed's range,
+    one-hot's vocabulary and typed embeddings, which is everything that can refuse a
+    configuration before its numbers exist.
+    """
+    validate(replace(cfg, edits=()))
+    tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
+    cross = bool(cfg.cross_sentence.strip())
+    tok_kv = _tokens("the second sentence", "cross_sentence", cfg.cross_sentence, cfg) if cross else tok_q
+    make_generator(cfg.random_source, cfg.seed)  # refuses a seed outside the source's range
+    drawn = {"init": cfg.projections or cfg.n_heads > 1, "embedding_init": cfg.embedding == "random"}
+    for name, used in drawn.items():  # R's vignette draws with runif only (see rng.draw_matrix)
+        if used and cfg.random_source == "r" and getattr(cfg, name) not in R_INITS:
+            raise ValidationError(f"the R-compatible source offers integers 0..2 and uniform [0, 1) only, "
+                                  f"not {getattr(cfg, name)}", field=name)
+    if cfg.positions == "learned" and cfg.random_source == "r":  # a learned table is drawn from N(0, 1)
+        raise ValidationError("a learned position table is drawn from a normal distribution, which the "
+                              "R-compatible source does not offer", field="positions")
+    d = cfg.d_model
+    d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
+    d_kk, d_kv = kv_widths(cfg, d_k, d_v) if cfg.projections else (d, d)
+    if cfg.embedding == "one_hot" and len(set(tok_q.tokens) | set(tok_kv.tokens)) > d:
+        raise ValidationError(f"one-hot embeddings need d_model ≥ vocabulary size; "
+                              f"{len(set(tok_q.tokens) | set(tok_kv.tokens))} words > d_model = {d}", field="embedding")
+    if cfg.embedding == "manual" and cfg.manual_embeddings is not None:
+        given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
+        if given.shape != (len(tok_q), d):
+            raise ValidationError(f"typed embeddings have shape {given.shape}; expected {(len(tok_q), d)}",
+                                  field="embedding")
+    _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)
+    shapes = {"embeddings": (len(tok_q), d), "W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv)}
+    if cross:
+        shapes["embeddings_kv"] = (len(tok_kv), d)
+    if cfg.n_heads > 1:
+        shapes["W_o"] = (d_v, d)
+    widths = {"W_o": (d_v, d), "b_q": (1, d_k), "b_k": (1, d_kk), "b_v": (1, d_kv)}
+    for name, _rows in cfg.given:
+        shapes.setdefault(name, widths.get(name, shapes.get(name, (0, 0))))
+    return shapes
+
+
+def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[LabConfig, list[str]]:
+    """``cfg`` without the edits of matrices it does not have or of cells outside their shapes,
+    and one message naming what was dropped (a link or file may name any cell)."""
+    kept, dropped = [], []
+    for m, r, c, v in cfg.edits:
+        if m in shapes and 0 <= r < shapes[m][0] and 0 <= c < shapes[m][1]:
+            kept.append((m, r, c, v))
+        else:
+            dropped.append(f"{m}[{r}, {c}]" + ("" if m in shapes else " (no such matrix here)"))
+    if not dropped:
+        return cfg, []
+    listed = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+    shape_list = ", ".join(f"{m} {a}×{b}" for m, (a, b) in shapes.items())
+    return replace(cfg, edits=tuple(kept)), [
+        f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices are {shape_list})"]
+
+
+#: Settings that :func:`make_holdable` puts back together: a sentence's tokenizer options go
+#: with it, and typed embeddings fit only the sentence and width they were typed for.
+_TYPED_FOR = ("sentence", "cross_sentence", "lowercase", "keep_punctuation", "d_model")
+
+
+def make_holdable(cfg: LabConfig, base: LabConfig | None = None) -> tuple[LabConfig, list[str]]:
+    """``cfg`` changed as little as possible into one the Playground's widgets and editors hold
+    and :func:`run_lab` accepts, plus one message per change (never an exception).
+
+    A setting that cannot work with the others (7 heads for d_k = 24, RoPE with an odd head
+    width, one-hot with too small a d_model, a seed outside its generator's range …) goes back
+    to its value in ``base`` (a preset, or the defaults); edits outside the matrices are dropped.
+    Used on everything that arrives from a link or a state file, before the first run.
+    """
+    base = base if base is not None else LabConfig()
+    messages: list[str] = []
+    edits = cfg.edits
+    cfg = replace(cfg, edits=())
+    for _ in range(len(SETTINGS) + 4):  # each round puts one setting back: bounded
+        try:
+            shapes = matrix_shapes(cfg)
+            break
+        except ValidationError as exc:
+            name = {"scale": "scale_value", "edits": None}.get(exc.field or "", exc.field)
+            why = str(exc)[:300]
+            if name == "embedding" and cfg.embedding == "manual" and cfg.manual_embeddings is not None:
+                if any(getattr(cfg, f) != getattr(base, f) for f in _TYPED_FOR):
+                    cfg = replace(cfg, **{f: getattr(base, f) for f in _TYPED_FOR})
+                    messages.append(f"kept the preset's sentence and d_model: {why}")
+                else:
+                    cfg = replace(cfg, manual_embeddings=None)
+                    messages.append(f"dropped the typed embeddings: {why}")
+            elif name in ("init", "embedding_init") and cfg.random_source == "r":
+                cfg = replace(cfg, **{name: "uniform"})  # as the sidebar does
+                messages.append(f"ignored {name}: {why}; it is 'uniform'")
+            elif name in SETTINGS and getattr(cfg, name) != getattr(base, name):
+                cfg = replace(cfg, **{name: getattr(base, name)})
+                shown = "" if SETTINGS[name].kind == "text" else f"; it is {getattr(base, name)!r}"
+                messages.append(f"ignored {name}: {why}{shown}")
+            elif base != LabConfig():
+                messages.append(f"ignored the settings of the link or file: {why}; starting from the preset")
+                return make_holdable(base)[0], messages
+            else:
+                messages.append(f"ignored the settings of the link or file: {why}; starting from the defaults")
+                return LabConfig(), messages
+    else:
+        messages.append("ignored the settings of the link or file: they do not fit together")
+        return LabConfig(), messages
+    cfg, dropped = edits_that_fit(replace(cfg, edits=edits), shapes)
+    return _without_overflow(cfg, messages + dropped)
+
+
+#: Edits smaller than this cannot overflow float64 anywhere in the lab: with every other entry
+#: below 1e3 and widths up to 768, the largest product (scores through W_O) stays below 1e250.
+OVERFLOW_SAFE = 1e50
+
+
+def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, list[str]]:
+    """``cfg`` without its huge edits when they overflow float64 (found by one trial run)."""
+    if all(abs(v) < OVERFLOW_SAFE for *_, v in cfg.edits):
+        return cfg, messages
+    try:
+        run_lab(cfg)
+        return cfg, messages
+    except ValidationError as exc:
+        huge = [f"{m}[{r}, {c}] = {v!r}" for m, r, c, v in cfg.edits if abs(v) >= OVERFLOW_SAFE]
+        kept = tuple(e for e in cfg.edits if abs(e[3]) < OVERFLOW_SAFE)
+        return replace(cfg, edits=kept), messages + [
+            f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"]
 
 
 def scale_for(cfg: LabConfig, n_q: int) -> float:
@@ -251,6 +401,68 @@ def token_embedding(cfg: LabConfig, token: str) -> np.ndarray:
     return draw_matrix(gen, cfg.embedding_init, 1, cfg.d_model)[0]  # (d_model,)
 
 
+#: The intermediates that must be finite, in pipeline order, with the names the UI gives them.
+_MUST_BE_FINITE: tuple[tuple[str, str], ...] = (("Q", "Q"), ("K", "K"), ("V", "V"), ("output", "output"))
+#: Scores may overflow: the core then computes the weights exactly from rescaled scores.
+_MAY_OVERFLOW: tuple[tuple[str, str], ...] = (("scores", "scores"), ("scaled_scores", "scaled scores"))
+
+
+def _first_non_finite(m: np.ndarray | None) -> tuple[int, int] | None:
+    """(row, column) of the first ±inf or NaN in ``m``, or None when every entry is finite."""
+    if m is None or m.size == 0 or np.isfinite(m.min()) and np.isfinite(m.max()):  # no n² temporary when fine
+        return None
+    r, c = np.argwhere(~np.isfinite(m))[0]
+    return int(r), int(c)
+
+
+def _overflows(attention: MultiHeadTrace, checked: tuple[tuple[str, str], ...]) -> tuple[str, np.ndarray,
+                                                                                          tuple[int, int]] | None:
+    """(label, matrix, cell) of the first non-finite entry among ``checked`` of every head, or None."""
+    for h, head in enumerate(attention.heads):
+        for name, label in checked:
+            m = getattr(head, name)
+            cell = _first_non_finite(m)
+            if cell is not None:
+                return (f"{label} of head {h}" if attention.n_heads > 1 else label), m, cell
+    return None
+
+
+def check_overflow(attention: MultiHeadTrace) -> None:
+    """Raise :class:`ValidationError` naming the first matrix and cell that overflowed float64.
+
+    Hand edits can be as large as ±1.8e308, and a product of two of them overflows: a Q, K, V
+    or output of ±inf (or NaN, from inf − inf) is not a number the lab can show, and every
+    step after it would be wrong. (Scores may overflow: see :func:`overflow_note`.)
+    """
+    found = _overflows(attention, _MUST_BE_FINITE)
+    extra = [("concatenated heads", attention.concat), ("output after W_O", attention.output)]
+    for label, m in [] if found else extra:
+        cell = _first_non_finite(m)
+        if cell is not None:
+            found = (label, m, cell)
+            break
+    if found:
+        label, m, (r, c) = found
+        raise ValidationError(
+            f"{label} overflows float64 at row {r}, column {c} ({m[r, c]}): the edited values are too "
+            "large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones", field="edits")
+
+
+def overflow_note(attention: MultiHeadTrace) -> str | None:
+    """What to say when a score is beyond float64 (drawn blank), or None.
+
+    Softmax needs only each row's differences, which the core computes from rescaled scores
+    (:func:`~attention_core.attention._stable_logits`), so the weights and the output stay
+    exact; only the score itself cannot be written as a 64-bit number.
+    """
+    found = _overflows(attention, _MAY_OVERFLOW)
+    if found is None:
+        return None
+    label, m, (r, c) = found
+    return (f"{label} at row {r}, column {c} is beyond float64 ({m[r, c]}; drawn blank): the weights are still "
+            "exact, computed from rescaled scores")
+
+
 def run_lab(cfg: LabConfig) -> LabTrace:
     """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``."""
     validate(cfg)
@@ -263,10 +475,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     ids_kv = np.array([index[t] for t in tok_kv.tokens])  # (n_k,)
     d = cfg.d_model
     d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
-    # Refuse before allocating anything: one link must not hold gigabytes for everyone.
-    check_budget(estimate_trace_bytes(len(tok_q), len(tok_kv), d, d_k, d_v, cfg.n_heads,
-                                      masked=cfg.causal or cfg.window > 0, alibi=cfg.positions == "alibi",
-                                      rope=cfg.positions == "rope"))
+    _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)  # before allocating anything
 
     gen = make_generator(cfg.random_source, cfg.seed)
     # The tutorials draw the embedding table first, so one new word shifts every weight after it;
@@ -337,6 +546,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
         rope_base=cfg.rope_base if cfg.positions == "rope" else None, alibi=cfg.positions == "alibi",
         window=cfg.window or None, **bias,
     )
+    check_overflow(attention)
     return LabTrace(
         config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,
         embeddings=X, embeddings_kv=X_kv, W_q=edited["W_q"], W_k=edited["W_k"], W_v=edited["W_v"],

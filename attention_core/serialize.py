@@ -5,21 +5,49 @@ reads back to the same double), so a link or a file reproduces every number to
 the last digit. Reading is forgiving but never silent: each key that is unknown,
 of the wrong type, out of range or too large is ignored and named in the
 returned list of messages, and the rest is applied.
+
+One way in: a link and a state file are read by the same code (the settings'
+declarations, :func:`~attention_core.settings.parse`), and whatever they give is
+then made holdable (:func:`~attention_core.lab.make_holdable`): settings that do
+not fit together go back to their base values and edits outside the matrices are
+dropped, each with a message, so the first run of a link never fails.
+
+A short state travels as readable parameters (``?seed=7&e=W_q:0:0:1.5``); a long
+one (hundreds of full-precision edits, a long sentence) as the state document
+itself, compressed, under the one key ``z``::
+
+    z = base64url( zlib( JSON state document ) )
+
+and a state too large even for that is refused with :class:`LinkTooLong`, whose
+message offers the state file: the app never writes a link it cannot read back.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
+import zlib
 from typing import Any
+from urllib.parse import urlencode
 
 from .errors import ValidationError
-from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig
+from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig, make_holdable
 from .presets import PRESETS
 from .settings import parse, parse_number
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
-MAX_QUERY_CHARS = 16_000  # a link longer than this is refused outright
+#: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but a reload
+#: sends the address in the request line: Streamlit 1.67's server (uvicorn) answered 70,000
+#: characters and refused 200,000 with "400 Bad Request", and proxies are often stricter.
+MAX_LINK_CHARS = 32_000
+#: A link longer than this is refused outright (what the app writes, plus the view keys).
+MAX_QUERY_CHARS = MAX_LINK_CHARS + 1_000
+#: Up to this length (URL-encoded) a link stays readable (``?seed=7&e=…``); longer states are
+#: written compressed under the key ``z``.
+MAX_PLAIN_LINK_CHARS = 2_000
+COMPACT_KEY = "z"
 MAX_EDITS = 5_000
 STATE_VERSION = 1
 
@@ -90,7 +118,7 @@ def config_from_dict(data: Any) -> tuple[LabConfig, list[str]]:
         raise ValidationError("the state must be a JSON object")
     messages: list[str] = []
     preset = data.get("preset")
-    if preset is not None and preset not in PRESETS:
+    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
         messages.append(f"ignored 'preset': unknown preset {str(preset)[:40]!r}")
         preset = None
     values: dict[str, Any] = {}
@@ -119,7 +147,8 @@ def config_from_dict(data: Any) -> tuple[LabConfig, list[str]]:
             kept[(m, r, c)] = v
         except ValidationError as exc:
             messages.append(f"ignored an edit ({exc})")
-    return cfg.with_edits(kept), messages
+    held, more = make_holdable(cfg.with_edits(kept), _base(preset))
+    return held, messages + more
 
 
 def state_to_json(cfg: LabConfig, **extra: Any) -> str:
@@ -129,12 +158,14 @@ def state_to_json(cfg: LabConfig, **extra: Any) -> str:
 
 def state_from_json(text: str | bytes) -> tuple[LabConfig, dict[str, Any], list[str]]:
     """(config, extra keys, messages) from a state file; ValidationError if it is unusable."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ValidationError("the state file must be text")
     if len(text) > MAX_STATE_BYTES:
         raise ValidationError(f"the state file is {len(text):,} bytes; the limit is {MAX_STATE_BYTES:,}")
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ValidationError(f"the state file is not valid JSON ({str(exc)[:80]})") from None
+        raise ValidationError(f"the state file is not valid JSON ({str(exc)[:80]!r})") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise ValidationError("the state file has no 'config' object")
     cfg, messages = config_from_dict(data["config"])
@@ -171,8 +202,45 @@ def _decode_edits(text: str) -> tuple[dict[tuple[str, int, int], float], list[st
     return out, ([f"ignored {bad} malformed edit(s) in 'e'"] if bad else [])
 
 
-def config_to_query(cfg: LabConfig) -> dict[str, str]:
-    """Query parameters for ``cfg``: only what differs from its base, plus the edits."""
+class LinkTooLong(ValidationError):
+    """The state is too large for a link even compressed: share the state file instead."""
+
+
+def link_length(params: dict[str, str]) -> int:
+    """Characters of the query string ``params`` make in the address bar (URL-encoded)."""
+    return len(urlencode(params))
+
+
+def encode_compact(cfg: LabConfig) -> str:
+    """``cfg`` as base64url(zlib(JSON state document)), without padding: one link value."""
+    doc = json.dumps({"version": STATE_VERSION, "config": config_to_dict(cfg)}, ensure_ascii=False,
+                     separators=(",", ":"), allow_nan=False)
+    packed = zlib.compress(doc.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def decode_compact(text: str) -> tuple[LabConfig, list[str]]:
+    """The configuration in a ``z`` value, and messages; ValidationError if it is unreadable.
+
+    The document inflates to at most :data:`MAX_STATE_BYTES` (a small link cannot unpack
+    into gigabytes) and is then read exactly like a state file.
+    """
+    if not isinstance(text, str) or not text.isascii():
+        raise ValidationError("the compressed state 'z' is not base64url text")
+    try:
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, MAX_STATE_BYTES + 1)
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        raise ValidationError(f"the compressed state 'z' cannot be read ({str(exc)[:60]!r})") from None
+    if len(raw) > MAX_STATE_BYTES or inflater.unconsumed_tail:
+        raise ValidationError(f"the compressed state 'z' unpacks to more than {MAX_STATE_BYTES:,} bytes")
+    cfg, _extra, messages = state_from_json(raw)
+    return cfg, messages
+
+
+def _plain_query(cfg: LabConfig) -> dict[str, str]:
+    """Readable query parameters for ``cfg``: only what differs from its base, plus the edits."""
     preset, norm = _normalise(cfg)
     if norm.given:
         raise ValidationError("a configuration with matrices given outright (a real model's head) has no link")
@@ -190,11 +258,46 @@ def config_to_query(cfg: LabConfig) -> dict[str, str]:
     return params
 
 
+def config_to_query(cfg: LabConfig) -> dict[str, str]:
+    """Query parameters for ``cfg``: readable when short, else compressed under ``z``.
+
+    Raises :class:`LinkTooLong` (a ValidationError whose message offers the state file) when
+    even the compressed form is longer than :data:`MAX_LINK_CHARS`; every link returned here
+    reads back to ``cfg`` exactly (:func:`config_from_query`).
+    """
+    params = _plain_query(cfg)
+    if link_length(params) <= MAX_PLAIN_LINK_CHARS:
+        return params
+    compact = {COMPACT_KEY: encode_compact(cfg)}
+    size = link_length(compact)
+    if size <= min(MAX_LINK_CHARS, link_length(params)):
+        return compact
+    if link_length(params) <= MAX_LINK_CHARS:
+        return params
+    raise LinkTooLong(f"this state needs a link of {size:,} characters even compressed (the limit is "
+                      f"{MAX_LINK_CHARS:,}); download the state file to keep or share it")
+
+
 def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
-    """A config from query parameters, and one message per parameter that was ignored."""
-    total = sum(len(str(k)) + len(str(v)) for k, v in params.items())
+    """A config from query parameters, and one message per parameter that was ignored.
+
+    Any keys and values are accepted (any script, any length): what cannot be used is named
+    in the messages, and the configuration returned always runs (see :func:`make_holdable`).
+    """
+    params = {str(k): v if isinstance(v, str) else str(v) for k, v in params.items()}
+    total = sum(len(k) + len(v) for k, v in params.items())
     if total > MAX_QUERY_CHARS:
         return LabConfig(), [f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"]
+    if COMPACT_KEY in params:
+        others = sorted(k for k in params if k != COMPACT_KEY and k not in URL_EXTRA_KEYS)
+        try:
+            cfg, messages = decode_compact(params[COMPACT_KEY])
+        except ValidationError as exc:
+            return LabConfig(), [f"ignored the whole link: {exc}"]
+        if others:
+            messages.append(f"ignored {', '.join(repr(k[:40]) for k in others[:5])}: the compressed state 'z' "
+                            "holds the whole configuration")
+        return cfg, messages
     messages: list[str] = []
     preset = params.get("preset")
     if preset is not None and preset not in PRESETS:
@@ -214,8 +317,11 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
             messages.append(f"ignored '{key}' ({by_key[key]}): {exc}")
     cfg = dataclasses.replace(_base(preset), **values)
     edits, more = _decode_edits(str(params.get("e", "")))
-    return cfg.with_edits(edits), messages + more
+    held, repaired = make_holdable(cfg.with_edits(edits), _base(preset))
+    return held, messages + more + repaired
 
 
+#: Written instead of the state when it is too large for a link (the reader says so).
+TOO_LONG_KEY = "toolong"
 #: Query keys the app uses for its own view state (not part of the configuration).
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal")
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY)

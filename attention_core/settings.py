@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,10 @@ Kind = Literal["text", "bool", "int", "float", "choice"]
 # which a link must not half-accept.
 _INT = re.compile(r"[+-]?[0-9]{1,24}", re.ASCII)
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?", re.ASCII)
+#: Most combining marks allowed in a row (Unicode's stream-safe limit, UAX #15): a browser takes
+#: seconds to lay out thousands of marks stacked on one letter, and no script needs more than a few.
+MAX_COMBINING_RUN = 30
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})  # typographic minus signs
 
 
@@ -80,6 +85,28 @@ def parse_number(text: object) -> float:
     return value
 
 
+def check_text(text: str) -> None:
+    """Raise :class:`ValidationError` for text no browser can carry or lay out in time.
+
+    Refused: a lone surrogate (a half of a UTF-16 pair: it cannot be encoded as UTF-8, so the
+    page could not be sent), and more than :data:`MAX_COMBINING_RUN` combining marks in a row.
+    The message says where, and never repeats the text itself.
+    """
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise ValidationError(f"has a lone surrogate U+{ord(bad.group()):04X} at character {bad.start():,}, "
+                              "which cannot be encoded (a broken copy of an emoji?)")
+    run = 0
+    for i, ch in enumerate(text):
+        if ch < "\u0300":  # ASCII and Latin-1 hold no combining mark: the common case stays fast
+            run = 0
+            continue
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > MAX_COMBINING_RUN:
+            raise ValidationError(f"has more than {MAX_COMBINING_RUN} combining marks in a row (at character "
+                                  f"{i:,}); no script needs that many, and browsers take seconds to draw them")
+
+
 def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
     """``value`` as setting ``name`` holds it, or a :class:`ValidationError` naming the field.
 
@@ -94,6 +121,10 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
             raise refuse("must be text")
         if spec.max_chars is not None and len(value) > spec.max_chars:
             raise refuse(f"is {len(value):,} characters long; the limit is {spec.max_chars:,}")
+        try:
+            check_text(value)
+        except ValidationError as exc:
+            raise refuse(str(exc)) from None
         return value
     if spec.kind == "bool":
         if from_text and value in ("0", "1"):

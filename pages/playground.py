@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from attention_core import LabConfig, LabTrace
+from attention_core import LabConfig, LabTrace, ValidationError
 from ui import controls, presentation, state, views
 
 state.ensure_defaults()
@@ -44,7 +44,12 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         controls.matrix_grid(name, controls.MATRIX_TITLES[name], base_trace)
         controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
         controls.edit_buttons()
-    trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+        controls.edit_refused()
+    try:
+        trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+    except ValidationError as exc:  # an edit overflowed float64: the message names the matrix and cell
+        state.refuse_last_edit(str(exc))
+        st.rerun()
     if not frozen:
         state.remember_good(trace)
         state.write_url(trace.config)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attention_core.serialize import config_from_query
 from attention_core import run_lab
 from attention_core.learn import LEARN_CONFIG, make_problem, train
 from tests.plotly_json import decode
@@ -185,5 +186,5 @@ def test_take_the_matrices_to_the_playground(app_with_learn: AppTest) -> None:
     assert at.session_state["sentence"] == LEARN_CONFIG.sentence
     lab = run_lab(LEARN_CONFIG.with_edits(edits))
     np.testing.assert_allclose(lab.attention.heads[0].weights, learned.now.trace.weights, rtol=0, atol=1e-15)
-    link = dict(at.query_params)
-    assert link.get("e")  # the edits travel in the address bar
+    link = {k: v[0] if isinstance(v, list) else v for k, v in dict(at.query_params).items()}
+    assert config_from_query(link)[0] == LEARN_CONFIG.with_edits(edits)  # the address bar holds the edits

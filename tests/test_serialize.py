@@ -88,8 +88,9 @@ BAD_LINKS = [
     ({"preset": "nope"}, "ignored 'preset': unknown preset"),
     ({"zzz": "1"}, "ignored unknown parameter 'zzz'"),
     ({"e": "W_q:0:0:5.0,W_q:0:0:nan,junk,W_x:1:1:1"}, "ignored 3 malformed edit(s)"),
-    ({"e": "W_q:0:0:" + "9" * 20_000}, "ignored the whole link"),
-    ({"s": "x" * 30_000}, "ignored the whole link"),
+    ({"e": "W_q:0:0:" + "9" * 40_000}, "ignored the whole link"),
+    ({"s": "x" * 30_000}, "'s' (sentence): is 30,000 characters long; the limit is 20,000"),
+    ({"s": "x" * 40_000}, "ignored the whole link"),
     ({"e": "V0tfcTowOjA6NS4w"}, "ignored 1 malformed edit(s)"),  # base64 where plain text belongs
 ]
 
@@ -184,3 +185,67 @@ def test_csv_latex_json_exports() -> None:
     doc = json.loads(to_json(trace, config_to_dict(trace.config)))
     np.testing.assert_array_equal(doc["matrices"]["weights"]["values"], m)
     assert doc["config"]["sentence"] == "=SUM(A1) is +risky"
+
+
+# --------------------------------------------------------------------------- long states (issue 15)
+from attention_core.serialize import (  # noqa: E402
+    COMPACT_KEY,
+    MAX_LINK_CHARS,
+    MAX_PLAIN_LINK_CHARS,
+    LinkTooLong,
+    _plain_query,
+    link_length,
+)
+
+
+def full_precision_edits(cfg: LabConfig, n: int, seed: int = 0) -> LabConfig:
+    """``cfg`` with ``n`` cells of W_q, W_k, W_v set to random full-precision doubles."""
+    from attention_core.lab import matrix_shapes
+
+    rng = np.random.default_rng(seed)
+    shapes = matrix_shapes(cfg)
+    cells = [(m, r, c) for m in ("W_q", "W_k", "W_v") for r in range(shapes[m][0]) for c in range(shapes[m][1])]
+    chosen = rng.choice(len(cells), size=n, replace=False)
+    return cfg.with_edits({cells[i]: float(rng.normal() * 10.0 ** rng.integers(-5, 5)) for i in chosen})
+
+
+def test_short_states_keep_readable_links() -> None:
+    params = config_to_query(dataclasses.replace(LabConfig(), seed=7).with_edits({("W_q", 0, 0): 0.1 + 0.2}))
+    assert params == {"seed": "7", "e": "W_q:0:0:0.30000000000000004"}
+
+
+@pytest.mark.parametrize("cfg", [
+    full_precision_edits(LabConfig(), 1000),
+    LabConfig(sentence=" ".join(["wörd" + "x" * (i % 50) for i in range(600)])[:15_000]),
+    # 15,000 characters in 715 words, 6 characters each once percent-encoded (CJK would be > 1,024 tokens)
+    LabConfig(sentence=" ".join("привет" + "мир" * (i % 6) + "ёжик"[: i % 4] for i in range(1200))[:15_000]),
+], ids=["1000-edits", "15000-chars", "15000-cyrillic"])
+def test_long_states_travel_compressed_and_come_back_exactly(cfg: LabConfig) -> None:
+    params = config_to_query(cfg)
+    assert list(params) == [COMPACT_KEY]
+    assert link_length(params) <= MAX_LINK_CHARS
+    assert link_length(_plain_query(cfg)) > MAX_PLAIN_LINK_CHARS
+    back, messages = config_from_query(params)
+    assert messages == [] and back == cfg  # every float to the last bit, every character
+    same_trace(cfg, back)
+
+
+def test_a_state_too_large_for_any_link_says_so_and_offers_the_file() -> None:
+    cfg = full_precision_edits(LabConfig(d_model=128, d_k=128, d_v=128), 5000)
+    with pytest.raises(LinkTooLong, match="download the state file"):
+        config_to_query(cfg)
+    back, _, messages = state_from_json(state_to_json(cfg))  # the file keeps it all
+    assert messages == [] and back == cfg
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 1216), st.integers(0, 2**31))
+def test_the_app_never_writes_a_link_it_cannot_read(n: int, seed: int) -> None:
+    cfg = full_precision_edits(LabConfig(), n, seed)
+    try:
+        params = config_to_query(cfg)
+    except LinkTooLong:
+        return
+    assert link_length(params) <= MAX_LINK_CHARS
+    back, messages = config_from_query(params)
+    assert messages == [] and back == cfg

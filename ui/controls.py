@@ -291,3 +291,10 @@ def edit_buttons() -> None:
     c1, c2 = st.columns(2)
     c1.button("Undo last edit", on_click=state.undo_last_edit, disabled=not st.session_state.get("edit_history"))
     c2.button("Reset all edits", on_click=state.reset_edits, disabled=not st.session_state["edits"])
+
+
+def edit_refused() -> None:
+    """Why the last edit was undone (it made the lab fail), shown once, literally."""
+    why = state.take_edit_refused()
+    if why:
+        st.error(literal(why))

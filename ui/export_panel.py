@@ -11,6 +11,7 @@ from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.export import matrices, python_script, to_csv, to_json, to_latex
 from attention_core.serialize import (
     MAX_STATE_BYTES,
+    LinkTooLong,
     config_to_dict,
     config_to_query,
     state_from_json,
@@ -30,6 +31,9 @@ def render(trace: LabTrace) -> None:
         params = config_to_query(cfg)
         st.text("A link to exactly this state (it is also kept in the address bar as you work):")
         st.code(state.share_link(params), language=None, wrap_lines=True)
+    except LinkTooLong as exc:
+        st.warning(literal(f"No link for this state: {exc}. The address bar does not hold it either, so a reload "
+                           "would lose it: the state file below keeps every setting and edit."))
     except ValidationError as exc:
         st.info(literal(f"No link for this state: {exc}"))
 
@@ -89,7 +93,6 @@ def _import(data: bytes) -> None:
     except ValidationError as exc:
         st.error(literal(f"{exc}. Nothing was changed."))
         return
-    state.request_config(cfg)
-    st.session_state["url_messages"] = messages
+    state.request_config(cfg, messages)
     st.session_state["editor_generation"] += 1  # a fresh uploader and fresh editors
     st.rerun()

@@ -63,6 +63,25 @@ def plotly_text(text: str) -> str:
     return html.escape(text, quote=False).replace("$", "&#36;")
 
 
+_F32 = np.finfo(np.float32)
+
+
+def as_sent(z: np.ndarray) -> np.ndarray:
+    """``z`` as float32 when every finite value survives the conversion, else as it is (float64).
+
+    float32 holds magnitudes from about 1.2e-38 to 3.4e38: a finite value near 1e300 would be
+    drawn as ±Infinity and 1e-300 as 0, so one such value keeps the whole matrix in float64
+    (twice the bytes, the true numbers). NaN (masked, gaps) is kept either way.
+    """
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(z)
+    big = np.nanmax(magnitude, initial=0.0, where=np.isfinite(magnitude))
+    small = np.nanmin(magnitude, initial=np.inf, where=np.isfinite(magnitude) & (magnitude > 0))
+    if big > _F32.max or small < _F32.tiny:
+        return z
+    return z.astype(np.float32)
+
+
 def heatmap(
     z: np.ndarray,
     *,
@@ -90,7 +109,7 @@ def heatmap(
     n_rows, n_cols = z.shape
     shown = np.where(np.isfinite(z), z, np.nan)  # blank, not a colour, for -inf
     if z.size > MAX_CELLS_FLOAT64:
-        shown = shown.astype(np.float32)  # half the bytes; hover still shows 7 significant digits
+        shown = as_sent(shown)  # float32 (half the bytes) when every value survives it
     # Category axes whose values are unique ("4·the") but whose tick text is the bare token:
     # equal tokens keep their own rows and columns, and hover names both position and token.
     rows = [plotly_text(t) for t in row_labels]

@@ -21,10 +21,11 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
 from attention_core.cache import ByteLRU, nbytes
-from attention_core.lab import SETTINGS
-from attention_core.serialize import config_from_query, config_to_query
+from attention_core.lab import SETTINGS, make_holdable
+from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
 from attention_core.settings import parse_number
 from ui.palettes import PALETTES
+from ui.text import literal
 
 #: LabConfig fields driven by a widget of the same key (derived from the settings' declarations).
 WIDGET_FIELDS: tuple[str, ...] = tuple(name for name, spec in SETTINGS.items() if spec.widget)
@@ -77,7 +78,11 @@ def ensure_defaults() -> None:
 
 
 def load_config(cfg: LabConfig) -> None:
-    """Put ``cfg`` (and its hand edits) into the session; call before widgets are drawn."""
+    """Put ``cfg`` (and its hand edits) into the session; call before widgets are drawn.
+
+    ``cfg`` must be holdable (:func:`attention_core.lab.make_holdable`): every value then fits
+    its widget and every edit its matrix. :func:`consume_pending` makes sure of that.
+    """
     for name, value in _fields(cfg).items():
         st.session_state[name] = value
     st.session_state["seed_slider"] = cfg.seed if 0 <= cfg.seed <= 1000 else st.session_state.get("seed_slider", 0)
@@ -89,25 +94,42 @@ def load_config(cfg: LabConfig) -> None:
     st.session_state["editor_generation"] += 1  # editors start afresh from the loaded matrices
 
 
+#: The presentation step a link may ask for is a small whole number in ASCII digits.
+_MAX_STEP = 100
+
+
+def _link_step(text: str | None) -> tuple[int, str | None]:
+    """(step, message): ``str.isdigit`` also takes "²" and "١", which ``int`` refuses."""
+    if not text:
+        return 0, None
+    if text.isascii() and text.isdigit() and int(text) < _MAX_STEP:
+        return int(text), None
+    return 0, f"ignored 'step': must be a whole number below {_MAX_STEP}"
+
+
 def load_url_once() -> None:
     """On a session's first run, take the configuration from the link it was opened with.
 
     What the link gets wrong is listed (``url_messages``) and ignored; the rest
-    is applied. Later runs write the state back (:func:`write_url`).
+    is applied (the parser never raises and returns a configuration the widgets hold).
+    Later runs write the state back (:func:`write_url`), so a reload, a restarted
+    server or a shared address bar brings the same state back.
     """
     if st.session_state.get("url_loaded"):
         return
     st.session_state["url_loaded"] = True
-    params = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    params = {str(k): str(st.query_params.get(k) or "") for k in st.query_params.keys()}
     if not params:
         return
     cfg, messages = config_from_query(params)
+    if params.get(TOO_LONG_KEY):
+        messages.append("this link was made from a state too large for a link, so it does not hold that state: "
+                        "ask for its state file (Share, export, import)")
     st.session_state["pending_config"] = cfg
     st.session_state["present"] = params.get("present") == "1"
-    step = params.get("step", "0")
-    st.session_state["step"] = int(step) if step.isdigit() and int(step) < 100 else 0
-    if params.get("step") and not step.isdigit():
-        messages.append("ignored 'step': must be a whole number")
+    st.session_state["step"], problem = _link_step(params.get("step"))
+    if problem:
+        messages.append(problem)
     if params.get("pal") in PALETTES:
         st.session_state["palette"] = params["pal"]
     elif "pal" in params:
@@ -116,11 +138,21 @@ def load_url_once() -> None:
 
 
 def write_url(cfg: LabConfig) -> None:
-    """Keep the address bar equal to the state on screen (only when it changed)."""
+    """Keep the address bar equal to the state on screen (only when it changed).
+
+    Never a link the app cannot read back: a state too large even for the compressed form
+    leaves a marker instead (the reader says so), and ``link_problem`` tells the person once.
+    """
     try:
         params = config_to_query(cfg)
-    except ValidationError:  # a real model's head: too big for a link
-        params = {}
+        problem = None
+    except LinkTooLong as exc:
+        params, problem = {TOO_LONG_KEY: "1"}, str(exc)
+    except ValidationError as exc:  # a real model's head: its matrices do not travel in a link
+        params, problem = {}, str(exc)
+    if problem and st.session_state.get("link_problem") != problem and TOO_LONG_KEY in params:
+        st.toast(literal(f"The address bar no longer holds this state: {problem}."), icon="⚠️")
+    st.session_state["link_problem"] = problem
     if st.session_state.get("present"):
         params.update(present="1", step=str(st.session_state.get("step", 0)))
     if st.session_state.get("palette", "default") != "default":
@@ -130,23 +162,38 @@ def write_url(cfg: LabConfig) -> None:
         st.query_params.from_dict(params)
 
 
+def link_problem() -> str | None:
+    """Why the address bar does not hold the state on screen (too large, a real head), or None."""
+    return st.session_state.get("link_problem")
+
+
 def share_link(params: dict[str, str]) -> str:
     """The full address of this page with ``params``."""
     from urllib.parse import urlencode
 
-    base = (st.context.url or "").split("?")[0] if hasattr(st, "context") else ""
+    url = getattr(getattr(st, "context", None), "url", None) or ""
+    base = url.split("?")[0]
     return f"{base}?{urlencode(params)}" if params else base
 
 
-def request_config(cfg: LabConfig) -> None:
-    """Ask the Playground to load ``cfg`` on its next run (from a walkthrough page's button)."""
+def request_config(cfg: LabConfig, messages: list[str] | None = None) -> None:
+    """Ask the Playground to load ``cfg`` on its next run (a walkthrough page's button, a state
+    file); ``messages`` say what of it was ignored and are shown with the lab."""
     st.session_state["pending_config"] = cfg
+    if messages:
+        st.session_state["url_messages"] = list(st.session_state.get("url_messages") or []) + list(messages)
 
 
 def consume_pending() -> None:
+    """Load the configuration a link, a file or another page asked for, made holdable first
+    (a setting that does not fit goes back, an edit outside its matrix is dropped: each said)."""
     cfg = st.session_state.pop("pending_config", None)
-    if cfg is not None:
-        load_config(cfg)
+    if cfg is None:
+        return
+    held, messages = make_holdable(cfg)
+    if messages:
+        st.session_state["url_messages"] = list(st.session_state.get("url_messages") or []) + messages
+    load_config(held)
 
 
 def config_without_edits() -> LabConfig:
@@ -419,3 +466,13 @@ def cached_run_lab(cfg: LabConfig) -> LabTrace:
     """run_lab, once per distinct configuration per server: a hundred students opening the same link
     compute it once and share it (traces are never mutated)."""
     return shared_traces().get_or_compute(cfg, lambda: run_lab(cfg), nbytes)
+
+
+def refuse_last_edit(why: str) -> None:
+    """The last edit made the lab fail (e.g. Q overflowed float64): undo it and say why, once."""
+    undo_last_edit()
+    st.session_state["edit_refused"] = f"{why}. The edit was undone."
+
+
+def take_edit_refused() -> str | None:
+    return st.session_state.pop("edit_refused", None)

@@ -89,6 +89,8 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
         fig = marked(fig, *cell)
     event = _chart(st, with_click_layer(fig), "weights", on_select="rerun", selection_mode="points")
     text_alternative(trace, BY_NAME["weights"], head)
+    if trace.overflow_note:  # a score beyond float64: the weights are exact, the score is not shown as a number
+        st.caption(literal(trace.overflow_note))
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # the click layer has one marker per cell: point_index = row · n_k + column
         i, j = divmod(int(points[0].get("point_index", -1)), h.n_k)
