@@ -122,9 +122,10 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     n_heads = int(st.session_state["n_heads"])
     kv_options = [0] + [k for k in _divisors(n_heads) if k < n_heads]
     state.keep_choice("n_kv_heads", kv_options, 0)
-    sb.selectbox("Key/value heads (grouped-query attention)", kv_options, key="n_kv_heads", persist_state="session",
-                 format_func=lambda k: "one per head" if k == 0 else f"{k} shared ({n_heads // k} query heads each)",
-                 disabled=n_heads == 1 or not st.session_state["projections"])
+    if n_heads > 1 and st.session_state["projections"]:  # (a disabled widget's faded label fails contrast)
+        sb.selectbox("Key/value heads (grouped-query attention)", kv_options, key="n_kv_heads",
+                     persist_state="session",
+                     format_func=lambda k: "one per head" if k == 0 else f"{k} shared ({n_heads // k} query heads each)")
     msg["n_kv_heads"] = sb.empty()
 
     sb.selectbox("Colours", PALETTES, key="palette", persist_state="session",
