@@ -1,0 +1,82 @@
+"""The one-screen Playground's speed, measured side by side in one run (``python -m benchmarks.one_screen``):
+
+- core: a full trace with 8 heads at 512 and 1,024 tokens against the NumPy seed's code keeping the same
+  intermediates (``benchmarks.core.numpy_reference``);
+- edit -> every on-screen heatmap updated, in headless Chromium at 1280x720, against the floor app (one data
+  editor, three same-size heatmaps) at 6, 64 and 512 tokens;
+- the nudge slider moved by keyboard for 3 s: how many times a second the weights heatmap shows new numbers;
+- first paint: a fresh page until the first heatmap is drawn and the script is idle, against a trivial page
+  with one Plotly heatmap.
+
+``python -m benchmarks.one_screen core|browser|slider`` runs one part.
+"""
+import os, statistics, sys, time, tempfile
+from pathlib import Path
+import numpy as np
+from playwright.sync_api import sync_playwright
+from benchmarks.core import medians_ms, numpy_reference
+from benchmarks.browser import _timed_edits, _last_value
+from attention_core import multi_head_attention
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.browser.helpers import widget, edit_grid_cell, goto_app, set_cell, set_text_input, start_streamlit, stop_streamlit, script_runs, wait_idle
+
+part = sys.argv[1] if len(sys.argv) > 1 else "all"
+if part in ("all", "core"):
+    rs = np.random.RandomState(0)
+    for n in (512, 1024):
+        x = rs.randn(n, 64); W = [rs.randn(64, 64) / 8 for _ in range(4)]
+        for causal in (False, True):
+            t = medians_ms({"ours": lambda: multi_head_attention(x, x, *W, 8, causal=causal),
+                            "numpy": lambda: numpy_reference(x, *W, 8, causal)}, 7 if n == 1024 else 11)
+            print(f"core n={n} 8 heads causal={causal}: ours {t['ours']:.1f} ms numpy {t['numpy']:.1f} ms ratio {t['ours']/t['numpy']:.2f}", flush=True)
+if part in ("all", "browser", "slider"):
+    url, proc = start_streamlit(ROOT / "app.py")
+    floors = []
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        for n in ((6, 64, 512) if part != "slider" else ()):
+            page = b.new_page(viewport={"width": 1280, "height": 720})
+            goto_app(page, url)
+            if n != 6:
+                set_text_input(page, "Sentence", " ".join(f"w{i}" for i in range(n)))
+            link = page.url
+            ours = statistics.median(_timed_edits(page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark), _last_value("weights"), 5))
+            page.close()
+            os.environ["FLOOR_N"], os.environ["FLOOR_D"] = str(n), "24"
+            furl, fproc = start_streamlit(ROOT / "benchmarks" / "floor_app.py"); floors.append(fproc)
+            page = b.new_page(viewport={"width": 1280, "height": 720})
+            floor = statistics.median(_timed_edits(page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first, 0, 0, v, before_commit=mark), _last_value("weights"), 5))
+            page.close()
+            print(f"edit->render n={n}: app {ours:.0f} ms floor {floor:.0f} ms ratio {ours/floor:.2f}", flush=True)
+        # slider drag: hold the nudge slider's thumb and move it with the keyboard for 3 s; count weight redraws
+        page = b.new_page(viewport={"width": 1280, "height": 720})
+        goto_app(page, url)
+        page.evaluate("""() => { window.__redraws = 0; let last = null;
+            setInterval(() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                .find(e => ((e._fullLayout || {}).title || {}).text && e._fullLayout.title.text.includes('weights = softmax'));
+              const d = el && el._fullData && el._fullData[0]; if (!d) return;
+              const v = JSON.stringify(d.z[0]); if (last !== null && v !== last) window.__redraws += 1; last = v; }, 10); }""")
+        thumb = widget(page, "stSlider", "W_Q[0, 0]").locator("input[type=range]").first
+        thumb.focus()
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 3.0:
+            page.keyboard.press("ArrowRight"); page.wait_for_timeout(50)
+        wait_idle(page)
+        dt = time.perf_counter() - t0
+        redraws = page.evaluate("() => window.__redraws")
+        print(f"slider moved for {dt:.1f} s: {redraws} redraws of the weights = {redraws/dt:.1f} per second", flush=True)
+        page.close()
+        # first paint: fresh page -> first heatmap drawn and idle, against a one-heatmap trivial page
+        trivial = Path(tempfile.mkdtemp()) / "one_heatmap.py"
+        trivial.write_text('import streamlit as st\nst.plotly_chart({"data": [{"type": "heatmap", "z": [[1, 2], [3, 4]]}]})\n')
+        turl, tproc = start_streamlit(trivial); floors.append(tproc)
+        def first_paint(u):
+            ts = []
+            for _ in range(5):
+                pg = b.new_page(viewport={"width": 1280, "height": 720}); t = time.perf_counter(); goto_app(pg, u); ts.append((time.perf_counter()-t)*1000); pg.close()
+            return statistics.median(ts)
+        a, f = first_paint(url), first_paint(turl)
+        print(f"first paint: app {a:.0f} ms trivial {f:.0f} ms ratio {a/f:.2f}", flush=True)
+        b.close()
+    stop_streamlit(proc)
+    for f in floors: stop_streamlit(f)
