@@ -64,7 +64,7 @@ def render(trace: LabTrace) -> None:
     title, steps = all_stages[step]
     size = BIG_NUMBER_SIZE if st.session_state.get("big_type") else NUMBER_SIZE
 
-    bar = st.columns([1, 1, 1, 1.3, 4], vertical_alignment="center")
+    bar = st.columns([1.5, 1.3, 0.8, 1.4, 4], vertical_alignment="center")
     bar[0].button("← Previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="Left",
                   disabled=step == 0, key="prev_stage")
     bar[1].button("Next →", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="Right",

@@ -114,7 +114,7 @@ def explain_view(trace: LabTrace, head: int) -> None:
     cell = st.session_state.get("explained")
     with st.expander("The arithmetic of one weight (click a weight, or choose its row and column)",
                      expanded=cell is not None):
-        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([1.6, 1.6, 1.1], vertical_alignment="bottom")
         q_tok, k_tok = trace.tokens_q.tokens, trace.tokens_kv.tokens
         i0, j0 = cell if cell and cell[0] < h.n_q and cell[1] < h.n_k else (0, 0)
         i = c1.selectbox("query (row)", range(h.n_q), index=i0, format_func=lambda r: f"{r}: {q_tok[r][:14]}")
