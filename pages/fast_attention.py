@@ -59,12 +59,7 @@ tiled = tiled_attention(head.Q, head.K, head.V, block_q=block, block_k=block, sc
 n_steps = tiled.n_tiles
 
 
-def _move(delta: int) -> None:
-    st.session_state["fa_step"] = int(np.clip(st.session_state.get("fa_step", 0) + delta, 0, n_steps - 1))
-
-
-if st.session_state.get("fa_step", 0) > n_steps - 1:  # fewer tiles than before: stay inside the range
-    st.session_state["fa_step"] = n_steps - 1
+state.keep_in_range("fa_step", n_steps - 1)  # fewer tiles than before: stay inside the range
 
 st.subheader("The tiles, one step at a time")
 st.latex(r"S = c\,Q_r K_c^\top \;(-\infty \text{ where masked}),\quad m' = \max(m, \max_j S),\quad "
@@ -72,8 +67,8 @@ st.latex(r"S = c\,Q_r K_c^\top \;(-\infty \text{ where masked}),\quad m' = \max(
 st.latex(r"\ell' = \alpha\,\ell + \textstyle\sum_j e^{S - m'},\quad "
          r"\mathrm{acc}' = \alpha\,\mathrm{acc} + e^{S - m'} V_c,\quad \text{output} = \mathrm{acc} / \ell")
 b1, b2, _ = st.columns([1, 1, 4])
-b1.button("◀ Previous", key="fa_prev", on_click=_move, args=(-1,), width="stretch")
-b2.button("Next ▶", key="fa_next", on_click=_move, args=(1,), width="stretch")
+b1.button("◀ Previous", key="fa_prev", on_click=state.move_step, args=("fa_step", -1, n_steps - 1), width="stretch")
+b2.button("Next ▶", key="fa_next", on_click=state.move_step, args=("fa_step", 1, n_steps - 1), width="stretch")
 step = st.slider("Step (one tile per step)", 0, n_steps - 1, key="fa_step")
 
 now = tiled.steps[step]
@@ -142,8 +137,7 @@ st.caption(
 k1, k2 = st.columns(2)
 n_heads = k1.selectbox("Query heads", (1, 2, 4), index=2, key="fa_heads", persist_state="session")
 kv_choices = [g for g in (1, 2, 4) if n_heads % g == 0 and g <= n_heads]
-if st.session_state.get("fa_kv_heads") not in kv_choices:
-    st.session_state["fa_kv_heads"] = kv_choices[0]
+state.keep_choice("fa_kv_heads", kv_choices, kv_choices[0])
 n_kv = k2.selectbox("Key/value heads", kv_choices, key="fa_kv_heads",
                     help="1 is multi-query attention; as many as query heads is ordinary multi-head attention.")
 

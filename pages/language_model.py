@@ -21,7 +21,7 @@ st.title("Language model: SmolLM2-135M")
 st.caption("A small instruction-tuned language model (HuggingFaceTB/SmolLM2-135M-Instruct, 4-bit GGUF: 30 layers, "
            "9 query heads sharing 3 key/value heads per layer, 576 dimensions, RoPE), computed here in NumPy. "
            "It reads the prompt left to right and scores every possible next token.")
-for message in st.session_state.pop(lm.MESSAGES, []):
+for message in lm.take_messages():
     st.warning(literal(message))
 
 # ---------------------------------------------------------------------------- prompt
@@ -30,20 +30,9 @@ prompt = c1.text_area("Prompt", key=lm.PROMPT, height=90, max_chars=lm.MAX_LINK_
                       help=f"Up to {smollm2.MAX_TOKENS} tokens (every head's attention map is kept).")
 
 
-def _example() -> None:
-    st.session_state[lm.PROMPT] = smollm2.EXAMPLE_PROMPT
-    st.session_state[lm.ABLATE] = [lm.head_label(h) for h in smollm2.EXAMPLE_HEADS]
-    st.session_state[lm.SCALES] = {}
-
-
-def _reset() -> None:
-    st.session_state[lm.ABLATE] = []
-    st.session_state[lm.SCALES] = {}
-
-
-c2.button("Mary and John", on_click=_example, key="lm_example", width="stretch",
+c2.button("Mary and John", on_click=lm.load_example, key="lm_example", width="stretch",
           help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John'.")
-c2.button("Reset heads", on_click=_reset, key="lm_reset", width="stretch", help="Bring every head back at factor 1.")
+c2.button("Reset heads", on_click=lm.reset_heads, key="lm_reset", width="stretch", help="Bring every head back at factor 1.")
 
 ablated = [lm.label_head(x) for x in st.session_state.get(lm.ABLATE, [])]
 scales = dict(st.session_state.get(lm.SCALES, {}))
@@ -111,7 +100,7 @@ if c4.button("Set the factor", key="lm_set_factor", width="stretch"):
         new.pop((layer, head), None)
     else:
         new[(layer, head)] = float(factor)
-    st.session_state[lm.SCALES] = new
+    lm.set_scales(new)
     st.rerun()
 if scales:
     st.text("Rescaled: " + ", ".join(f"{lm.head_label(h)} × {v:g}" for h, v in sorted(scales.items())))
@@ -148,10 +137,10 @@ c1, c2 = st.columns(2)
 label = lm.head_label((layer, head))
 if label in st.session_state.get(lm.ABLATE, []):
     if c1.button("Bring this head back", key="lm_restore", width="stretch"):
-        st.session_state[lm.ABLATE] = [x for x in st.session_state[lm.ABLATE] if x != label]
+        lm.restore_head(label)
         st.rerun()
 elif c1.button("Knock out this head", key="lm_knock", width="stretch"):
-    st.session_state[lm.ABLATE] = [x for x in lm.HEAD_LABELS if x in {label, *st.session_state[lm.ABLATE]}]
+    lm.knock_out(label)
     st.rerun()
 if c2.button("Open this head in the Playground", key="lm_open", width="stretch",
              help="Loads this head into the Playground: the layer's RMS-normalised input as embeddings and the "
@@ -177,7 +166,7 @@ if c1.button("Next token", key="lm_next", width="stretch", disabled=len(gen[3]) 
     gen = gen[:3] + (smollm2.continue_greedy(gen[3], 1, ablate=ablated, head_scale=scales),)
 if c2.button("Start again", key="lm_restart", width="stretch"):
     gen = gen[:3] + (after.ids,)
-st.session_state[lm.GENERATED] = gen
+lm.remember_generated(gen)
 if len(gen[3]) > T:
     cont = smollm2.run_ids(gen[3], ablate=ablated, head_scale=scales)
     st.text("Generated: " + base.model.tokenizer.decode(gen[3][T:]))

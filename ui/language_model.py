@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from attention_core.lab import MAX_SENTENCE_CHARS
+from attention_core.pretrained import smollm2
 from ui.figures import FigureSpec, head_grid, plotly_text
 
 Head = tuple[int, int]
@@ -215,3 +216,38 @@ def top_bars(rows: Sequence[tuple[str, float]], *, title: str, color: str = "#1f
 def fmt_change(delta: float) -> str:
     """A change in probability in percentage points, signed."""
     return "0" if delta == 0 or not math.isfinite(delta) else f"{delta * 100:+.2f} pp"
+
+
+# ---------------------------------------------------------------------------- this page's state writes
+def take_messages() -> list[str]:
+    """What the link got wrong, once."""
+    return st.session_state.pop(MESSAGES, [])
+
+
+def load_example() -> None:
+    """The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John'."""
+    st.session_state[PROMPT] = smollm2.EXAMPLE_PROMPT
+    st.session_state[ABLATE] = [head_label(h) for h in smollm2.EXAMPLE_HEADS]
+    st.session_state[SCALES] = {}
+
+
+def reset_heads() -> None:
+    st.session_state[ABLATE] = []
+    st.session_state[SCALES] = {}
+
+
+def set_scales(scales: dict) -> None:
+    st.session_state[SCALES] = scales
+
+
+def restore_head(label: str) -> None:
+    st.session_state[ABLATE] = [x for x in st.session_state[ABLATE] if x != label]
+
+
+def knock_out(label: str) -> None:
+    st.session_state[ABLATE] = [x for x in HEAD_LABELS if x in {label, *st.session_state[ABLATE]}]
+
+
+def remember_generated(gen: tuple) -> None:
+    """The greedy continuation so far (prompt, knocked-out heads, scales, ids)."""
+    st.session_state[GENERATED] = gen

@@ -425,6 +425,17 @@ def keep_choice(key: str, options: list[str], default: str) -> None:
         st.session_state[key] = default
 
 
+def keep_in_range(key: str, most: int) -> None:
+    """Before a widget or view reads ``key``: a step counter stays within 0 … most."""
+    if st.session_state.get(key, 0) > most:
+        st.session_state[key] = most
+
+
+def move_step(key: str, delta: int, most: int) -> None:
+    """A previous/next button: move the step counter ``key`` by ``delta`` within 0 … most."""
+    st.session_state[key] = max(0, min(most, int(st.session_state.get(key, 0)) + delta))
+
+
 def take_url_messages() -> list[str]:
     return st.session_state.pop("url_messages", None) or []
 
