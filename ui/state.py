@@ -118,7 +118,7 @@ def load_url_once() -> None:
     if st.session_state.get("url_loaded"):
         return
     st.session_state["url_loaded"] = True
-    params = {str(k): str(st.query_params.get(k) or "") for k in st.query_params.keys()}
+    params = {str(k): str(st.query_params.get(k) or "") for k in st.query_params}
     if not params:
         return
     cfg, messages = config_from_query(params)

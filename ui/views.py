@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
-from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.describe import describe_matrix, describe_weights
+from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
 from ui import export_panel, state
 from ui.figures import (
@@ -192,7 +192,7 @@ def word_order(trace: LabTrace) -> None:
         st.caption("Shuffle the sentence and compare: is the new attention the old one, reordered?")
         return
     try:
-        other, expected, deviation = shuffle(trace, np.asarray(perm))
+        other, _expected, deviation = shuffle(trace, np.asarray(perm))
     except ValidationError as exc:
         st.info(literal(str(exc)))
         return
