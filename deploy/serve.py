@@ -142,7 +142,7 @@ class Hall:
         """
         counts: Counter[str] = Counter({b.address: 0 for b in self.backends})
         for line in tail(self.prefix / "access.log", 10**9).splitlines():
-            m = re.search(r'"GET /_stcore/stream[^"]*" 101 (\S+(?:, \S+)*) ', line)
+            m = re.search(r'"GET /_stcore/stream[^"]*" 101 ((?:\S+, )*\S+) ', line)
             if m:
                 counts[m.group(1).split(", ")[-1]] += 1
         return counts
@@ -152,7 +152,7 @@ class Hall:
         last = None
         for line in tail(self.prefix / "access.log", 10**9).splitlines():
             if line.endswith(f" route={route}"):
-                last = re.search(r'" \d{3} (\S+(?:, \S+)*) ', line)
+                last = re.search(r'" \d{3} ((?:\S+, )*\S+) ', line)
         return last.group(1).split(", ")[-1] if last else None
 
     def route_to(self, backend: Backend, tries: int = 64) -> str:
