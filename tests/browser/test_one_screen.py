@@ -148,6 +148,10 @@ def test_every_presentation_stage_fits_720_and_pagedown_steps(browser, app_url: 
         for _ in range(12):
             title = page.locator("[data-testid=stMain] h2").first.inner_text()
             titles.append(title)
+            # Measured once the stage's figures are drawn and laid out (a loaded machine lags behind "idle").
+            page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                                   ".every(e => e._fullData && e._fullData.length)", timeout=30_000)
+            page.wait_for_timeout(500)
             height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
             assert height <= 720, (title, height)
             for plot in page.locator(".js-plotly-plot").all():
