@@ -80,7 +80,7 @@ class LabConfig:
     #: False: W_q = W_k = W_v = identity, so Q = K = V = X.
     projections: bool = setting(True, "proj", "bool")
     random_source: RandomSource = setting("torch", "src", "choice", choices=RANDOM_SOURCES)
-    seed: int = setting(123, "seed", "int", lo=-(2**63), hi=2**64 - 1, widget=False)
+    seed: int = setting(123, "seed", "int", lo=-(2**63), hi=2**64 - 1)
     #: How W_q, W_k, W_v, W_o are drawn.
     init: Init = setting("kaiming", "init", "choice", choices=INITS)
     #: How a random embedding table is drawn (nn.Embedding: normal).
@@ -91,7 +91,7 @@ class LabConfig:
     draw_order: DrawOrder = setting("weights_first", "order", "choice", choices=DRAW_ORDERS)
     scale_mode: ScaleMode = setting("sqrt_dk", "sc", "choice", choices=SCALE_MODES)
     #: The factor when scale_mode == "custom" (the slider's range).
-    scale_value: float = setting(1.0, "sv", "float", lo=-SCALE_LIMIT, hi=SCALE_LIMIT, widget=False)
+    scale_value: float = setting(1.0, "sv", "float", lo=-SCALE_LIMIT, hi=SCALE_LIMIT)
     causal: bool = setting(False, "causal", "bool")
     n_heads: int = setting(1, "h", "int", lo=1, hi=MAX_DIM)
     #: Where a token stands: added to X (sinusoidal, learned), rotating Q and K (rope) or
@@ -116,7 +116,7 @@ class LabConfig:
         return {(m, r, c): v for m, r, c, v in self.edits}
 
 
-#: {field: Setting} for every setting of a LabConfig (links, state files, widgets derive from it).
+#: {field: Setting} for every setting of a LabConfig (links, state files and validation derive from it).
 SETTINGS = settings_of(LabConfig)
 
 

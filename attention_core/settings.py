@@ -6,8 +6,8 @@ dataclass field's metadata. Everything else is derived from those
 declarations: the link's keys and the state file's keys
 (:mod:`.serialize`), the parsing and range checks of a value that arrives as
 text or as JSON (:func:`parse`), the validation of a whole configuration, and
-the list of widgets the Playground keeps in session state. A new setting is
-therefore one field here plus its widget.
+and the session-state keys the Playground's widgets use (the field names). A new setting
+is therefore one field here plus its widget.
 
 :func:`parse_number` is the one reader of a number typed by a person (a grid
 cell, the nudge box, a link): it accepts what Python's ``float`` accepts in
@@ -49,7 +49,6 @@ class Setting:
     hi: float | None = None  # numbers: largest allowed value
     choices: tuple[str, ...] = ()  # kind "choice": the allowed values
     max_chars: int | None = None  # kind "text": the longest value
-    widget: bool = True  # a widget with the field's name as its key sets it
 
 
 def setting(default: Any, key: str, kind: Kind, **limits: Any) -> Any:

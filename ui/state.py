@@ -27,9 +27,6 @@ from attention_core.settings import parse_number
 from ui.palettes import PALETTES
 from ui.text import literal
 
-#: LabConfig fields driven by a widget of the same key (derived from the settings' declarations).
-WIDGET_FIELDS: tuple[str, ...] = tuple(name for name, spec in SETTINGS.items() if spec.widget)
-
 Cell = tuple[str, int, int]
 
 
