@@ -26,10 +26,10 @@ import numpy as np
 
 from .attention import multi_head_attention
 from .budget import check_budget, estimate_trace_bytes
-from .positions import POSITION_KINDS, add_positions, position_table
 from .errors import ValidationError
-from .settings import parse, setting, settings_of
+from .positions import POSITION_KINDS, add_positions, position_table
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
+from .settings import parse, setting, settings_of
 from .tokenize import Tokenization, tokenize
 from .trace import MultiHeadTrace
 
