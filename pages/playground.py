@@ -42,7 +42,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         explained_above = edit.container()  # a clicked weight's arithmetic goes here, beside the heatmap
         name = controls.matrix_choice(base_trace)
         controls.matrix_grid(name, controls.MATRIX_TITLES[name], base_trace)
-        controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
+        draw_slider = controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
         controls.edit_buttons()
         controls.edit_refused()
     try:
@@ -61,6 +61,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         views.explain_view(trace, head)
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
+    draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers
 
 
 lab(cfg0, base_trace, frozen)

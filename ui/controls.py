@@ -8,6 +8,7 @@ right under its widget, so they appear next to what the person touched.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
 from ui import state
+from ui.live_slider import live_slider
 from ui.palettes import PALETTES
 from ui.state import SEED_SLIDER_MAX
 from ui.text import literal
@@ -208,16 +210,20 @@ def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) ->
     if cells:
         r, col = cells[0]
         state.grid_selected(name, int(r), int(col))
-    if edited:
-        st.caption(literal(f"{len(edited)} edited cell(s) in {label} (highlighted): "
-                           + ", ".join(f"[{r},{c}]" for r, c in sorted(edited)[:8]) + (" …" if len(edited) > 8 else "")))
+    # Always one caption, so that the first edit does not push the slider below it away from the
+    # pointer in the middle of a drag (nor remount it: elements are placed by their index).
+    st.caption(literal(f"{len(edited)} edited cell(s) in {label} (highlighted): "
+                       + ", ".join(f"[{r},{c}]" for r, c in sorted(edited)[:8]) + (" …" if len(edited) > 8 else ""))
+               if edited else f"No edited cells in {label} yet.")
 
 
-def nudge(name: str, label: str, trace: LabTrace) -> None:
+def nudge(name: str, label: str, trace: LabTrace) -> Callable[[], None]:
     """Choose one cell of matrix ``name`` and move its value with a slider or type it exactly.
 
-    The lecture gesture: the slider sets the cell, the trace is recomputed and every heatmap
-    on screen follows. The row and column selectors are the keyboard route to a cell.
+    The lecture gesture: dragging the slider sets the cell, the trace is recomputed and every
+    heatmap on screen follows while the mouse is still down. The row and column selectors are the
+    keyboard route to a cell. Returns the function that draws the slider: the page calls it after
+    the heatmaps, so that the slider hears of a finished redraw only once the heatmaps have it.
     """
     base = trace.base[name]
     rows, cols = base.shape
@@ -227,16 +233,20 @@ def nudge(name: str, label: str, trace: LabTrace) -> None:
     c1, c2, c4 = st.columns([1, 1, 1.3], vertical_alignment="bottom")
     c1.selectbox("row", range(rows), key=f"nudge_row::{name}", format_func=lambda i: row_labels(trace, name)[i][:12])
     c2.selectbox("column", range(cols), key=f"nudge_col::{name}")
-    c3 = st
+    slot = st.container()
     span = max(1.0, 2 * float(np.max(np.abs(base)))) if base.size else 1.0
     lo, hi = round(min(-span, value - 1), 2), round(max(span, value + 1), 2)
     state.prime_nudge(name, r0, c0, value)
-    c3.slider(f"{label}[{r0}, {c0}]", lo, hi, step=0.01, key="nudge_slider", on_change=state.on_nudge_slider,
-              args=(name, r0, c0, base))
     c4.text_input("exact value", key="nudge_text", on_change=state.on_nudge_text, args=(name, r0, c0, base))
     message = state.nudge_error()
     if message:
         st.error(literal(message))
+
+    def draw_slider() -> None:
+        with slot:
+            live_slider(f"{label}[{r0}, {c0}]", lo, hi, value, key="nudge_live",
+                        on_change=lambda: state.on_nudge_live(name, r0, c0, base, lo, hi))
+    return draw_slider
 
 
 MATRIX_TITLES = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of the 2nd sentence", "W_q": "W_Q",

@@ -24,6 +24,7 @@ from attention_core.cache import ByteLRU, nbytes
 from attention_core.lab import SETTINGS, make_holdable
 from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
 from attention_core.settings import parse_number
+from ui.live_slider import received
 from ui.palettes import PALETTES
 from ui.text import literal
 
@@ -337,7 +338,7 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     cells = {(rr, cc): v for (m, rr, cc), v in st.session_state["edits"].items() if m == name}
     cells[(r, c)] = float(value)
     set_matrix_edits(name, cells, base)
-    st.session_state["editor_generation"] += 1  # the grid shows the new value
+    # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a drag is slow)
     st.session_state["nudge_target"] = (name, r, c, float(value))
 
 
@@ -367,14 +368,17 @@ def prime_nudge(name: str, r: int, c: int, value: float) -> None:
     """Before the nudge widgets are drawn: they show the chosen cell's value in force."""
     if st.session_state.get("nudge_target") != (name, r, c, float(value)):
         st.session_state["nudge_target"] = (name, r, c, float(value))
-        st.session_state["nudge_slider"] = float(round(value, 2))
         st.session_state["nudge_text"] = repr(float(value))
         st.session_state.pop("nudge_error", None)
 
 
-def on_nudge_slider(name: str, r: int, c: int, base: np.ndarray) -> None:
-    set_cell(name, r, c, float(st.session_state["nudge_slider"]), base)
-    st.session_state.pop("nudge_error", None)
+def on_nudge_live(name: str, r: int, c: int, base: np.ndarray, lo: float, hi: float) -> None:
+    """A value the live slider sent (during a drag, or a key press): ignored unless it is a finite
+    number inside the slider's range."""
+    value = received(st.session_state.get("nudge_live"), lo, hi)
+    if value is not None:
+        set_cell(name, r, c, value, base)
+        st.session_state.pop("nudge_error", None)
 
 
 def on_nudge_text(name: str, r: int, c: int, base: np.ndarray) -> None:

@@ -371,6 +371,43 @@ def set_slider(page: Any, label: str, value: float, *, timeout: float = 30_000) 
         raise AssertionError(f"slider {label!r} is at {now()}, not {value}")
 
 
+_SET_RANGE_QUIETLY_JS = """(el, v) => {
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, String(v));
+  return el.value;
+}"""
+
+
+def live_slider(page: Any, label: str) -> Any:
+    """The nudge panel's live slider (``ui/live_slider.js``, in a shadow root that Playwright's CSS
+    selectors pierce) whose label is exactly ``label``."""
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    loc = page.locator(".live").filter(has=page.locator("label").filter(has_text=exact))
+    if loc.count() != 1:
+        raise LookupError(f"expected one live slider labelled {label!r}, found {loc.count()}: "
+                          f"{page.locator('.live label').all_inner_texts()}")
+    return loc
+
+
+def set_live_slider(page: Any, label: str, value: float, *, timeout: float = 30_000) -> None:
+    """Move the live slider labelled ``label`` to ``value`` as a keyboard user would finish it: the
+    thumb is put one step short without an event, then ONE real arrow key sends ``value``."""
+    thumb = live_slider(page, label).locator("input[type=range]")
+    lo, hi = float(thumb.get_attribute("min")), float(thumb.get_attribute("max"))
+    step = float(thumb.get_attribute("step") or 1)
+    if not lo <= value <= hi:
+        raise ValueError(f"live slider {label!r} cannot take {value}: range [{lo}, {hi}]")
+    key, short = ("ArrowRight", value - step) if value - step >= lo else ("ArrowLeft", value + step)
+    runs = script_runs(page)
+    thumb.evaluate(_SET_RANGE_QUIETLY_JS, f"{short:.12g}")
+    thumb.focus()
+    page.keyboard.press(key)
+    thumb.blur()
+    wait_idle(page, timeout, since=runs)
+    shown = float(live_slider(page, label).locator("output").inner_text())
+    if abs(shown - value) > step / 2:
+        raise AssertionError(f"live slider {label!r} shows {shown}, not {value}")
+
+
 def _grid_cell_texts(grid: Any) -> dict[tuple[int, int], str]:
     """{(column, row): text} of the cells the grid's accessibility table holds (the visible ones)."""
     cells = grid.evaluate("""g => Array.from(g.querySelectorAll('td[id^=glide-cell-]'), td => {

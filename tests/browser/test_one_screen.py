@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from attention_core import LabConfig, run_lab
-from tests.browser.helpers import figure, goto_app, script_runs, set_cell, set_slider, wait_idle
+from tests.browser.helpers import figure, goto_app, live_slider, script_runs, set_cell, set_live_slider, wait_idle
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NUMBERS_JS = """(prefix) => {
@@ -105,13 +105,53 @@ def test_typed_values_commit_exactly_and_bad_text_is_refused(browser, app_url: s
         ctx.close()
 
 
+WEIGHTS_ROW0_JS = """() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .find(e => (((e._fullLayout || {}).title || {}).text || '').includes('weights = softmax'));
+  return el && el._fullData && el._fullData[0] ? JSON.stringify(el._fullData[0].z) : null; }"""
+
+
+def test_dragging_the_nudge_slider_moves_the_weights_before_the_mouse_is_released(browser, app_url: str) -> None:
+    """The lecture gesture: hold the slider's thumb and move it; the weights heatmap shows new numbers
+    while the button is still down, and after release it holds exactly the core's weights for the
+    value the slider ended at."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    try:
+        goto_app(page, app_url)
+        thumb = live_slider(page, "W_Q[0, 0]").locator("input[type=range]")
+        b = thumb.bounding_box()
+        assert in_view(b, page.viewport_size)
+        y = b["y"] + b["height"] / 2
+        page.mouse.move(b["x"] + b["width"] * 0.5, y)
+        page.mouse.down()
+        seen = {page.evaluate(WEIGHTS_ROW0_JS)}
+        for i in range(60):  # about 3 s of a slow drag to the right
+            page.mouse.move(b["x"] + b["width"] * (0.5 + 0.4 * i / 60), y)
+            page.wait_for_timeout(50)
+            seen.add(page.evaluate(WEIGHTS_ROW0_JS))
+        assert len(seen) >= 3, f"the weights were redrawn {len(seen) - 1} time(s) during the drag"
+        page.mouse.up()
+        page.wait_for_timeout(500)  # the last value of the drag leaves once the previous one is drawn
+        wait_idle(page)
+        final = float(live_slider(page, "W_Q[0, 0]").locator("output").inner_text())
+        assert final > 0.5  # the thumb went right from the middle of a range symmetric about 0
+        edits = parse_qs(urlparse(page.url).query)["e"][0]
+        value = float(edits.split(":")[-1])
+        assert abs(value - final) < 0.006
+        shown = np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
+        np.testing.assert_allclose(shown, run_lab(LabConfig().with_edits({("W_q", 0, 0): value})).attention.heads[0].weights,
+                                   rtol=1e-6)
+    finally:
+        ctx.close()
+
+
 def test_nudge_and_weight_click_stay_on_one_screen(browser, app_url: str) -> None:
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     page = ctx.new_page()
     try:
         goto_app(page, app_url)
         before = np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
-        set_slider(page, "W_Q[0, 0]", 1.5)
+        set_live_slider(page, "W_Q[0, 0]", 1.5)
         assert page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop") == 0  # no jump
         vp = page.viewport_size
         assert in_view(page.locator(".js-plotly-plot").nth(0).bounding_box(), vp)
