@@ -10,15 +10,30 @@
 
 ``python -m benchmarks.one_screen core|browser|slider`` runs one part.
 """
-import os, statistics, sys, time, tempfile
+import os
+import statistics
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 import numpy as np
 from playwright.sync_api import sync_playwright
-from benchmarks.core import medians_ms, numpy_reference
-from benchmarks.browser import _timed_edits, _last_value
+
 from attention_core import multi_head_attention
+from benchmarks.browser import _last_value, _timed_edits
+from benchmarks.core import medians_ms, numpy_reference
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.browser.helpers import edit_grid_cell, goto_app, live_slider, set_cell, set_text_input, start_streamlit, stop_streamlit, script_runs, wait_idle
+from tests.browser.helpers import (
+    edit_grid_cell,
+    goto_app,
+    live_slider,
+    set_cell,
+    set_text_input,
+    start_streamlit,
+    stop_streamlit,
+    wait_idle,
+)
 
 part = sys.argv[1] if len(sys.argv) > 1 else "all"
 if part in ("all", "core"):

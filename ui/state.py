@@ -21,7 +21,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
 from attention_core.cache import ByteLRU, nbytes
-from attention_core.lab import SETTINGS, make_holdable
+from attention_core.lab import make_holdable
 from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
 from attention_core.settings import parse_number
 from ui.live_slider import received

@@ -13,6 +13,7 @@ from ui import state
 from ui.figures import step_figures
 from ui.text import literal
 
+
 def matrix_frame(m: np.ndarray, rows: list[str]) -> pd.DataFrame:
     """A matrix as a table with literal row labels (dataframes render no markup)."""
     frame = pd.DataFrame(np.asarray(m, dtype=float), columns=[str(j) for j in range(m.shape[1])])

@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from attention_core import LabConfig, run_lab
-from tests.browser.helpers import figure, goto_app, live_slider, script_runs, set_cell, set_live_slider, wait_idle
+from tests.browser.helpers import (
+    figure,
+    goto_app,
+    live_slider,
+    script_runs,
+    set_cell,
+    set_live_slider,
+    wait_idle,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NUMBERS_JS = """(prefix) => {
@@ -160,7 +168,6 @@ def test_nudge_and_weight_click_stay_on_one_screen(browser, app_url: str) -> Non
         np.testing.assert_allclose(after, expected, rtol=1e-6)
         assert not np.allclose(before, after)
         # Click weight (row 1, column 3): its cell is outlined and its arithmetic shows beside the heatmap.
-        plot = page.locator(".js-plotly-plot").nth(0)
         cell = page.evaluate("""() => {
           const el = document.querySelectorAll('.js-plotly-plot')[0]; const L = el._fullLayout;
           const r = el.getBoundingClientRect();
