@@ -178,14 +178,16 @@ class Hall:
             stop_process(b.proc)
 
 
-def start_backend(script: Path, port: int, prefix: Path, env: dict[str, str] | None = None) -> Backend:
-    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix`` (not yet healthy)."""
+def start_backend(script: Path, port: int, prefix: Path, env: dict[str, str] | None = None,
+                  args: tuple[str, ...] = ()) -> Backend:
+    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix`` (not yet healthy);
+    ``args``: more ``streamlit run`` options (they override the project's ``.streamlit/config.toml``)."""
     log = prefix / f"streamlit-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", *args],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"})
     return Backend(port, proc, log)

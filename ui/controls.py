@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
-from ui import state
+from ui import state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
 from ui.state import SEED_SLIDER_MAX
@@ -193,17 +194,21 @@ def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) ->
     """
     base = trace.base[name]
     edited = {(r, c): v for (m, r, c), v in st.session_state["edits"].items() if m == name}
-    data = base.copy()
-    for (r, c), v in edited.items():
-        data[r, c] = v
-    frame = pd.DataFrame(data, columns=[str(j) for j in range(base.shape[1])],
-                         index=pd.Index(row_labels(trace, name), name="row"))
-    shown: pd.DataFrame | pd.io.formats.style.Styler = frame
-    if edited and data.size <= MAX_STYLED_CELLS:
-        marks = np.full(data.shape, "", dtype=object)
+
+    def frame() -> pd.DataFrame:
+        data = base.copy()
+        for (r, c), v in edited.items():
+            data[r, c] = v
+        return pd.DataFrame(data, columns=[str(j) for j in range(base.shape[1])],
+                            index=pd.Index(row_labels(trace, name), name="row"))
+    shown: pa.Table | pd.io.formats.style.Styler
+    if edited and base.size <= MAX_STYLED_CELLS:
+        marks = np.full(base.shape, "", dtype=object)
         for r, c in edited:
             marks[r, c] = "background-color: #ffd54f; color: #000; font-weight: 700"
-        shown = frame.style.apply(lambda _: marks, axis=None).format("{:.6g}")
+        shown = frame().style.apply(lambda _: marks, axis=None).format("{:.6g}")
+    else:  # the unedited grid (everyone opening a link sees it): converted to Arrow once per server
+        shown = views.shared_table(trace, ("grid", name, tuple(sorted(edited.items()))), frame, index=True)
     event = st.dataframe(shown, key=f"grid::{name}::{st.session_state['editor_generation']}", height=height,
                          on_select="rerun", selection_mode="single-cell")
     cells = event.selection.get("cells", []) if event else []

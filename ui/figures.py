@@ -30,9 +30,10 @@ MAX_CELLS_WITH_TEXT = 400
 #: … and no more columns than this (narrower cells cannot hold a number).
 MAX_COLS_WITH_TEXT = 12
 #: Cell numbers: font size in px, and the width in px a figure is assumed to have (a half-width
-#: column of the Playground at 1280 px with the sidebar open is about 450 px).
+#: column of the Playground at 1280 px with the sidebar open is 439 px, measured); the cells get
+#: what the margins leave of it.
 TEXT_SIZE = 14
-TEXT_WIDTH = 450
+TEXT_WIDTH = 440
 #: Axes label at most this many ticks (every one for tokens up to here).
 MAX_TICKS = 64
 #: Feature-dimension axes (0, 1, 2, …) need fewer labels.
@@ -138,7 +139,18 @@ def heatmap(
     if z.size > MAX_CELLS_AS_HEATMAP:
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
                         col_title=col_title, height=height, **trace_kwargs)
-    text = cell_text(z, kind, text_width // max(n_cols, 1), text_size) \
+    # The margins are worked out here (see fit_margins); what is left of the figure holds the cells,
+    # and only as many tick labels as the axes have room for (hover names every row and column).
+    fig_height = height or max(260, min(700, 120 + 28 * n_rows))
+    widest_col = max((len(html.unescape(_tick(c))) for c in cols), default=1)
+    angled = len(xs) > 8 or widest_col * 0.62 * TICK_PX * len(xs) > 0.8 * text_width
+    margin = fit_margins([rows[i] for i in ys], [cols[j] for j in xs], angled=angled)
+    plot_w = text_width - margin["l"] - margin["r"]
+    plot_h = fig_height - margin["t"] - margin["b"]
+    ys = _thin(n_rows, min(len(ys), max(2, int(plot_h / (1.25 * TICK_PX)))))
+    if angled:
+        xs = _thin(n_cols, min(len(xs), max(2, int(plot_w / (1.25 * TICK_PX)))))
+    text = cell_text(z, kind, plot_w // max(n_cols, 1), text_size) \
         if z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT else None
     written = text is not None
     if written:
@@ -151,16 +163,46 @@ def heatmap(
         }],
         "layout": {
             "title": {"text": plotly_text(title)},
-            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-            "height": height or max(260, min(700, 120 + 28 * n_rows)),
+            "margin": margin,
+            "height": fig_height,
             # Label every column while they fit; beyond MAX_TICKS label every k-th (hover names them all).
             "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in xs],
-                      "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
-                      "tickangle": -45 if len(xs) > 8 else 0},
+                      "ticktext": [_tick(cols[j]) for j in xs], "side": "bottom", "title": {"text": col_title},
+                      "tickangle": -45 if angled else 0, "automargin": False,
+                      "range": [-0.5, n_cols - 0.5]},  # the cells fill the plot (a click layer's markers pad autorange)
             "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in ys],
-                      "ticktext": [rows[i] for i in ys], "autorange": "reversed", "title": {"text": row_title}},
+                      "ticktext": [_tick(rows[i]) for i in ys], "title": {"text": row_title},
+                      "automargin": False, "range": [n_rows - 0.5, -0.5]},  # row 0 on top
         },
     }
+
+
+#: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
+MAX_TICK_CHARS = 20
+#: Tick labels' font size (Plotly's default).
+TICK_PX = 12
+
+
+def _tick(text: str) -> str:
+    return text if len(text) <= MAX_TICK_CHARS else text[:MAX_TICK_CHARS - 1] + "…"
+
+
+def fit_margins(row_ticks: Sequence[str], col_ticks: Sequence[str], *, angled: bool, tick_px: int = 12,
+                title_px: int = 14) -> dict:
+    """Margins that hold the axis labels, the axis titles and the colour bar, worked out here.
+
+    Left to itself (``automargin``) Plotly measures its labels after drawing and draws the figure a
+    second time with the margins it found: a third of every redraw while the nudge slider is
+    dragged. A character is taken as 0.62 of the font size wide (generous for Plotly's sans-serif).
+    """
+    char = 0.62 * tick_px
+    widest_row = max((len(html.unescape(t)) for t in row_ticks), default=1)
+    widest_col = max((len(html.unescape(t)) for t in col_ticks), default=1)
+    left = 2 * title_px + 10 + char * min(widest_row, MAX_TICK_CHARS)
+    tick_band = char * min(widest_col, MAX_TICK_CHARS) * 0.71 + tick_px if angled else 1.6 * tick_px
+    bottom = 2 * title_px + 8 + tick_band
+    return {"l": round(left), "r": round(60 + 2.6 * tick_px), "t": round(2 * title_px + 12), "b": round(bottom),
+            "autoexpand": False}
 
 
 def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
@@ -190,20 +232,30 @@ def _thin(n: int, most: int) -> list[int]:
     return list(range(0, n, step))
 
 
-def cell_text(z: np.ndarray, kind: Kind, cell_px: int, text_size: int) -> np.ndarray | None:
+#: Width of a character of the cell numbers, in units of the font size (the app's sans-serif);
+#: any other character counts as a digit.
+_EM = {".": 0.3, "−": 0.6, "+": 0.6, "∞": 0.75, "e": 0.55}
+_DIGIT_EM = 0.56
+
+
+def text_px(text: str, size: int) -> float:
+    """About how wide ``text`` is drawn at font ``size`` px (digits, point, sign, "e", "∞")."""
+    return size * sum(_EM.get(ch, _DIGIT_EM) for ch in text)
+
+
+def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int) -> np.ndarray | None:
     """The numbers written in the cells, with as many digits as the cells can hold, or None.
 
-    A character is about 0.6 of the font size wide; the most precise format whose longest
-    entry fits the cell (less a little padding) wins: weights as 0.42 then .4, other values
-    with 4, 3 or 2 significant digits. When nothing fits, the cells stay blank (hover still
-    has every value), so numbers never overlap their neighbours. -inf is written "−∞".
+    The most precise format whose widest entry fits the cell (less 3 px) wins: weights as 0.42
+    then 0.4, other values with 4, 3 or 2 significant digits. When nothing fits, the cells stay
+    blank (hover still has every value), so numbers never overlap their neighbours. -inf is
+    written "−∞".
     """
-    room = int((cell_px - 6) / (0.6 * text_size))  # characters that fit in one cell
     formats = ("{:.2f}", "{:.1f}") if kind == "weights" else ("{:.4g}", "{:.3g}", "{:.2g}")
     for f in formats:
         text = np.array([["−∞" if v == -np.inf else f.format(v).replace("-", "−") for v in row] for row in z],
                         dtype=object)
-        if text.size == 0 or max(len(t) for t in text.flat) <= room:
+        if text.size == 0 or max(text_px(t, text_size) for t in text.flat) <= cell_px - 3:
             return text
     return None
 

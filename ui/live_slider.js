@@ -1,10 +1,15 @@
 // A slider that sends its value while it is dragged, paced by the server.
 //
-// Streamlit's own slider commits only when the mouse is released. This one sends a value during
-// the drag, but never more than one at a time: the next value leaves only when the rerun of the
-// last one has drawn this component again (the page draws it after every heatmap, and passes a
-// new `run` id each time). So the heatmaps show every value the server had time for, at the
-// rate it can serve, and the last value of the drag is always sent.
+// Streamlit's own slider commits only when the mouse is released. This one sends values during
+// the drag, each tagged with a nonce ("value nonce"), and keeps at most IN_FLIGHT of them
+// unacknowledged. The page draws this component after every heatmap and passes back the nonce of
+// the last value its rerun applied (`data.ack`): everything sent up to that one is done. With two
+// in flight the server computes the next value while the browser draws the last (reruns of a
+// fragment queue behind each other, they do not interrupt). So the heatmaps show every value the
+// server and the browser had time for, and the last value of a drag is always sent.
+const IN_FLIGHT = 2;
+const GIVE_UP_MS = 1500; // a rerun interrupted by another widget never acknowledges: stop waiting
+
 export default function (component) {
   const { data, setStateValue, parentElement } = component;
   let root = parentElement.querySelector(".live");
@@ -20,22 +25,22 @@ export default function (component) {
     out.htmlFor = "thumb";
     root.append(label, input, out);
     parentElement.appendChild(root);
-    root.s = { inflight: false, pending: null, timer: null, run: null, held: false, set: setStateValue };
+    root.s = { sent: [], pending: null, timer: null, held: false, set: setStateValue };
     const s = root.s;
-    const show = (v) => {
+    s.show = (v) => {
       out.textContent = Number(v).toFixed(2);
       input.setAttribute("aria-valuetext", out.textContent);
     };
-    s.show = show;
     s.flush = () => {
-      if (s.inflight || s.pending === null) return;
-      s.inflight = true;
-      s.set("value", `${s.pending} ${Math.random()}`); // "value nonce": a repeated value is still a change
+      if (s.sent.length >= IN_FLIGHT || s.pending === null) return;
+      const nonce = Math.random().toString(36).slice(2, 12);
+      s.sent.push(nonce);
+      s.set("value", `${s.pending} ${nonce}`); // the nonce also makes a repeated value a change
       s.pending = null;
-      clearTimeout(s.timer); // a rerun interrupted by another widget never acknowledges: give up waiting
-      s.timer = setTimeout(() => { s.inflight = false; s.flush(); }, 1500);
+      clearTimeout(s.timer);
+      s.timer = setTimeout(() => { s.sent = []; s.flush(); }, GIVE_UP_MS);
     };
-    input.addEventListener("input", () => { s.pending = parseFloat(input.value); show(input.value); s.flush(); });
+    input.addEventListener("input", () => { s.pending = parseFloat(input.value); s.show(input.value); s.flush(); });
     input.addEventListener("pointerdown", () => { s.held = true; });
     s.release = () => { s.held = false; }; // the pointer may leave the thumb before the button is released
     window.addEventListener("pointerup", s.release);
@@ -48,12 +53,13 @@ export default function (component) {
   input.min = data.lo;
   input.max = data.hi;
   input.step = data.step;
-  if (data.run !== s.run) { // a rerun drew the page down to here: the last value is acknowledged
-    s.run = data.run;
-    s.inflight = false;
+  const done = s.sent.indexOf(data.ack);
+  if (done >= 0) { // that value and every one sent before it are applied and drawn
+    s.sent = s.sent.slice(done + 1);
     clearTimeout(s.timer);
+    if (s.sent.length) s.timer = setTimeout(() => { s.sent = []; s.flush(); }, GIVE_UP_MS);
   }
-  if (!s.held && !s.inflight && s.pending === null) { // not mid-drag: show the value in force
+  if (!s.held && s.sent.length === 0 && s.pending === null) { // not mid-drag: show the value in force
     input.value = data.value;
     s.show(data.value);
   }

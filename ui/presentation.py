@@ -16,7 +16,7 @@ from attention_core import LabTrace
 from attention_core.lab import MAX_SENTENCE_CHARS
 from attention_core.steps import Step, stages_for
 from ui import state
-from ui.figures import FigureSpec, chart_config, head_weights_figure, step_figure, token_table
+from ui.figures import FigureSpec, chart_config, fit_margins, head_weights_figure, step_figure, token_table
 
 #: Height of the figures of one stage: 720 px minus the bar of buttons, the title and the formula.
 FIGURE_HEIGHT = 430
@@ -48,10 +48,12 @@ def stages(trace: LabTrace) -> list[tuple[str, list[Step]]]:
 def _big(fig: FigureSpec, height: int, number_size: int) -> FigureSpec:
     """The same figure in projector sizes (layout and text size only; the data is untouched)."""
     tick = {"tickfont": {"size": number_size - 2}}
-    layout = {**fig["layout"], "height": height, "font": {"size": 16},
-              "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-              "xaxis": {**fig["layout"].get("xaxis", {}), **tick},
-              "yaxis": {**fig["layout"].get("yaxis", {}), **tick}}
+    xaxis, yaxis = fig["layout"].get("xaxis", {}), fig["layout"].get("yaxis", {})
+    margin = fit_margins(yaxis.get("ticktext", []), xaxis.get("ticktext", []), angled=bool(xaxis.get("tickangle")),
+                         tick_px=number_size - 2, title_px=18) if xaxis.get("automargin") is False \
+        else {"l": 10, "r": 10, "t": 40, "b": 10}
+    layout = {**fig["layout"], "height": height, "font": {"size": 16}, "margin": margin,
+              "xaxis": {**xaxis, **tick}, "yaxis": {**yaxis, **tick}}
     data = [{**t, "textfont": {"size": number_size}} if t.get("type") == "heatmap" else t for t in fig["data"]]
     return {"data": data, "layout": layout}
 

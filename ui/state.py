@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import streamlit as st
@@ -27,6 +28,8 @@ from attention_core.settings import parse_number
 from ui.live_slider import received
 from ui.palettes import PALETTES
 from ui.text import literal
+
+T = TypeVar("T")
 
 Cell = tuple[str, int, int]
 
@@ -478,6 +481,13 @@ def cached_run_lab(cfg: LabConfig) -> LabTrace:
     """run_lab, once per distinct configuration per server: a hundred students opening the same link
     compute it once and share it (traces are never mutated)."""
     return shared_traces().get_or_compute(cfg, lambda: run_lab(cfg), nbytes)
+
+
+def shared_view(trace: LabTrace, what: Hashable, build: Callable[[], T], size: Callable[[T], int]) -> T:
+    """A display object derived from ``trace`` alone (a Plotly figure, an Arrow table), built once per
+    server for every session that shows the same configuration, in the traces' byte-bounded cache.
+    ``what`` names the object and every argument it was built with besides the trace."""
+    return shared_traces().get_or_compute(("view", trace.config, what), build, size)
 
 
 def refuse_last_edit(why: str) -> None:

@@ -5,9 +5,13 @@ one weight, every head at once, the other steps one click away. Figures come fro
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pyarrow as pa
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
@@ -17,6 +21,7 @@ from attention_core.steps import BY_NAME, Step, labels, steps_for
 from ui import export_panel, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
+    FigureSpec,
     chart_config,
     head_weights_figure,
     heatmap,
@@ -44,9 +49,24 @@ def palette() -> str:
     return str(st.session_state.get("palette", "default"))
 
 
-def _chart(where: st.delta_generator.DeltaGenerator, fig: dict, key: str, **kwargs: object) -> object:
+def _chart(where: st.delta_generator.DeltaGenerator, fig: dict | go.Figure, key: str, **kwargs: object) -> object:
     return where.plotly_chart(fig, width="stretch", key=key,
                               config=chart_config(key, st.session_state.get("image_format", "png")), **kwargs)
+
+
+def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec]) -> go.Figure:
+    """The figure ``build()`` makes from ``trace``, checked by Plotly once per server and shared by every
+    session showing this configuration (Plotly checks a figure given as a dict on every rerun)."""
+    return state.shared_view(trace, ("figure", *what), lambda: go.Figure(build()),
+                             lambda f: 3 * len(pio.to_json(f, validate=False)))
+
+
+def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:
+    """The table ``build()`` makes from ``trace``, converted to Arrow once per server (Streamlit sends
+    Arrow; a pandas frame is converted on every rerun). ``index``: keep the frame's index (shown as
+    the grid's row labels, as for the frame itself)."""
+    return state.shared_view(trace, ("table", index, *what), lambda: pa.Table.from_pandas(build(), preserve_index=index),
+                             lambda t: int(t.nbytes) + 1024)
 
 
 #: Matrices up to this size also get their numbers as a table (a screen reader reads it cell by cell).
@@ -61,10 +81,14 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
                 else describe_matrix(value, rows, cols, step.name))
     st.caption(literal(sentence))
     if max(value.shape) <= MAX_TABLE_SIDE:
-        with st.expander(f"{step.title}: the numbers as a table"):
-            frame = pd.DataFrame(value, columns=[f"{j}·{c}" for j, c in enumerate(cols)])
-            frame.insert(0, "row", [f"{i}·{r}" for i, r in enumerate(rows)])
-            st.dataframe(frame, hide_index=True)
+        # Built only while open (on_change="rerun"): most people never open it, and every rerun paid for it.
+        table = st.expander(f"{step.title}: the numbers as a table", key=f"numbers::{step.name}", on_change="rerun")
+        if table.open:
+            def build() -> pd.DataFrame:
+                frame = pd.DataFrame(value, columns=[f"{j}·{c}" for j, c in enumerate(cols)])
+                frame.insert(0, "row", [f"{i}·{r}" for i, r in enumerate(rows)])
+                return frame
+            table.dataframe(shared_table(trace, ("numbers", step.name, head), build), hide_index=True)
 
 
 def head_choice(trace: LabTrace) -> int:
@@ -83,11 +107,15 @@ def head_choice(trace: LabTrace) -> int:
 def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     """The weights heatmap (click a cell to explain it); optionally the change made by the edits."""
     h = trace.attention.heads[head]
-    fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT, palette=palette())
     cell = st.session_state.get("explained")
-    if cell and cell[0] < h.n_q and cell[1] < h.n_k:
-        fig = marked(fig, *cell)
-    event = _chart(st, with_click_layer(fig), "weights", on_select="rerun", selection_mode="points")
+    cell = tuple(cell) if cell and cell[0] < h.n_q and cell[1] < h.n_k else None
+    pal = palette()
+
+    def build() -> FigureSpec:
+        fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT, palette=pal)
+        return with_click_layer(marked(fig, *cell) if cell else fig)
+    event = _chart(st, shared_figure(trace, ("weights", head, pal, cell), build), "weights", on_select="rerun",
+                   selection_mode="points")
     text_alternative(trace, BY_NAME["weights"], head)
     if trace.overflow_note:  # a score beyond float64: the weights are exact, the score is not shown as a number
         st.caption(literal(trace.overflow_note))
@@ -147,7 +175,10 @@ def second_view(trace: LabTrace, head: int) -> None:
     name = st.segmented_control("Also show", SECOND_VIEWS, key="second_view", persist_state="session",
                                 default="scores")
     if name and name in BY_NAME:
-        _chart(st, step_figure(trace, BY_NAME[name], head, height=360, palette=palette()), f"second_{name}")
+        pal = palette()
+        _chart(st, shared_figure(trace, ("second", name, head, pal),
+                                 lambda: step_figure(trace, BY_NAME[name], head, height=360, palette=pal)),
+               f"second_{name}")
 
 
 def every_step(trace: LabTrace, head: int) -> None:
@@ -171,14 +202,17 @@ def every_step(trace: LabTrace, head: int) -> None:
             continue
         with tab:
             st.latex(s.formula)
-            _chart(tab, step_figure(trace, s, head, palette=palette()), f"fig_{s.name}")
+            pal = palette()
+            _chart(tab, shared_figure(trace, ("step", s.name, head, pal),
+                                      lambda s=s, pal=pal: step_figure(trace, s, head, palette=pal)), f"fig_{s.name}")
             text_alternative(trace, s, head)
     h = trace.attention.heads[head]
     st.subheader("How peaked is each row?")
     st.text(f"ln n = {math.log(max(h.n_k, 1)):.4f} nats: a uniform row; 0 is one-hot. Scale in force: {h.scale:.6g}")
-    st.dataframe(pd.DataFrame({"query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(),
-                               "share of ln n": h.row_entropy() / max(math.log(max(h.n_k, 1)), 1e-300),
-                               "largest weight": h.row_max_weight()}), hide_index=True)
+    st.dataframe(shared_table(trace, ("entropy", head), lambda: pd.DataFrame({
+        "query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(),
+        "share of ln n": h.row_entropy() / max(math.log(max(h.n_k, 1)), 1e-300),
+        "largest weight": h.row_max_weight()})), hide_index=True)
     if h.fully_masked_rows.any():
         st.warning(literal(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."))
 
@@ -211,15 +245,20 @@ def word_order(trace: LabTrace) -> None:
     st.text(f"max |A_shuffled − Π A Πᵀ| = {deviation:.3g}: {verdict}.")
 
 
+def vocabulary_ids(trace: LabTrace, tokens: list[str]) -> list[int]:
+    index = {t: i for i, t in enumerate(trace.vocabulary)}
+    return [index[t] for t in tokens]
+
+
 def token_tables(trace: LabTrace) -> None:
     """Tokens with position and vocabulary id, shown literally (a dataframe renders no markup)."""
-    index = {t: i for i, t in enumerate(trace.vocabulary)}
     pairs = [("", trace.tokens_q)] + ([("Second sentence (keys and values)", trace.tokens_kv)] if trace.is_cross else [])
-    for col, (title, tok) in zip(st.columns(len(pairs)), pairs):
+    for k, (col, (title, tok)) in enumerate(zip(st.columns(len(pairs)), pairs)):
         if title:
             col.caption(title)
-        col.dataframe(pd.DataFrame({"position": tok.positions, "token": tok.tokens,
-                                    "id": [index[t] for t in tok.tokens]}), hide_index=True, width="content")
+        col.dataframe(shared_table(trace, ("tokens", k), lambda tok=tok: pd.DataFrame({
+            "position": tok.positions, "token": tok.tokens, "id": vocabulary_ids(trace, tok.tokens)})),
+            hide_index=True, width="content")
 
 
 def image_note(trace: LabTrace) -> None:
