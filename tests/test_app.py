@@ -222,3 +222,43 @@ def test_reset_all_edits(app: AppTest) -> None:
     assert_clean(app)
     np.testing.assert_allclose(z_of(fig(show_step(app, "output"), "output = weights")), run_lab(LabConfig()).attention.heads[0].output,
                                rtol=1e-6)
+
+
+def test_tables_behind_expanders_are_built_only_when_opened(app: AppTest) -> None:
+    """The numbers of the weights and each row's entropy are sent only while their expander is open
+    (every rerun paid for them before); opened, they hold the core's numbers."""
+    h = run_lab(LabConfig()).attention.heads[0]
+    def frames() -> list:
+        return [d.value for d in app.dataframe]
+    closed = len(frames())
+    assert not any("entropy (nats)" in f.columns for f in frames())
+    app.session_state["entropy_table"] = True
+    app.session_state["numbers::weights"] = True
+    app.run()
+    assert not app.exception
+    assert len(frames()) == closed + 2
+    entropy = next(f for f in frames() if "entropy (nats)" in f.columns)
+    np.testing.assert_allclose(entropy["entropy (nats)"].to_numpy(), h.row_entropy(), rtol=1e-12)
+    np.testing.assert_allclose(entropy["share of ln n"].to_numpy(), h.row_entropy() / math.log(h.n_k), rtol=1e-12)
+    weights = next(f for f in frames() if "row" in f.columns and f.shape == (h.n_q, h.n_k + 1))
+    np.testing.assert_allclose(weights.drop(columns="row").to_numpy(dtype=float), h.weights, rtol=1e-12)
+    text = next(t.value for t in app.text if "How peaked" in t.value)
+    share = h.row_entropy() / math.log(h.n_k)
+    assert f"from {share.min():.2f} to {share.max():.2f} of ln n = {math.log(h.n_k):.4f}" in text
+
+
+def test_a_second_session_reuses_the_figures_and_tables_of_the_first() -> None:
+    """What a session shows of a configuration (trace, Plotly figures, Arrow tables) is built once per
+    server: a second session opening the same page computes none of it again."""
+    from ui import state
+
+    cache = state.shared_traces()
+    first = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60).run()
+    assert not first.exception
+    kinds = {k[2][0] for k in cache._entries if isinstance(k, tuple) and len(k) == 3 and k[0] == "view"}
+    assert {"figure", "table"} <= kinds, kinds
+    misses, hits = cache.misses, cache.hits
+    second = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60).run()
+    assert not second.exception
+    assert cache.misses == misses and cache.hits > hits
+    assert [c.value for c in second.get("plotly_chart")] == [c.value for c in first.get("plotly_chart")]

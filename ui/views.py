@@ -207,12 +207,16 @@ def every_step(trace: LabTrace, head: int) -> None:
                                       lambda s=s, pal=pal: step_figure(trace, s, head, palette=pal)), f"fig_{s.name}")
             text_alternative(trace, s, head)
     h = trace.attention.heads[head]
-    st.subheader("How peaked is each row?")
-    st.text(f"ln n = {math.log(max(h.n_k, 1)):.4f} nats: a uniform row; 0 is one-hot. Scale in force: {h.scale:.6g}")
-    st.dataframe(shared_table(trace, ("entropy", head), lambda: pd.DataFrame({
-        "query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(),
-        "share of ln n": h.row_entropy() / max(math.log(max(h.n_k, 1)), 1e-300),
-        "largest weight": h.row_max_weight()})), hide_index=True)
+    ln_n = math.log(max(h.n_k, 1))
+    share = h.row_entropy() / max(ln_n, 1e-300)  # (n_q,)
+    st.text(f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = {ln_n:.4f} nats "
+            f"(1: uniform, 0: one-hot). Scale in force: {h.scale:.6g}")
+    # Each row's figures, built only while open: they change with every value of a slider drag.
+    rows = st.expander("Entropy and largest weight of each row", key="entropy_table", on_change="rerun")
+    if rows.open:
+        rows.dataframe(shared_table(trace, ("entropy", head), lambda: pd.DataFrame({
+            "query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(), "share of ln n": share,
+            "largest weight": h.row_max_weight()})), hide_index=True)
     if h.fully_masked_rows.any():
         st.warning(literal(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."))
 
