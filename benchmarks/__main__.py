@@ -14,7 +14,7 @@ benchmarks/results.json:
 5. real model: the NumPy forward pass of all-MiniLM-L6-v2 at 8, 32, 128 tokens and the
    Real model page's rerun at 32 tokens (when the optional model package is installed).
 
-``python -m benchmarks hall`` runs only the lecture-hall part instead (about 8 minutes, see
+``python -m benchmarks hall`` runs only the lecture-hall part instead (about 20 minutes, see
 benchmarks/hall.py): many websocket sessions on one process and on two behind nginx.
 """
 
@@ -45,7 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only (the smoke test uses this)")
     ap.add_argument("--skip-browser", action="store_true")
-    ap.add_argument("part", nargs="?", choices=["hall"], help="hall: only the lecture-hall part (~8 min)")
+    ap.add_argument("part", nargs="?", choices=["hall"], help="hall: only the lecture-hall part (~20 min)")
     args = ap.parse_args()
     if args.part == "hall":
         hall.run(quick=args.quick)  # prints its own table; results.json keeps the main run's figures

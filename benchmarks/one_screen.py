@@ -99,6 +99,8 @@ if part in ("all", "browser", "slider"):
             for _ in range(5):
                 pg = b.new_page(viewport={"width": 1280, "height": 720}); t = time.perf_counter(); goto_app(pg, u); ts.append((time.perf_counter()-t)*1000); pg.close()
             return statistics.median(ts)
+        for u in (url, turl):  # one untimed load each: neither server is measured cold
+            pg = b.new_page(viewport={"width": 1280, "height": 720}); goto_app(pg, u); pg.close()
         a, f = first_paint(url), first_paint(turl)
         print(f"first paint: app {a:.0f} ms trivial {f:.0f} ms ratio {a/f:.2f}", flush=True)
         b.close()
