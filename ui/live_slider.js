@@ -50,9 +50,11 @@ export default function (component) {
   s.set = setStateValue;
   const input = root.querySelector("input");
   root.querySelector("label").textContent = data.label; // text, never markup
-  input.min = data.lo;
-  input.max = data.hi;
-  input.step = data.step;
+  if (!s.held) { // the range follows the value in force; mid-drag it stays put under the pointer
+    input.min = data.lo;
+    input.max = data.hi;
+    input.step = data.step;
+  }
   const done = s.sent.indexOf(data.ack);
   if (done >= 0) { // that value and every one sent before it are applied and drawn
     s.sent = s.sent.slice(done + 1);
