@@ -67,6 +67,11 @@ class AttentionTrace:
             terms = np.where(w > 0, -w * np.log(np.where(w > 0, w, 1.0)), 0.0)
         return terms.sum(axis=-1)
 
+    def row_entropy_share(self) -> np.ndarray:
+        """(n_q,) each row's entropy as a share of ln n_k, the entropy of a uniform row: 1 uniform,
+        0 one-hot (0 when there is only one key)."""
+        return self.row_entropy() / max(np.log(max(self.n_k, 1)), 1e-300)
+
     def row_max_weight(self) -> np.ndarray:
         """(n_q,) the largest weight in each row (1.0 when softmax has saturated)."""
         return self.weights.max(axis=-1) if self.weights.size else np.zeros(self.n_q)

@@ -62,6 +62,15 @@ def test_default_example_is_neither_uniform_nor_one_hot() -> None:
     assert np.mean((share >= 0.2) & (share <= 0.9)) > 0.5, share
 
 
+def test_row_entropy_share_is_one_for_a_uniform_row_and_zero_for_a_one_hot_row() -> None:
+    h = run_lab(LabConfig()).attention.heads[0]
+    np.testing.assert_allclose(h.row_entropy_share(), h.row_entropy() / math.log(h.n_k), rtol=1e-15)
+    flat = dataclasses.replace(h, weights=np.full((2, h.n_k), 1 / h.n_k))
+    peaked = dataclasses.replace(h, weights=np.eye(3, h.n_k))
+    np.testing.assert_allclose(flat.row_entropy_share(), [1.0, 1.0], rtol=1e-15)
+    np.testing.assert_array_equal(peaked.row_entropy_share(), [0.0, 0.0, 0.0])
+
+
 def test_edit_changes_only_that_cell_and_the_weights() -> None:
     cfg = LabConfig()
     base = run_lab(cfg)

@@ -142,8 +142,7 @@ def heatmap(
     # The margins are worked out here (see fit_margins); what is left of the figure holds the cells,
     # and only as many tick labels as the axes have room for (hover names every row and column).
     fig_height = height or max(260, min(700, 120 + 28 * n_rows))
-    widest_col = max((len(html.unescape(_tick(c))) for c in cols), default=1)
-    angled = len(xs) > 8 or widest_col * 0.62 * TICK_PX * len(xs) > 0.8 * text_width
+    angled = len(xs) > 8 or label_px([cols[j] for j in xs]) * len(xs) > 0.8 * text_width
     margin = fit_margins([rows[i] for i in ys], [cols[j] for j in xs], angled=angled)
     plot_w = text_width - margin["l"] - margin["r"]
     plot_h = fig_height - margin["t"] - margin["b"]
@@ -179,27 +178,33 @@ def heatmap(
 
 #: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
 MAX_TICK_CHARS = 20
-#: Tick labels' font size (Plotly's default).
+#: Tick labels' font size (Plotly's default), and a letter's width in units of it (generous for
+#: Plotly's sans-serif).
 TICK_PX = 12
+_LETTER_EM = 0.62
 
 
 def _tick(text: str) -> str:
     return text if len(text) <= MAX_TICK_CHARS else text[:MAX_TICK_CHARS - 1] + "…"
 
 
-def fit_margins(row_ticks: Sequence[str], col_ticks: Sequence[str], *, angled: bool, tick_px: int = 12,
+def label_px(ticks: Sequence[str], tick_px: int = TICK_PX) -> float:
+    """About how wide the widest of the tick labels ``ticks`` (Plotly text) is drawn, at most
+    MAX_TICK_CHARS letters."""
+    widest = max((len(html.unescape(t)) for t in ticks), default=1)
+    return _LETTER_EM * tick_px * min(widest, MAX_TICK_CHARS)
+
+
+def fit_margins(row_ticks: Sequence[str], col_ticks: Sequence[str], *, angled: bool, tick_px: int = TICK_PX,
                 title_px: int = 14) -> dict:
     """Margins that hold the axis labels, the axis titles and the colour bar, worked out here.
 
     Left to itself (``automargin``) Plotly measures its labels after drawing and draws the figure a
     second time with the margins it found: a third of every redraw while the nudge slider is
-    dragged. A character is taken as 0.62 of the font size wide (generous for Plotly's sans-serif).
+    dragged.
     """
-    char = 0.62 * tick_px
-    widest_row = max((len(html.unescape(t)) for t in row_ticks), default=1)
-    widest_col = max((len(html.unescape(t)) for t in col_ticks), default=1)
-    left = 2 * title_px + 10 + char * min(widest_row, MAX_TICK_CHARS)
-    tick_band = char * min(widest_col, MAX_TICK_CHARS) * 0.71 + tick_px if angled else 1.6 * tick_px
+    left = 2 * title_px + 10 + label_px(row_ticks, tick_px)
+    tick_band = label_px(col_ticks, tick_px) * 0.71 + tick_px if angled else 1.6 * tick_px
     bottom = 2 * title_px + 8 + tick_band
     return {"l": round(left), "r": round(60 + 2.6 * tick_px), "t": round(2 * title_px + 12), "b": round(bottom),
             "autoexpand": False}

@@ -207,9 +207,9 @@ def every_step(trace: LabTrace, head: int) -> None:
                                       lambda s=s, pal=pal: step_figure(trace, s, head, palette=pal)), f"fig_{s.name}")
             text_alternative(trace, s, head)
     h = trace.attention.heads[head]
-    ln_n = math.log(max(h.n_k, 1))
-    share = h.row_entropy() / max(ln_n, 1e-300)  # (n_q,)
-    st.text(f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = {ln_n:.4f} nats "
+    share = h.row_entropy_share()  # (n_q,)
+    st.text(f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = "
+            f"{math.log(max(h.n_k, 1)):.4f} nats "
             f"(1: uniform, 0: one-hot). Scale in force: {h.scale:.6g}")
     # Each row's figures, built only while open: they change with every value of a slider drag.
     rows = st.expander("Entropy and largest weight of each row", key="entropy_table", on_change="rerun")

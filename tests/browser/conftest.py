@@ -114,7 +114,19 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield from _page(browser, request, {"width": 1400, "height": 1000})
+
+
+@pytest.fixture
+def projector_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page the size of a lecture hall's projector, 1280×720."""
+    yield from _page(browser, request, {"width": 1280, "height": 720})
+
+
+def _page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int]) -> Iterator[Any]:
+    """A fresh browser context (no shared cookies or storage) and its page; page errors are kept for the
+    failure report."""
+    context = browser.new_context(viewport=viewport)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     console = request.node.stash.setdefault(_CONSOLE, [])
@@ -128,14 +140,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
     rep = outcome.get_result()
-    if rep.when != "call" or not rep.failed or "page" not in getattr(item, "funcargs", {}):
+    funcargs = getattr(item, "funcargs", {})
+    page = funcargs.get("page") or funcargs.get("projector_page")
+    if rep.when != "call" or not rep.failed or page is None:
         return
     lines = []
     try:
         shots = Path(tempfile.gettempdir()) / "browser-test-failures"
         shots.mkdir(parents=True, exist_ok=True)
         path = shots / (re.sub(r"[^\w.-]+", "_", item.nodeid)[-120:] + ".png")
-        item.funcargs["page"].screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True)
         lines.append(f"screenshot: {path}")
     except Exception as exc:  # the page may be gone; the report matters more
         lines.append(f"no screenshot: {exc!r}")

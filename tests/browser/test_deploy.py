@@ -30,11 +30,11 @@ import pytest
 from benchmarks.hall import WS_LOAD, ws_load
 from deploy.serve import Hall, nginx_binary, start_hall
 from tests.browser.helpers import (
-    set_cell,
     error_elements,
     figure,
     goto_app,
     script_runs,
+    set_cell,
     set_slider,
     set_text_input,
     wait_idle,

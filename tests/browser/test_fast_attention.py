@@ -11,7 +11,15 @@ import numpy as np
 
 from attention_core import LabConfig, run_lab
 from tests.browser.conftest import ROOT
-from tests.browser.helpers import error_elements, figure, goto_app, screenshot, script_runs, set_slider, wait_idle
+from tests.browser.helpers import (
+    error_elements,
+    figure,
+    goto_app,
+    screenshot,
+    script_runs,
+    set_slider,
+    wait_idle,
+)
 
 PAGE = ROOT / "pages" / "fast_attention.py"
 

@@ -17,10 +17,10 @@ import numpy as np
 
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
-    set_cell,
     error_elements,
     figure,
     goto_app,
+    set_cell,
     set_text_input,
     wait_idle,
 )

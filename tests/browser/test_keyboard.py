@@ -23,44 +23,36 @@ def tab_to(page, predicate, most: int = 250) -> dict:
     raise AssertionError(f"Tab never reached the element ({most} presses)")
 
 
-def test_keyboard_alone_reaches_the_arithmetic_of_a_chosen_weight(browser, app_url: str) -> None:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = ctx.new_page()
-    try:
-        goto_app(page, app_url)
-        page.locator("body").focus()
-        summary = tab_to(page, lambda f: f["tag"] == "SUMMARY" and "arithmetic of one weight" in f["label"])
-        assert summary["outline"] or summary["shadow"], summary  # a visible focus
+def test_keyboard_alone_reaches_the_arithmetic_of_a_chosen_weight(projector_page, app_url: str) -> None:
+    page = projector_page
+    goto_app(page, app_url)
+    page.locator("body").focus()
+    summary = tab_to(page, lambda f: f["tag"] == "SUMMARY" and "arithmetic of one weight" in f["label"])
+    assert summary["outline"] or summary["shadow"], summary  # a visible focus
+    runs = script_runs(page)
+    page.keyboard.press("Enter")  # open the panel
+    wait_idle(page, since=runs)
+    for label, option in (("query (row)", "2: short"), ("key (column)", "3: eat")):
+        tab_to(page, lambda f, label=label: f["label"] == label, most=20)
         runs = script_runs(page)
-        page.keyboard.press("Enter")  # open the panel
+        page.keyboard.type(option.split(": ")[1])  # the combobox filters by what is typed
+        page.keyboard.press("Enter")
         wait_idle(page, since=runs)
-        for label, option in (("query (row)", "2: short"), ("key (column)", "3: eat")):
-            tab_to(page, lambda f, label=label: f["label"] == label, most=20)
-            runs = script_runs(page)
-            page.keyboard.type(option.split(": ")[1])  # the combobox filters by what is typed
-            page.keyboard.press("Enter")
-            wait_idle(page, since=runs)
-        code = page.locator("[data-testid=stCode]").filter(has_text="score  = q_i").first
-        code.wait_for(timeout=10_000)
-        assert "query 'short' (row 2) → key 'eat' (column 3)" in code.inner_text()
-        own = [v for v in audit(page) if v["where"] == "app" and v["impact"] in ("serious", "critical")]
-        assert own == [], [(v["target"], v["summary"], v["html"]) for v in own]  # the opened panel audits clean
-    finally:
-        ctx.close()
+    code = page.locator("[data-testid=stCode]").filter(has_text="score  = q_i").first
+    code.wait_for(timeout=10_000)
+    assert "query 'short' (row 2) → key 'eat' (column 3)" in code.inner_text()
+    own = [v for v in audit(page) if v["where"] == "app" and v["impact"] in ("serious", "critical")]
+    assert own == [], [(v["target"], v["summary"], v["html"]) for v in own]  # the opened panel audits clean
 
 
-def test_presentation_mode_audits_clean_and_steps_by_keyboard(browser, app_url: str) -> None:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = ctx.new_page()
-    try:
-        goto_app(page, f"{app_url}/?present=1&step=5", charts=False)
-        own = [v for v in audit(page) if v["where"] == "app" and v["impact"] in ("serious", "critical")]
-        assert own == [], own
-        title = page.locator("[data-testid=stMain] h2").first.inner_text()
-        page.locator("[data-testid=stMain] h2").first.click()
-        runs = script_runs(page)
-        page.keyboard.press("PageUp")
-        wait_idle(page, since=runs)
-        assert page.locator("[data-testid=stMain] h2").first.inner_text() != title
-    finally:
-        ctx.close()
+def test_presentation_mode_audits_clean_and_steps_by_keyboard(projector_page, app_url: str) -> None:
+    page = projector_page
+    goto_app(page, f"{app_url}/?present=1&step=5", charts=False)
+    own = [v for v in audit(page) if v["where"] == "app" and v["impact"] in ("serious", "critical")]
+    assert own == [], own
+    title = page.locator("[data-testid=stMain] h2").first.inner_text()
+    page.locator("[data-testid=stMain] h2").first.click()
+    runs = script_runs(page)
+    page.keyboard.press("PageUp")
+    wait_idle(page, since=runs)
+    assert page.locator("[data-testid=stMain] h2").first.inner_text() != title

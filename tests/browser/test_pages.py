@@ -13,11 +13,11 @@ import pytest
 
 from attention_core import LabConfig, run_lab
 from tests.browser.helpers import (
-    set_cell,
     error_elements,
     figure,
     goto_app,
     screenshot,
+    set_cell,
     set_slider,
     set_text_input,
     wait_idle,

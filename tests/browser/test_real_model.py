@@ -15,11 +15,11 @@ import pytest
 
 from attention_core import pretrained, run_lab
 from tests.browser.helpers import (
-    set_cell,
     error_elements,
     figure,
     goto_app,
     screenshot,
+    set_cell,
     set_selectbox,
     wait_idle,
 )

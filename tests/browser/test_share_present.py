@@ -10,11 +10,11 @@ import numpy as np
 from attention_core import LabConfig, run_lab
 from attention_core.serialize import state_to_json
 from tests.browser.helpers import (
-    script_runs,
-    set_cell,
     error_elements,
     figure,
     goto_app,
+    script_runs,
+    set_cell,
     set_slider,
     wait_idle,
 )
@@ -44,27 +44,23 @@ def test_link_from_one_browser_reproduces_the_heatmaps_in_another(browser, page,
         other.close()
 
 
-def test_presentation_mode_by_keyboard(browser, app_url: str) -> None:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = ctx.new_page()
-    try:
-        goto_app(page, f"{app_url}/?present=1", charts=False)
-        titles = []
-        for step in range(7):
-            titles.append(page.locator("[data-testid=stMain] h2").first.inner_text())
-            page.screenshot(path=str(DOCS / f"present_{step}.png"))
-            page.locator("[data-testid=stMain] h2").first.click()  # focus the page, not a widget
-            page.keyboard.press("ArrowRight")
-            wait_idle(page)
-        assert titles == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling",
-                          "Weights", "Output"]
-        assert "step=6" in page.url
-        page.keyboard.press("ArrowLeft")
+def test_presentation_mode_by_keyboard(projector_page, app_url: str) -> None:
+    page = projector_page
+    goto_app(page, f"{app_url}/?present=1", charts=False)
+    titles = []
+    for step in range(7):
+        titles.append(page.locator("[data-testid=stMain] h2").first.inner_text())
+        page.screenshot(path=str(DOCS / f"present_{step}.png"))
+        page.locator("[data-testid=stMain] h2").first.click()  # focus the page, not a widget
+        page.keyboard.press("ArrowRight")
         wait_idle(page)
-        assert page.locator("[data-testid=stMain] h2").first.inner_text() == "Weights"
-        np.testing.assert_allclose(weights(page), run_lab(LabConfig()).attention.heads[0].weights, rtol=1e-6)
-    finally:
-        ctx.close()
+    assert titles == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling",
+                      "Weights", "Output"]
+    assert "step=6" in page.url
+    page.keyboard.press("ArrowLeft")
+    wait_idle(page)
+    assert page.locator("[data-testid=stMain] h2").first.inner_text() == "Weights"
+    np.testing.assert_allclose(weights(page), run_lab(LabConfig()).attention.heads[0].weights, rtol=1e-6)
 
 
 def open_exports(page) -> None:
