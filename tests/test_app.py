@@ -262,3 +262,11 @@ def test_a_second_session_reuses_the_figures_and_tables_of_the_first() -> None:
     assert not second.exception
     assert cache.misses == misses and cache.hits > hits
     assert [c.value for c in second.get("plotly_chart")] == [c.value for c in first.get("plotly_chart")]
+
+
+def test_the_exact_value_box_shows_the_value_in_force_after_an_edit(app: AppTest) -> None:
+    """A value set by the slider or typed ("+3") is what the exact-value box then holds, as a float."""
+    edit_cell(app, "W_q", 1, 2, "+3")
+    assert not app.exception
+    assert app.text_input(key="nudge_text").value == "3.0"
+    assert app.session_state["edits"][("W_q", 1, 2)] == 3.0

@@ -206,7 +206,7 @@ def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) ->
         marks = np.full(base.shape, "", dtype=object)
         for r, c in edited:
             marks[r, c] = "background-color: #ffd54f; color: #000; font-weight: 700"
-        shown = frame().style.apply(lambda _: marks, axis=None).format("{:.6g}")
+        shown = frame().style.apply(lambda _: marks, axis=None).format(grid_number)
     else:  # the unedited grid (everyone opening a link sees it): converted to Arrow once per server
         shown = views.shared_table(trace, ("grid", name, tuple(sorted(edited.items()))), frame, index=True)
     event = st.dataframe(shown, key=f"grid::{name}::{st.session_state['editor_generation']}", height=height,
@@ -220,6 +220,14 @@ def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) ->
     st.caption(literal(f"{len(edited)} edited cell(s) in {label} (highlighted): "
                        + ", ".join(f"[{r},{c}]" for r, c in sorted(edited)[:8]) + (" …" if len(edited) > 8 else ""))
                if edited else f"No edited cells in {label} yet.")
+
+
+def grid_number(v: float) -> str:
+    """A number as the grid shows unedited ones (at most 4 decimals, no trailing zeros), so that an
+    edited grid's columns keep their width: longer text is cut at its left, sign first."""
+    if v != 0 and abs(v) < 1e-4:
+        return f"{v:.2g}"
+    return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
 def nudge(name: str, label: str, trace: LabTrace) -> Callable[[], None]:

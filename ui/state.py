@@ -343,6 +343,7 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     set_matrix_edits(name, cells, base)
     # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a drag is slow)
     st.session_state["nudge_target"] = (name, r, c, float(value))
+    st.session_state["nudge_text"] = repr(float(value))  # the exact-value box follows the slider
 
 
 def nudge_cell(name: str, rows: int, cols: int) -> tuple[int, int]:

@@ -140,6 +140,8 @@ def test_dragging_the_nudge_slider_moves_the_weights_before_the_mouse_is_release
     edits = parse_qs(urlparse(page.url).query)["e"][0]
     value = float(edits.split(":")[-1])
     assert abs(value - final) < 0.006
+    box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
+    assert float(box.input_value()) == value  # the exact-value box followed the drag
     shown = np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
     np.testing.assert_allclose(shown, run_lab(LabConfig().with_edits({("W_q", 0, 0): value})).attention.heads[0].weights,
                                rtol=1e-6)
