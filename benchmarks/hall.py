@@ -8,8 +8,11 @@
    (``runner.postScriptGC`` on): server time per sentence-change rerun at 6 and 64 tokens; the
    join storm of 50 and 100 sessions (median and slowest time to the first full render); 100
    sessions each changing the sentence every 20 s for 2 minutes (p50, p95, errors); the ratios;
-2. saturation: 20 sessions rerunning back to back, reruns per second;
-3. one against two processes behind nginx (``deploy/``): 100 sessions joining at once, then each
+2. the element budget: the join storm of 100 on the floor with N one-line captions added (N = 0, 10,
+   20, 40, 96) and on the app, measured in turns in the same run: what Streamlit's cost per element
+   alone adds, so which first screens can reach a given ratio to the floor;
+3. saturation: 20 sessions rerunning back to back, reruns per second;
+4. one against two processes behind nginx (``deploy/``): 100 sessions joining at once, then each
    changing the sentence every 20 s for 2 minutes (slowest first render, p50, p95, errors), and
    saturation; the ratios two/one.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,9 +44,8 @@ z = np.random.default_rng(len(s)).random((n, n)).round(3).tolist()
 for k in range(3):
     st.plotly_chart({"data": [{"type": "heatmap", "z": z, "texttemplate": "%{z:.2f}"}], "layout": {"height": 300}}, key=f"h{k}")
 '''
-#: The floor with as many elements as the lab's first screen (about 100): what Streamlit's cost per
-#: element alone adds to a join storm.
-HUNDRED_ELEMENTS_APP = TRIVIAL_APP + "for i in range(96):\n    st.caption(f'element {i}')\n"
+#: How many one-line captions are added to the floor in the element budget (``element_budget``).
+BUDGET_CAPTIONS = (0, 10, 20, 40, 96)
 TOKENS = (6, 64)
 SATURATION = (20, 8)  # sessions, reruns each, back to back
 HALL = (100, 6, 20.0)  # sessions, reruns each, seconds between a session's reruns (2 minutes)
@@ -97,19 +100,39 @@ def _serve(script: Path, prefix: Path, args: tuple[str, ...] = ()) -> tuple[str,
     return b.url, b.proc
 
 
-def element_floor(tmp: Path, joins: tuple[int, ...]) -> dict[str, dict[str, float]]:
-    """Join storms on the floor with 96 one-line captions added (same settings as the lab)."""
-    script = tmp / "hundred_elements.py"
-    script.write_text(HUNDRED_ELEMENTS_APP)
-    url, proc = _serve(script, tmp)
+def element_budget(tmp: Path, sessions: int = 100, rounds: int = 2) -> dict[str, dict[str, float]]:
+    """The join storm of ``sessions`` on the floor with N one-line captions added (``BUDGET_CAPTIONS``) and
+    on the lab, every process up at once and measured in turns, ``rounds`` times (same settings for all).
+
+    What Streamlit's cost per element alone adds to a join storm: the ratio a first screen of N
+    elements can reach against the floor, whatever the app computes. Returns, by name ("floor+N",
+    "app"), the median over the rounds of the median and slowest first render (ms) and the errors.
+    """
+    servers: dict[str, tuple[str, subprocess.Popen]] = {}
     try:
-        out = {}
-        for s in joins:
-            r = ws_load(url, s, 0)
-            out[f"join_{s}"] = {"p50_ms": r["join_p50"], "max_ms": r["join_max"], "errors": r["errors"]}
-        return out
+        for n in BUDGET_CAPTIONS:
+            script = tmp / f"floor_plus_{n}.py"
+            script.write_text(TRIVIAL_APP + (f"for i in range({n}):\n    st.caption(f'element {{i}}')\n" if n else ""))
+            servers[f"floor+{n}"] = _serve(script, tmp)
+        servers["app"] = _serve(ROOT / "app.py", tmp)
+        runs: dict[str, list[dict[str, float]]] = {k: [] for k in servers}
+        for _ in range(rounds):
+            for name, (url, _proc) in servers.items():
+                runs[name].append(ws_load(url, sessions, 0))
     finally:
-        stop_process(proc)
+        for _url, proc in servers.values():
+            stop_process(proc)
+    return {name: {"p50_ms": statistics.median(r["join_p50"] for r in rs),
+                   "max_ms": statistics.median(r["join_max"] for r in rs),
+                   "errors": sum(r["errors"] for r in rs)} for name, rs in runs.items()}
+
+
+def budget_table(budget: dict[str, dict[str, float]]) -> str:
+    floor = budget["floor+0"]["max_ms"]
+    rows = ["| first screen | join storm: median / slowest (ms) | slowest ÷ floor |", "|---|---|---|"]
+    rows += [f"| {name} | {b['p50_ms']:.0f} / {b['max_ms']:.0f} | {b['max_ms'] / floor:.2f} |"
+             for name, b in budget.items()]
+    return "\n".join(rows)
 
 
 def _warm(hall: Hall) -> None:
@@ -153,10 +176,9 @@ def run(quick: bool = False) -> dict:
                                        for s in joins)
               + f"; every {hall[2]:.0f} s: p50 {fig['every']['p50_ms']:.0f} p95 {fig['every']['p95_ms']:.0f} ms"
               f" errors {fig['every']['errors']:.0f}", flush=True)
-    out["hall_hundred_elements"] = element_floor(tmp, joins)
-    print("  floor + 96 captions        join " + "; ".join(
-        f"{s}: {out['hall_hundred_elements'][f'join_{s}']['p50_ms']:.0f}/"
-        f"{out['hall_hundred_elements'][f'join_{s}']['max_ms']:.0f} ms" for s in joins), flush=True)
+    print(f"hall 2: the element budget: the join storm of {joins[-1]} on the floor plus N captions, and on the app")
+    out["hall_element_budget"] = element_budget(tmp, joins[-1], rounds=1 if quick else 2)
+    print(budget_table(out["hall_element_budget"]), flush=True)
     app = out["hall_one_process"]["app"]
     for name in FLOORS:
         f = out["hall_one_process"][name]
@@ -230,4 +252,12 @@ def table(r: dict) -> str:
         (f"| saturation (reruns/s) | {one['saturation_per_s']:.1f} | {two['saturation_per_s']:.1f} | "
          f"x{r['hall_two_vs_one_saturation_ratio']:.2f} (aim ≥ 1.6) |"),
     ]
+    if "hall_element_budget" in r:
+        rows += ["", budget_table(r["hall_element_budget"])]
     return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m benchmarks.hall budget: only the element budget (about 2 minutes)
+    if sys.argv[1:] != ["budget"]:
+        sys.exit("usage: python -m benchmarks.hall budget   (the whole hall part: python -m benchmarks hall)")
+    print(budget_table(element_budget(Path(tempfile.mkdtemp(prefix="attention-hall-budget-")))))

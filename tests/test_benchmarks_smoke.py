@@ -22,3 +22,12 @@ def test_real_model_benchmark_runs_when_the_model_is_installed() -> None:
         assert r == {"real_model_forward_ms": None, "real_model_rerun_ms": None}
         return
     assert r["real_model_forward_ms"]["8"] > 0 and r["real_model_rerun_ms"]["8"] > 0
+
+
+def test_hall_element_budget_serves_every_first_screen(tmp_path) -> None:
+    from benchmarks.hall import BUDGET_CAPTIONS, budget_table, element_budget
+
+    b = element_budget(tmp_path, sessions=2, rounds=1)
+    assert list(b) == [f"floor+{n}" for n in BUDGET_CAPTIONS] + ["app"]
+    assert all(v["errors"] == 0 and v["max_ms"] >= v["p50_ms"] > 0 for v in b.values()), b
+    assert budget_table(b).count("\n") == len(b) + 1  # a header, a rule and one row per first screen
