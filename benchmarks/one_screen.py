@@ -6,9 +6,10 @@
   editor, three same-size heatmaps) at 6, 64 and 512 tokens;
 - the nudge slider dragged with the mouse for 3 s: how many times a second the weights heatmap shows new numbers;
 - first paint: a fresh page until the first heatmap is drawn and the script is idle, against a trivial page
-  with one Plotly heatmap.
+  with one Plotly heatmap; and the budget: the same page with a data grid, with seven common widgets, and with
+  both, so the ratio a first screen made of those parts can reach is measured beside the app's.
 
-``python -m benchmarks.one_screen core|browser|slider`` runs one part.
+``python -m benchmarks.one_screen core|browser|slider|first`` runs one part.
 """
 import os
 import statistics
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from playwright.sync_api import sync_playwright
@@ -41,15 +43,54 @@ if part in ("all", "core"):
     for n in (512, 1024):
         x = rs.randn(n, 64); W = [rs.randn(64, 64) / 8 for _ in range(4)]
         for causal in (False, True):
-            t = medians_ms({"ours": lambda: multi_head_attention(x, x, *W, 8, causal=causal),
-                            "numpy": lambda: numpy_reference(x, *W, 8, causal)}, 7 if n == 1024 else 11)
+            t = medians_ms({"ours": lambda x=x, W=W, causal=causal: multi_head_attention(x, x, *W, 8, causal=causal),
+                            "numpy": lambda x=x, W=W, causal=causal: numpy_reference(x, *W, 8, causal)},
+                           7 if n == 1024 else 11)
             print(f"core n={n} 8 heads causal={causal}: ours {t['ours']:.1f} ms numpy {t['numpy']:.1f} ms ratio {t['ours']/t['numpy']:.2f}", flush=True)
-if part in ("all", "browser", "slider"):
+
+#: First-paint pages: the trivial one (one Plotly heatmap) and the same with the parts of a first screen.
+HEATMAP = 'import streamlit as st, numpy as np\nst.plotly_chart({"data": [{"type": "heatmap", "z": [[1, 2], [3, 4]]}]})\n'
+GRID = ('st.dataframe(np.random.default_rng(0).random((8, 8)), on_select="rerun", selection_mode="single-cell",'
+        ' key="grid")\n')
+WIDGETS = ('st.text_input("a", "x")\nst.selectbox("b", [1, 2])\nst.slider("c", 0, 10, 1)\nst.number_input("d", 1)\n'
+           'st.radio("e", [1, 2])\nst.checkbox("f")\nst.button("g")\n')
+FIRST_PAINT_PAGES = {"one heatmap": HEATMAP, "+ a grid": HEATMAP + GRID, "+ 7 widgets": HEATMAP + WIDGETS,
+                     "+ a grid + 7 widgets": HEATMAP + GRID + WIDGETS}
+
+
+def first_paint(browser: Any, app_url: str, rounds: int = 5) -> dict[str, float]:
+    """Fresh page (its own context: nothing cached) -> first heatmap drawn and script idle, in turns,
+    ``rounds`` times after one untimed load each; medians in ms, by page ("app" and FIRST_PAINT_PAGES)."""
+    tmp = Path(tempfile.mkdtemp())
+    servers = {"app": (app_url, None)}
+    for i, (name, src) in enumerate(FIRST_PAINT_PAGES.items()):
+        (tmp / f"page{i}.py").write_text(src)
+        servers[name] = start_streamlit(tmp / f"page{i}.py")
+    times: dict[str, list[float]] = {k: [] for k in servers}
+    try:
+        for r in range(rounds + 1):
+            for name, (u, _) in servers.items():
+                pg = browser.new_page(viewport={"width": 1280, "height": 720})
+                t = time.perf_counter()
+                goto_app(pg, u)
+                if r:  # the first round is untimed: no server is measured cold
+                    times[name].append((time.perf_counter() - t) * 1000)
+                pg.close()
+    finally:
+        for _, proc in list(servers.values())[1:]:
+            stop_streamlit(proc)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in med.items():
+        print(f"first paint: {k:22s} {v:5.0f} ms  ratio to one heatmap {v / med['one heatmap']:.2f}", flush=True)
+    return med
+
+
+if part in ("all", "browser", "slider", "first"):
     url, proc = start_streamlit(ROOT / "app.py")
     floors = []
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        for n in ((6, 64, 512) if part != "slider" else ()):
+        for n in ((6, 64, 512) if part in ("all", "browser") else ()):
             page = b.new_page(viewport={"width": 1280, "height": 720})
             goto_app(page, url)
             if n != 6:
@@ -63,46 +104,36 @@ if part in ("all", "browser", "slider"):
             floor = statistics.median(_timed_edits(page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first, 0, 0, v, before_commit=mark), _last_value("weights"), 5))
             page.close()
             print(f"edit->render n={n}: app {ours:.0f} ms floor {floor:.0f} ms ratio {ours/floor:.2f}", flush=True)
-        # slider drag: hold the nudge slider's thumb with the mouse and move it for 3 s (a move every
-        # 30 ms, as a hand does); count how often the weights heatmap shows new numbers meanwhile
-        page = b.new_page(viewport={"width": 1280, "height": 720})
-        goto_app(page, url)
-        page.evaluate("""() => { window.__redraws = 0; let last = null;
-            setInterval(() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
-                .find(e => ((e._fullLayout || {}).title || {}).text && e._fullLayout.title.text.includes('weights = softmax'));
-              const d = el && el._fullData && el._fullData[0]; if (!d) return;
-              const v = JSON.stringify(d.z[0]); if (last !== null && v !== last) window.__redraws += 1; last = v; }, 10); }""")
-        thumb = live_slider(page, "W_Q[0, 0]").locator("input[type=range]")
-        tb = thumb.bounding_box()
-        y = tb["y"] + tb["height"] / 2
-        page.mouse.move(tb["x"] + tb["width"] * 0.3, y)
-        page.mouse.down()
-        t0 = time.perf_counter()
-        i = 0
-        while time.perf_counter() - t0 < 3.0:
-            i += 1
-            page.mouse.move(tb["x"] + tb["width"] * (0.3 + 0.4 * ((i % 50) / 50)), y)
-            page.wait_for_timeout(30)
-        dt = time.perf_counter() - t0
-        redraws = page.evaluate("() => window.__redraws")
-        page.mouse.up()
-        wait_idle(page)
-        print(f"slider dragged with the mouse for {dt:.1f} s: {redraws} redraws of the weights while the button was"
-              f" down = {redraws/dt:.1f} per second", flush=True)
-        page.close()
-        # first paint: fresh page -> first heatmap drawn and idle, against a one-heatmap trivial page
-        trivial = Path(tempfile.mkdtemp()) / "one_heatmap.py"
-        trivial.write_text('import streamlit as st\nst.plotly_chart({"data": [{"type": "heatmap", "z": [[1, 2], [3, 4]]}]})\n')
-        turl, tproc = start_streamlit(trivial); floors.append(tproc)
-        def first_paint(u):
-            ts = []
-            for _ in range(5):
-                pg = b.new_page(viewport={"width": 1280, "height": 720}); t = time.perf_counter(); goto_app(pg, u); ts.append((time.perf_counter()-t)*1000); pg.close()
-            return statistics.median(ts)
-        for u in (url, turl):  # one untimed load each: neither server is measured cold
-            pg = b.new_page(viewport={"width": 1280, "height": 720}); goto_app(pg, u); pg.close()
-        a, f = first_paint(url), first_paint(turl)
-        print(f"first paint: app {a:.0f} ms trivial {f:.0f} ms ratio {a/f:.2f}", flush=True)
+        if part != "first":
+            # slider drag: hold the nudge slider's thumb with the mouse and move it for 3 s (a move every
+            # 30 ms, as a hand does); count how often the weights heatmap shows new numbers meanwhile
+            page = b.new_page(viewport={"width": 1280, "height": 720})
+            goto_app(page, url)
+            page.evaluate("""() => { window.__redraws = 0; let last = null;
+                setInterval(() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                    .find(e => ((e._fullLayout || {}).title || {}).text && e._fullLayout.title.text.includes('weights = softmax'));
+                  const d = el && el._fullData && el._fullData[0]; if (!d) return;
+                  const v = JSON.stringify(d.z[0]); if (last !== null && v !== last) window.__redraws += 1; last = v; }, 10); }""")
+            thumb = live_slider(page, "W_Q[0, 0]").locator("input[type=range]")
+            tb = thumb.bounding_box()
+            y = tb["y"] + tb["height"] / 2
+            page.mouse.move(tb["x"] + tb["width"] * 0.3, y)
+            page.mouse.down()
+            t0 = time.perf_counter()
+            i = 0
+            while time.perf_counter() - t0 < 3.0:
+                i += 1
+                page.mouse.move(tb["x"] + tb["width"] * (0.3 + 0.4 * ((i % 50) / 50)), y)
+                page.wait_for_timeout(30)
+            dt = time.perf_counter() - t0
+            redraws = page.evaluate("() => window.__redraws")
+            page.mouse.up()
+            wait_idle(page)
+            print(f"slider dragged with the mouse for {dt:.1f} s: {redraws} redraws of the weights while the button was"
+                  f" down = {redraws/dt:.1f} per second", flush=True)
+            page.close()
+        if part in ("all", "browser", "first"):
+            first_paint(b, url)
         b.close()
     stop_streamlit(proc)
     for f in floors: stop_streamlit(f)
