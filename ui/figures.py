@@ -319,6 +319,7 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
     }
     heat = {**hm, "hoverinfo": "skip"}
     heat.pop("hovertemplate")
+    heat.pop("customdata", None)  # the markers carry it now (Plotly checked it value by value: half the build)
     return {"data": [heat, marker], "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False}}
 
 
