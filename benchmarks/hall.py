@@ -10,7 +10,8 @@
    join storm of 50 and 100 sessions (median and slowest time to the first full render); 100
    sessions each changing the sentence every 20 s for 2 minutes (p50, p95, errors); the ratios;
 2. the element budget: the join storm of 100 on the floor with N one-line captions added (N = 0, 10,
-   20, 40, 96) and on the app, measured in turns in the same run: what Streamlit's cost per element
+   20, 40, 96), on the minimal lab (benchmarks/minimal_lab.py) and on the app, measured in turns in
+   the same run, and each one's server CPU per sentence change: what Streamlit's cost per element
    alone adds, so which first screens can reach a given ratio to the floor;
 3. saturation: 20 sessions rerunning back to back, reruns per second;
 4. one against two processes behind nginx (``deploy/``): 100 sessions joining at once, then each
@@ -106,13 +107,16 @@ def _serve(script: Path, prefix: Path, args: tuple[str, ...] = ()) -> tuple[str,
     return b.url, b.proc
 
 
-def element_budget(tmp: Path, sessions: int = 100, rounds: int = 2) -> dict[str, dict[str, float]]:
-    """The join storm of ``sessions`` on the floor with N one-line captions added (``BUDGET_CAPTIONS``) and
-    on the lab, every process up at once and measured in turns, ``rounds`` times (same settings for all).
+def element_budget(tmp: Path, sessions: int = 100, rounds: int = 2, reruns: int = 24) -> dict[str, dict[str, float]]:
+    """The join storm of ``sessions`` on the floor with N one-line captions added (``BUDGET_CAPTIONS``), on
+    the minimal lab (``benchmarks/minimal_lab.py``: sentence, one matrix's editor, the weights heatmap) and
+    on the lab, every process up at once and measured in turns, ``rounds`` times (same settings for all);
+    then the server CPU per sentence change at 6 tokens (``reruns`` of them) of each.
 
     What Streamlit's cost per element alone adds to a join storm: the ratio a first screen of N
     elements can reach against the floor, whatever the app computes. Returns, by name ("floor+N",
-    "app"), the median over the rounds of the median and slowest first render (ms) and the errors.
+    "minimal lab", "app"), the median over the rounds of the median and slowest first render (ms),
+    the errors and ``cpu_ms``.
     """
     servers: dict[str, tuple[str, subprocess.Popen]] = {}
     try:
@@ -120,24 +124,28 @@ def element_budget(tmp: Path, sessions: int = 100, rounds: int = 2) -> dict[str,
             script = tmp / f"floor_plus_{n}.py"
             script.write_text(TRIVIAL_APP + (f"for i in range({n}):\n    st.caption(f'element {{i}}')\n" if n else ""))
             servers[f"floor+{n}"] = _serve(script, tmp)
+        servers["minimal lab"] = _serve(ROOT / "benchmarks" / "minimal_lab.py", tmp)
         servers["app"] = _serve(ROOT / "app.py", tmp)
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in servers}
         for _ in range(rounds):
             for name, (url, _proc) in servers.items():
                 runs[name].append(ws_load(url, sessions, 0))
+        cpu = {name: rerun_cost(url, proc.pid, 6, reruns)[1] for name, (url, proc) in servers.items()}
     finally:
         for _url, proc in servers.values():
             stop_process(proc)
     return {name: {"p50_ms": statistics.median(r["join_p50"] for r in rs),
                    "max_ms": statistics.median(r["join_max"] for r in rs),
-                   "errors": sum(r["errors"] for r in rs)} for name, rs in runs.items()}
+                   "errors": sum(r["errors"] for r in rs), "cpu_ms": cpu[name]} for name, rs in runs.items()}
 
 
 def budget_table(budget: dict[str, dict[str, float]]) -> str:
     floor = budget["floor+0"]["max_ms"]
-    rows = ["| first screen | join storm: median / slowest (ms) | slowest ÷ floor |", "|---|---|---|"]
-    rows += [f"| {name} | {b['p50_ms']:.0f} / {b['max_ms']:.0f} | {b['max_ms'] / floor:.2f} |"
-             for name, b in budget.items()]
+    cpu = budget["floor+0"]["cpu_ms"]
+    rows = [("| first screen | join storm: median / slowest (ms) | slowest ÷ floor | CPU per sentence change "
+             "(ms) | ÷ floor |"), "|---|---|---|---|---|"]
+    rows += [f"| {name} | {b['p50_ms']:.0f} / {b['max_ms']:.0f} | {b['max_ms'] / floor:.2f} | {b['cpu_ms']:.1f} | "
+             f"{b['cpu_ms'] / cpu:.2f} |" for name, b in budget.items()]
     return "\n".join(rows)
 
 
