@@ -144,8 +144,9 @@ def budget_table(budget: dict[str, dict[str, float]]) -> str:
     cpu = budget["floor+0"]["cpu_ms"]
     rows = [("| first screen | join storm: median / slowest (ms) | slowest ÷ floor | CPU per sentence change "
              "(ms) | ÷ floor |"), "|---|---|---|---|---|"]
+    # (The kernel counts CPU in 10 ms ticks: a short smoke run can read 0 for the floor.)
     rows += [f"| {name} | {b['p50_ms']:.0f} / {b['max_ms']:.0f} | {b['max_ms'] / floor:.2f} | {b['cpu_ms']:.1f} | "
-             f"{b['cpu_ms'] / cpu:.2f} |" for name, b in budget.items()]
+             + (f"{b['cpu_ms'] / cpu:.2f} |" if cpu > 0 else "– |") for name, b in budget.items()]
     return "\n".join(rows)
 
 
@@ -200,7 +201,7 @@ def run(quick: bool = False) -> dict:
     for name in FLOORS:
         f = out["hall_one_process"][name]
         out.setdefault("hall_ratio", {})[name] = {
-            **{f"rerun_cpu_{n}": app["rerun_cpu_ms"][n] / f["rerun_cpu_ms"][n] for n in app["rerun_ms"]},
+            **{f"rerun_cpu_{n}": app["rerun_cpu_ms"][n] / max(f["rerun_cpu_ms"][n], 1e-9) for n in app["rerun_ms"]},
             **{f"rerun_latency_{n}": app["rerun_ms"][n] / f["rerun_ms"][n] for n in app["rerun_ms"]},
             **{f"join_{s}_max": app[f"join_{s}"]["max_ms"] / f[f"join_{s}"]["max_ms"] for s in joins},
             "every_p95": app["every"]["p95_ms"] / max(f["every"]["p95_ms"], 1.0)}

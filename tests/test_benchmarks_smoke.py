@@ -31,3 +31,4 @@ def test_hall_element_budget_serves_every_first_screen(tmp_path) -> None:
     assert list(b) == [f"floor+{n}" for n in BUDGET_CAPTIONS] + ["minimal lab", "app"]
     assert all(v["errors"] == 0 and v["max_ms"] >= v["p50_ms"] > 0 and v["cpu_ms"] >= 0 for v in b.values()), b
     assert budget_table(b).count("\n") == len(b) + 1  # a header, a rule and one row per first screen
+    assert budget_table({k: {**v, "cpu_ms": 0.0} for k, v in b.items()}).count("– |") == len(b)  # 0 ticks of CPU
