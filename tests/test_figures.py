@@ -56,3 +56,16 @@ def test_large_scores_are_diverging_and_masked_cells_white() -> None:
     bound = fig["data"][1]["zmax"]
     assert fig["data"][1]["zmin"] == -bound and bound == 3.0
     assert idx[n - 1, 0] == round((s[n - 1, 0] + 3) / 6 * 254) and idx[n - 1, n - 1] == 254
+
+
+def test_held_bytes_counts_what_a_figure_built_from_the_spec_keeps() -> None:
+    from ui.figures import held_bytes
+
+    z = np.zeros((64, 64))  # 32 KB of float64
+    labels = np.array([f"{i}·word" for i in range(64)], dtype=object)
+    spec = {"data": [{"type": "heatmap", "z": z, "x": labels, "y": labels, "customdata": [[0.5, None]] * 10}],
+            "layout": {"title": {"text": "weights"}}}
+    n = held_bytes(spec)
+    strings = 2 * sum(49 + len(s) + 8 for s in labels)  # x and y: each string and its pointer
+    assert z.nbytes + strings < n < z.nbytes + strings + 2_000  # + the list of 20 numbers, keys and short strings
+    assert held_bytes(np.zeros(1000, dtype=np.float32)) == 4000 and held_bytes("abc") == 52 and held_bytes(1.5) == 32

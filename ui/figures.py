@@ -176,6 +176,29 @@ def heatmap(
     }
 
 
+#: What a figure holds besides its data: Plotly's default template (about 7 KB as JSON) and the
+#: validated objects around it, counted generously.
+FIGURE_OVERHEAD_BYTES = 64 * 1024
+
+
+def held_bytes(spec: object) -> int:
+    """About the memory a figure built from ``spec`` holds, for the shared cache's byte bound: numeric
+    arrays by their bytes, strings by their length plus a Python string's header, every number in a
+    list as a Python float and its pointer. A walk of the spec, not an encoding of the figure (encoding
+    it to JSON to measure it cost a tenth of a sentence change)."""
+    if isinstance(spec, np.ndarray):
+        if spec.dtype == object:
+            return sum(held_bytes(v) for v in spec.flat) + 8 * spec.size
+        return int(spec.nbytes)
+    if isinstance(spec, dict):
+        return sum(held_bytes(v) for v in spec.values()) + 64 * len(spec)
+    if isinstance(spec, (list, tuple)):
+        return sum(held_bytes(v) for v in spec) + 8 * len(spec)
+    if isinstance(spec, str):
+        return 49 + len(spec)
+    return 32
+
+
 #: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
 MAX_TICK_CHARS = 20
 #: Tick labels' font size (Plotly's default), and a letter's width in units of it (generous for

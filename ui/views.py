@@ -10,7 +10,6 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 import pyarrow as pa
 import streamlit as st
 
@@ -20,11 +19,13 @@ from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
 from ui import export_panel, state
 from ui.figures import (
+    FIGURE_OVERHEAD_BYTES,
     MAX_CELLS_CLICKABLE,
     FigureSpec,
     chart_config,
     head_weights_figure,
     heatmap,
+    held_bytes,
     marked,
     step_figure,
     with_click_layer,
@@ -57,8 +58,13 @@ def _chart(where: st.delta_generator.DeltaGenerator, fig: dict | go.Figure, key:
 def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec]) -> go.Figure:
     """The figure ``build()`` makes from ``trace``, checked by Plotly once per server and shared by every
     session showing this configuration (Plotly checks a figure given as a dict on every rerun)."""
-    return state.shared_view(trace, ("figure", *what), lambda: go.Figure(build()),
-                             lambda f: 3 * len(pio.to_json(f, validate=False)))
+    held: list[int] = []  # its size, taken from the spec while it is at hand
+
+    def make() -> go.Figure:
+        spec = build()
+        held.append(FIGURE_OVERHEAD_BYTES + held_bytes(spec))
+        return go.Figure(spec)
+    return state.shared_view(trace, ("figure", *what), make, lambda _fig: held[0])
 
 
 def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:
