@@ -17,3 +17,35 @@ def test_the_suite_collects_from_another_folder(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "error" not in done.stdout.splitlines()[-1], done.stdout.splitlines()[-1]
     assert int(done.stdout.splitlines()[-1].split()[0]) > 700  # "N tests collected in …"
+
+
+def test_unmet_requirements_names_what_is_missing_or_the_wrong_version(tmp_path: Path) -> None:
+    from conftest import unmet_requirements
+
+    (tmp_path / "base.txt").write_text("# runtime\nnumpy>=1\nno-such-package-for-this-lab>=1\n")
+    (tmp_path / "dev.txt").write_text("-r base.txt\npytest<1  # far too old a pin\n\n")
+    assert unmet_requirements(tmp_path / "dev.txt") == [
+        "no-such-package-for-this-lab (not installed)", f"pytest {installed_pytest()} (wants <1)"]
+    assert unmet_requirements(ROOT / "requirements-dev.txt") == []  # this interpreter runs the suite
+
+
+def installed_pytest() -> str:
+    from importlib import metadata
+
+    return metadata.version("pytest")
+
+
+def test_an_interpreter_without_the_packages_gets_one_line_not_a_traceback_per_module() -> None:
+    # The interpreter running this test, with Streamlit made to look absent (as in a system Python).
+    code = ("import sys, importlib.metadata as m; real = m.version\n"
+            "def version(name):\n"
+            "    if name == 'streamlit': raise m.PackageNotFoundError(name)\n"
+            "    return real(name)\n"
+            "m.version = version\n"
+            "import pytest; sys.exit(pytest.main(['--collect-only', '-q', 'tests']))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 4, out[-3000:]
+    assert "cannot run this suite: streamlit (not installed); run " in out, out[-3000:]
+    assert "Traceback" not in out and "collected" not in out, out[-3000:]
