@@ -10,23 +10,20 @@ beside the floors: what a lab reduced to its core gesture costs in Streamlit, ag
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
-import pyarrow as pa
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace
 from attention_core.settings import parse_number
 from attention_core.steps import BY_NAME
-from ui import state
+from ui import state, views
 from ui.figures import step_figure, with_click_layer
 
 sentence = st.text_input("Sentence", "Life is short, eat dessert first")
 base = state.cached_run_lab(LabConfig(sentence=sentence))
 name = str(st.radio("Matrix to edit", ["W_q", "W_k", "W_v"], horizontal=True))
-grid = state.shared_view(base, ("minimal grid", name), lambda: pa.Table.from_pandas(
-    pd.DataFrame(base.base[name], columns=[str(j) for j in range(base.base[name].shape[1])])), lambda t: int(t.nbytes))
-event = st.dataframe(grid,
-                     on_select="rerun", selection_mode="single-cell", key=f"grid_{name}", height=215)
+grid = views.shared_table(base, ("minimal grid", name), lambda: pd.DataFrame(
+    base.base[name], columns=[str(j) for j in range(base.base[name].shape[1])]))
+event = st.dataframe(grid, on_select="rerun", selection_mode="single-cell", key=f"grid_{name}", height=215)
 cells = event.selection.get("cells", []) if event else []
 r, c = (int(cells[0][0]), int(cells[0][1])) if cells else (0, 0)
 value = st.slider(f"{name}[{r}, {c}]", -2.0, 2.0, float(base.base[name][r, c]), key=f"nudge_{name}_{r}_{c}")
@@ -36,6 +33,6 @@ try:  # the box wins when it holds a number (the Playground's own parser)
 except ValueError:
     st.error("Not a number: the slider's value is used.")
 trace: LabTrace = state.cached_run_lab(base.config.with_edits({(name, r, c): value}))
-fig = state.shared_view(trace, ("minimal weights",), lambda: go.Figure(
-    with_click_layer(step_figure(trace, BY_NAME["weights"], 0, height=340))), lambda f: 64_000)
+fig = views.shared_figure(trace, ("minimal weights",),
+                          lambda: with_click_layer(step_figure(trace, BY_NAME["weights"], 0, height=340)))
 st.plotly_chart(fig, width="stretch", key="weights", on_select="rerun", selection_mode="points")

@@ -12,6 +12,7 @@
 
 ``python -m benchmarks.one_screen core|browser|slider|first`` runs one part.
 """
+import json
 import os
 import statistics
 import sys
@@ -28,6 +29,9 @@ from benchmarks.browser import _last_value, _timed_edits
 from benchmarks.core import medians_ms, numpy_reference
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.browser.helpers import (
+    CHART_DRAWN_JS,
+    IDLE_STATES,
+    STATE_JS,
     edit_grid_cell,
     goto_app,
     live_slider,
@@ -60,18 +64,19 @@ FIRST_PAINT_PAGES = {"one heatmap": HEATMAP, "+ a grid": HEATMAP + GRID, "+ 7 wi
 
 
 #: Installed before the page's own scripts: on every animation frame until it is seen, whether a Plotly
-#: chart has drawn its data while the script is idle and connected; the time, from the start of the
-#: navigation, goes to ``window.__firstPaint``. Measured in the page, so that no polling from here
-#: rounds it (Python-side polling made the one-heatmap page take 1.9 or 2.3 s from one run to the next).
-FIRST_PAINT_JS = """(() => {
-  const drawn = () => Array.from(document.querySelectorAll('.js-plotly-plot')).some(e => e._fullData && e._fullData.length);
-  const idle = () => { const app = document.querySelector('[data-testid=stApp]');
-    return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
-      && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-      && !document.querySelector('[data-testid=stStatusWidgetRunningIcon]'); };
-  const tick = () => { if (drawn() && idle()) { window.__firstPaint = performance.now(); } else { requestAnimationFrame(tick); } };
+#: chart has drawn its data while the app is idle (the same tests as ``goto_app`` and ``wait_idle``); the
+#: time, from the start of the navigation, goes to ``window.__firstPaint``. Measured in the page, so that
+#: no polling from here rounds it (Python-side polling made the one-heatmap page take 1.9 or 2.3 s from
+#: one run to the next).
+FIRST_PAINT_JS = f"""(() => {{
+  const drawn = {CHART_DRAWN_JS};
+  const state = {STATE_JS};
+  const idleStates = {json.dumps(list(IDLE_STATES))};
+  const idle = () => {{ const s = state();
+    return idleStates.includes(s.script) && s.connection === 'CONNECTED' && !s.runningIcon; }};
+  const tick = () => {{ if (drawn() && idle()) {{ window.__firstPaint = performance.now(); }} else {{ requestAnimationFrame(tick); }} }};
   requestAnimationFrame(tick);
-})();"""
+}})();"""
 
 
 def first_paint(browser: Any, app_url: str, rounds: int = 5) -> dict[str, float]:
@@ -81,14 +86,15 @@ def first_paint(browser: Any, app_url: str, rounds: int = 5) -> dict[str, float]
     sentence, one matrix's editor and the weights heatmap: ``benchmarks/minimal_lab.py``) and
     FIRST_PAINT_PAGES)."""
     tmp = Path(tempfile.mkdtemp())
-    servers = {"app": (app_url, None), "minimal lab": start_streamlit(ROOT / "benchmarks" / "minimal_lab.py")}
+    started = {"minimal lab": start_streamlit(ROOT / "benchmarks" / "minimal_lab.py")}
     for i, (name, src) in enumerate(FIRST_PAINT_PAGES.items()):
         (tmp / f"page{i}.py").write_text(src)
-        servers[name] = start_streamlit(tmp / f"page{i}.py")
-    times: dict[str, list[float]] = {k: [] for k in servers}
+        started[name] = start_streamlit(tmp / f"page{i}.py")
+    urls = {"app": app_url, **{name: u for name, (u, _) in started.items()}}
+    times: dict[str, list[float]] = {k: [] for k in urls}
     try:
         for r in range(rounds + 1):
-            for name, (u, _) in servers.items():
+            for name, u in urls.items():
                 pg = browser.new_page(viewport={"width": 1280, "height": 720})
                 pg.add_init_script(FIRST_PAINT_JS)
                 goto_app(pg, u)
@@ -96,7 +102,7 @@ def first_paint(browser: Any, app_url: str, rounds: int = 5) -> dict[str, float]
                     times[name].append(float(pg.evaluate("window.__firstPaint")))
                 pg.close()
     finally:
-        for _, proc in list(servers.values())[1:]:
+        for _, proc in started.values():
             stop_streamlit(proc)
     med = {k: statistics.median(v) for k, v in times.items()}
     for k, v in med.items():

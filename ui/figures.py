@@ -199,6 +199,11 @@ def held_bytes(spec: object) -> int:
     return 32
 
 
+def figure_bytes(spec: FigureSpec) -> int:
+    """About the memory a Plotly figure built from ``spec`` holds: its data and its overhead."""
+    return FIGURE_OVERHEAD_BYTES + held_bytes(spec)
+
+
 #: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
 MAX_TICK_CHARS = 20
 #: Tick labels' font size (Plotly's default), and a letter's width in units of it (generous for

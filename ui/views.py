@@ -19,13 +19,12 @@ from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
 from ui import export_panel, state
 from ui.figures import (
-    FIGURE_OVERHEAD_BYTES,
     MAX_CELLS_CLICKABLE,
     FigureSpec,
     chart_config,
+    figure_bytes,
     head_weights_figure,
     heatmap,
-    held_bytes,
     marked,
     step_figure,
     with_click_layer,
@@ -58,13 +57,14 @@ def _chart(where: st.delta_generator.DeltaGenerator, fig: dict | go.Figure, key:
 def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec]) -> go.Figure:
     """The figure ``build()`` makes from ``trace``, checked by Plotly once per server and shared by every
     session showing this configuration (Plotly checks a figure given as a dict on every rerun)."""
-    held: list[int] = []  # its size, taken from the spec while it is at hand
+    size = 0  # taken from the spec while it is at hand
 
     def make() -> go.Figure:
+        nonlocal size
         spec = build()
-        held.append(FIGURE_OVERHEAD_BYTES + held_bytes(spec))
+        size = figure_bytes(spec)
         return go.Figure(spec)
-    return state.shared_view(trace, ("figure", *what), make, lambda _fig: held[0])
+    return state.shared_view(trace, ("figure", *what), make, lambda _fig: size)
 
 
 def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:

@@ -160,7 +160,8 @@ _RUNS_JS = """() => {
   return h.runs;
 }"""
 
-_STATE_JS = """() => {
+#: The app's state as the browser shows it (script, connection, running icon, runs counted so far).
+STATE_JS = """() => {
   const app = document.querySelector('[data-testid=stApp]');
   return {
     script: app ? app.getAttribute('data-test-script-state') : null,
@@ -170,7 +171,10 @@ _STATE_JS = """() => {
   };
 }"""
 
-_IDLE_STATES = ("notRunning", "compilationError")
+#: Script states in which the app is idle.
+IDLE_STATES = ("notRunning", "compilationError")
+#: True once some Plotly chart has drawn its data (mounted is not enough).
+CHART_DRAWN_JS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(e => e._fullData && e._fullData.length)"
 
 
 def script_runs(page: Any) -> int:
@@ -201,16 +205,16 @@ def wait_idle(page: Any, timeout: float = 30_000, *, since: int | None = None, s
     if since is not None:
         grace = min(deadline, time.monotonic() + start_grace / 1000)
         while time.monotonic() < grace:
-            st = page.evaluate(_STATE_JS)
-            if st["runs"] > since or st["script"] not in _IDLE_STATES:
+            st = page.evaluate(STATE_JS)
+            if st["runs"] > since or st["script"] not in IDLE_STATES:
                 break
             time.sleep(0.02)
     else:
         time.sleep(settle / 1000)
     seen, runs, st = 0, None, {}
     while time.monotonic() < deadline:
-        st = page.evaluate(_STATE_JS)
-        idle = st["script"] in _IDLE_STATES and st["connection"] == "CONNECTED" and not st["runningIcon"]
+        st = page.evaluate(STATE_JS)
+        idle = st["script"] in IDLE_STATES and st["connection"] == "CONNECTED" and not st["runningIcon"]
         if idle and (seen == 0 or st["runs"] == runs):
             seen += 1
             if seen >= 2:
@@ -233,8 +237,7 @@ def goto_app(page: Any, url: str, *, charts: bool = True, timeout: float = 60_00
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout)
     wait_idle(page, timeout)
     if charts:  # drawn, not merely mounted
-        page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                               ".some(e => e._fullData && e._fullData.length)", timeout=timeout)
+        page.wait_for_function(CHART_DRAWN_JS, timeout=timeout)
 
 
 # ------------------------------------------------------------------------------------------ reading

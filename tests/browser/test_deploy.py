@@ -30,6 +30,7 @@ import pytest
 from benchmarks.hall import WS_LOAD, ws_load
 from deploy.serve import Hall, nginx_binary, start_hall
 from tests.browser.helpers import (
+    CHART_DRAWN_JS,
     error_elements,
     figure,
     goto_app,
@@ -118,8 +119,7 @@ def test_a_killed_process_s_students_reconnect_to_the_other_and_get_their_work_b
                                ".getAttribute('data-test-connection-state') !== 'CONNECTED'", timeout=15_000)
         page.wait_for_function(f"() => window.__stHarness && window.__stHarness.runs > {runs}", timeout=60_000)
         wait_idle(page, 60_000)
-        page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                               ".some(e => e._fullData && e._fullData.length)", timeout=30_000)
+        page.wait_for_function(CHART_DRAWN_JS, timeout=30_000)
         assert hall.served_by(route) == survivor.address
         assert widget(page, "stTextInput", "Sentence").locator("input").input_value() == sentence
         np.testing.assert_array_equal(weights(page), before)
