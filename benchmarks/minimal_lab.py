@@ -15,11 +15,11 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace
 from attention_core.settings import parse_number
 from attention_core.steps import BY_NAME
-from ui import state, views
+from ui import shared, views
 from ui.figures import step_figure, with_click_layer
 
 sentence = st.text_input("Sentence", "Life is short, eat dessert first")
-base = state.cached_run_lab(LabConfig(sentence=sentence))
+base = shared.cached_run_lab(LabConfig(sentence=sentence))
 name = str(st.radio("Matrix to edit", ["W_q", "W_k", "W_v"], horizontal=True))
 grid = views.shared_table(base, ("minimal grid", name), lambda: pd.DataFrame(
     base.base[name], columns=[str(j) for j in range(base.base[name].shape[1])]))
@@ -32,7 +32,7 @@ try:  # the box wins when it holds a number (the Playground's own parser)
     value = parse_number(typed)
 except ValueError:
     st.error("Not a number: the slider's value is used.")
-trace: LabTrace = state.cached_run_lab(base.config.with_edits({(name, r, c): value}))
+trace: LabTrace = shared.cached_run_lab(base.config.with_edits({(name, r, c): value}))
 fig = views.shared_figure(trace, ("minimal weights",),
                           lambda: with_click_layer(step_figure(trace, BY_NAME["weights"], 0, height=340)))
 st.plotly_chart(fig, width="stretch", key="weights", on_select="rerun", selection_mode="points")

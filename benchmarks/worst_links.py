@@ -2,7 +2,9 @@
 (``python -m benchmarks.worst_links``; AppTest sessions in this one process, which holds the shared cache)."""
 import gc
 from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
+
 
 def rss_mb() -> float:
     for line in open("/proc/self/status"):

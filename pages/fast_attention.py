@@ -21,7 +21,7 @@ from attention_core import (
     state_after,
     tiled_attention,
 )
-from ui import state
+from ui import shared, state
 from ui.figures import chart_config, heatmap
 
 #: Words for the example sentence: the Playground's default sentence, continued.
@@ -50,7 +50,7 @@ causal = c3.toggle("Causal mask", value=True, key="fa_causal", persist_state="se
 
 sentence = " ".join(PASSAGE[:n_tokens])
 cfg = replace(LabConfig(), sentence=sentence, causal=causal)
-trace = state.cached_run_lab(cfg)
+trace = shared.cached_run_lab(cfg)
 head = trace.attention.heads[0]
 tokens = list(trace.tokens_q.tokens)
 st.text("Sentence: " + sentence)
@@ -141,7 +141,7 @@ state.keep_choice("fa_kv_heads", kv_choices, kv_choices[0])
 n_kv = k2.selectbox("Key/value heads", kv_choices, key="fa_kv_heads",
                     help="1 is multi-query attention; as many as query heads is ordinary multi-head attention.")
 
-mh = state.cached_run_lab(replace(cfg, causal=True, n_heads=n_heads))
+mh = shared.cached_run_lab(replace(cfg, causal=True, n_heads=n_heads))
 h, h_v = mh.W_q.shape[1] // n_heads, mh.W_v.shape[1] // n_heads
 # With fewer key/value heads a model simply has fewer key and value columns: keep the first n_kv heads' ones.
 W_k, W_v = mh.W_k[:, : n_kv * h], mh.W_v[:, : n_kv * h_v]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
-from ui import controls, presentation, state, views
+from ui import controls, presentation, shared, state, views
 
 state.ensure_defaults()
 state.load_url_once()
@@ -27,7 +27,7 @@ base_trace, cfg0, frozen = found
 if not frozen:
     state.reconcile_edits(base_trace.base)  # edits on a regenerated matrix are set aside, never lost
 if present:
-    trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+    trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)
     presentation.render(trace)
     st.stop()
@@ -46,7 +46,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         controls.edit_buttons()
         controls.edit_refused()
     try:
-        trace = base_trace if frozen else state.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
+        trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     except ValidationError as exc:  # an edit overflowed float64: the message names the matrix and cell
         state.refuse_last_edit(str(exc))
         st.rerun()

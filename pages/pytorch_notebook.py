@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from attention_core import PRESETS
-from ui import state
+from ui import shared
 from ui.walkthrough import render
 
-head = state.cached_run_lab(PRESETS["pytorch_notebook"].config).attention.heads[0]
+head = shared.cached_run_lab(PRESETS["pytorch_notebook"].config).attention.heads[0]
 # The notebook prints the second token's row ("is"): omega_2 = query_2 · keys, and its softmax.
 render("pytorch_notebook", show_printed={
     "omega_24": np.array([head.scores[1, 4]]),

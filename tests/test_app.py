@@ -250,9 +250,9 @@ def test_tables_behind_expanders_are_built_only_when_opened(app: AppTest) -> Non
 def test_a_second_session_reuses_the_figures_and_tables_of_the_first() -> None:
     """What a session shows of a configuration (trace, Plotly figures, Arrow tables) is built once per
     server: a second session opening the same page computes none of it again."""
-    from ui import state
+    from ui import shared
 
-    cache = state.shared_traces()
+    cache = shared.shared_traces()
     first = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60).run()
     assert not first.exception
     kinds = {k[2][0] for k in cache._entries if isinstance(k, tuple) and len(k) == 3 and k[0] == "view"}

@@ -17,10 +17,10 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
-from ui import state, views
+from ui import shared, state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
-from ui.state import SEED_SLIDER_MAX
+from ui.state.widgets import SEED_SLIDER_MAX
 from ui.text import literal
 
 SCALE_LABELS = {
@@ -268,7 +268,7 @@ MATRIX_TITLES = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of t
 
 def link_messages() -> None:
     """What a link or state file got wrong, once, shown literally."""
-    messages = state.take_url_messages()
+    messages = state.take_load_messages()
     if messages:
         st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
         st.code("\n".join(messages), language=None)
@@ -279,7 +279,7 @@ def base_trace(messages: dict[str, st.delta_generator.DeltaGenerator]) -> tuple[
     its widget and the last good state stays on screen (frozen); None if there has never been one."""
     try:
         cfg0 = state.config_without_edits()
-        return state.cached_run_lab(cfg0), cfg0, False
+        return shared.cached_run_lab(cfg0), cfg0, False
     except ValidationError as exc:
         hint = (" (a real model's head is loaded: leave it with the button above to change this)"
                 if st.session_state["given"] else "")

@@ -17,7 +17,7 @@ from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
 from attention_core.describe import describe_matrix, describe_weights
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
-from ui import export_panel, state
+from ui import export_panel, shared, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
     FigureSpec,
@@ -64,14 +64,14 @@ def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec])
         spec = build()
         size = figure_bytes(spec)
         return go.Figure(spec)
-    return state.shared_view(trace, ("figure", *what), make, lambda _fig: size)
+    return shared.shared_view(trace, ("figure", *what), make, lambda _fig: size)
 
 
 def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:
     """The table ``build()`` makes from ``trace``, converted to Arrow once per server (Streamlit sends
     Arrow; a pandas frame is converted on every rerun). ``index``: keep the frame's index (shown as
     the grid's row labels, as for the frame itself)."""
-    return state.shared_view(trace, ("table", index, *what), lambda: pa.Table.from_pandas(build(), preserve_index=index),
+    return shared.shared_view(trace, ("table", index, *what), lambda: pa.Table.from_pandas(build(), preserve_index=index),
                              lambda t: int(t.nbytes) + 1024)
 
 
@@ -133,7 +133,7 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
             st.rerun(scope="fragment")
     if st.toggle("Show the change made by my edits (against the unedited matrices)", key="show_change",
                  persist_state="session") and cfg0.edits != trace.config.edits:
-        plain = state.cached_run_lab(cfg0).attention.heads[head]
+        plain = shared.cached_run_lab(cfg0).attention.heads[head]
         if plain.weights.shape == h.weights.shape:
             _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",
                                kind="scores", row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens,

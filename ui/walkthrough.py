@@ -9,7 +9,7 @@ import streamlit as st
 
 from attention_core import PRESETS, Preset
 from attention_core.steps import labels, steps_for
-from ui import state
+from ui import shared, state
 from ui.figures import step_figures
 from ui.text import literal
 
@@ -42,7 +42,7 @@ def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
 def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> None:
     """Draw the walkthrough of preset ``key``."""
     preset = PRESETS[key]
-    trace = state.cached_run_lab(preset.config)
+    trace = shared.cached_run_lab(preset.config)
     st.header(preset.title)
     st.caption(literal(preset.source))
     st.info(literal(preset.description))

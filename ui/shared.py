@@ -1,0 +1,37 @@
+"""The process-wide cache: traces and the figures and tables derived from them, shared by every session
+of one server process (not session state: a hundred students opening the same link compute it once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+import streamlit as st
+
+from attention_core import LabConfig, LabTrace, run_lab
+from attention_core.cache import ByteLRU, nbytes
+
+T = TypeVar("T")
+
+
+#: Traces kept for all sessions of one server process together (a byte bound, not a count).
+SHARED_CACHE_BYTES = 200 * 2**20
+
+
+@st.cache_resource(show_spinner=False)
+def shared_traces() -> ByteLRU:
+    """The process-wide trace cache (one object per server process, shared by every session)."""
+    return ByteLRU(SHARED_CACHE_BYTES)
+
+
+def cached_run_lab(cfg: LabConfig) -> LabTrace:
+    """run_lab, once per distinct configuration per server: a hundred students opening the same link
+    compute it once and share it (traces are never mutated)."""
+    return shared_traces().get_or_compute(cfg, lambda: run_lab(cfg), nbytes)
+
+
+def shared_view(trace: LabTrace, what: Hashable, build: Callable[[], T], size: Callable[[T], int]) -> T:
+    """A display object derived from ``trace`` alone (a Plotly figure, an Arrow table), built once per
+    server for every session that shows the same configuration, in the traces' byte-bounded cache.
+    ``what`` names the object and every argument it was built with besides the trace."""
+    return shared_traces().get_or_compute(("view", trace.config, what), build, size)
