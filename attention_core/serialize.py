@@ -324,4 +324,4 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 #: Written instead of the state when it is too large for a link (the reader says so).
 TOO_LONG_KEY = "toolong"
 #: Query keys the app uses for its own view state (not part of the configuration).
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY)
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore")
