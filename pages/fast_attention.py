@@ -25,12 +25,7 @@ from ui import shared, state
 from ui.figures import chart_config, heatmap
 
 #: Words for the example sentence: the Playground's default sentence, continued.
-PASSAGE = (
-    "Life is short eat dessert first and then tell the story of the meal to a friend who was not there "
-    "because every story grows a little each time it is told and the dessert becomes larger the walk home "
-    "longer and the rain heavier until one day the friend tells it back to you as their own and you both "
-    "laugh at the table again"
-).split()
+PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tell", "the", "story", "of", "the", "meal", "to", "a", "friend", "who", "was", "not", "there", "because", "every", "story", "grows", "a", "little", "each", "time", "it", "is", "told", "and", "the", "dessert", "becomes", "larger", "the", "walk", "home", "longer", "and", "the", "rain", "heavier", "until", "one", "day", "the", "friend", "tells", "it", "back", "to", "you", "as", "their", "own", "and", "you", "both", "laugh", "at", "the", "table", "again"]
 BLOCK_SIZES = (4, 8, 16)
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
-from ui import controls, presentation, shared, state, views
+from ui import controls, presentation, room, shared, state, views
 
 state.ensure_defaults()
 state.load_url_once()
+if state.room.role() == "follower":  # a student following a lecture: the lecturer's screen, live
+    room.follow_view()
+    st.stop()
 state.consume_pending()
 present = bool(st.session_state["present"])
 st.html(views.COMPACT)  # our own constant style: less padding, so edit and effect share one screen
 messages = controls.sidebar(present)
 if not present:
     st.title("Attention Playground")
+if state.room.role() == "explorer":
+    room.explorer_banner()
 if st.session_state["given"] and not present:
     controls.real_head_banner()
 controls.link_messages()
@@ -26,10 +31,12 @@ if found is None:
 base_trace, cfg0, frozen = found
 if not frozen:
     state.reconcile_edits(base_trace.base)  # edits on a regenerated matrix are set aside, never lost
+room.sidebar_panel(base_trace)  # teach this as a room; a lecturer's join link, followers and questions
 if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)
-    presentation.render(trace)
+    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if state.room.role() == "lecturer" else None)
+    room.publish(trace)
     st.stop()
 controls.stash_notice(base_trace)
 
@@ -59,6 +66,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         views.second_view(trace, head)
     with explained_above if st.session_state.get("explained") else edit:
         views.explain_view(trace, head)
+    room.publish(trace, head=head)  # a lecturer's room follows every edit
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
     draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers

@@ -34,3 +34,8 @@ def fig(at: AppTest, prefix: str) -> dict:
     matches = [spec for title, spec in figures(at).items() if title.startswith(prefix)]
     assert len(matches) == 1, f"expected one figure titled {prefix!r}, got {list(figures(at))}"
     return matches[0]
+
+
+def chart_z(chart: object) -> np.ndarray:
+    """The cell values of a chart's first trace (a heatmap's z)."""
+    return decode(json.loads(chart.proto.spec)["data"][0]["z"])  # type: ignore[attr-defined]

@@ -10,7 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from rooms import ALPHABET, CODE_LENGTH, Limits, MemoryStore, Question, RedisStore, RoomError, Rooms, StoreUnavailable
+from rooms import (
+    ALPHABET,
+    CODE_LENGTH,
+    Limits,
+    MemoryStore,
+    Question,
+    RedisStore,
+    RoomError,
+    Rooms,
+    StoreUnavailable,
+)
 from tests.redis_server import RedisServer
 
 

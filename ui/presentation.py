@@ -10,6 +10,8 @@ every number for a big hall.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from attention_core import LabTrace
@@ -20,7 +22,7 @@ from ui.figures import FigureSpec, chart_config, fit_margins, head_weights_figur
 
 #: Height of the figures of one stage: 720 px minus the bar of buttons, the title and the formula.
 FIGURE_HEIGHT = 430
-#: Cell numbers in presentation mode (the Playground uses 13 px): readable from the back row.
+#: Cell numbers in presentation mode (the Playground uses 14 px): readable from the back row.
 NUMBER_SIZE, BIG_NUMBER_SIZE = 20, 26
 
 STYLE = """
@@ -36,9 +38,11 @@ STYLE = """
 """
 
 
-def stages(trace: LabTrace) -> list[tuple[str, list[Step]]]:
-    """Every stage in order: tokens, the registry's stages, and all heads (several heads)."""
-    out: list[tuple[str, list[Step]]] = [("Tokens", [])]
+def stages(trace: LabTrace, *, join: bool = False) -> list[tuple[str, list[Step]]]:
+    """Every stage in order: how to join (a lecture room), the tokens, the registry's stages, and all heads
+    (several heads)."""
+    out: list[tuple[str, list[Step]]] = [("Join", [])] if join else []
+    out += [("Tokens", [])]
     out += stages_for(trace)
     if trace.attention.n_heads > 1:
         out.insert(len(out) - 1, ("All heads", []))  # before concatenation and W_O
@@ -58,10 +62,11 @@ def _big(fig: FigureSpec, height: int, number_size: int) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def render(trace: LabTrace) -> None:
-    """Draw the current stage of ``trace`` and the controls to move between stages."""
+def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
+    """Draw the current stage of ``trace`` and the controls to move between stages; ``join`` draws the
+    first stage, how to join the lecture room (when there is one)."""
     st.html(STYLE)  # our own constant style sheet; no user text goes through st.html
-    all_stages = stages(trace)
+    all_stages = stages(trace, join=join is not None)
     step = state.clamp_stage(len(all_stages))
     title, steps = all_stages[step]
     size = BIG_NUMBER_SIZE if st.session_state.get("big_type") else NUMBER_SIZE
@@ -89,17 +94,23 @@ def render(trace: LabTrace) -> None:
         formula.latex(r",\quad ".join(s.formula for s in steps)
                       + (rf",\quad c = {trace.attention.heads[0].scale:.4g}" if title == "Scaling" else ""))
         st.caption(steps[0].explain)
+    if title == "Join" and join is not None:
+        join()
+        return
+    for (key, fig), col in zip(stage_figures(trace, title, steps, number_size=size, width=1200),
+                               st.columns(max(1, len(steps)))):
+        col.plotly_chart(fig, width="stretch", key=f"present_{key}", config=chart_config(key))
+
+
+def stage_figures(trace: LabTrace, title: str, steps: list[Step], *, number_size: int, width: int,
+                  height: int = FIGURE_HEIGHT, palette: str | None = None) -> list[tuple[str, FigureSpec]]:
+    """The figures of one stage, (name, figure) side by side, at a screen ``width`` px wide: the lecturer's
+    projector (1200) or a student's phone (360)."""
+    pal = palette or str(st.session_state.get("palette", "default"))
     if title == "Tokens":
         tok = trace.tokens_q
-        st.plotly_chart(_big(token_table(tok.tokens, tok.positions, tok.ids), FIGURE_HEIGHT, size),
-                        width="stretch", key="present_tokens", config=chart_config("tokens"))
-        return
+        return [("tokens", _big(token_table(tok.tokens, tok.positions, tok.ids), height, number_size))]
     if title == "All heads":
-        st.plotly_chart(_big(head_weights_figure(trace, height=FIGURE_HEIGHT), FIGURE_HEIGHT, size),
-                        width="stretch", key="present_heads", config=chart_config("heads"))
-        return
-    for col, s in zip(st.columns(len(steps)), steps):
-        fig = step_figure(trace, s, 0, text_width=1200 // len(steps), text_size=size,
-                          palette=str(st.session_state.get("palette", "default")))
-        col.plotly_chart(_big(fig, FIGURE_HEIGHT, size), width="stretch", key=f"present_{s.name}",
-                         config=chart_config(s.name))
+        return [("heads", _big(head_weights_figure(trace, height=height), height, number_size))]
+    return [(s.name, _big(step_figure(trace, s, 0, text_width=width // max(1, len(steps)), text_size=number_size,
+                                      palette=pal), height, number_size)) for s in steps]

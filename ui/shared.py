@@ -4,12 +4,14 @@ of one server process (not session state: a hundred students opening the same li
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, run_lab
 from attention_core.cache import ByteLRU, nbytes
+from rooms import Rooms, open_store
+from ui.push import Followers, start_listening
 
 T = TypeVar("T")
 
@@ -35,3 +37,20 @@ def shared_view(trace: LabTrace, what: Hashable, build: Callable[[], T], size: C
     server for every session that shows the same configuration, in the traces' byte-bounded cache.
     ``what`` names the object and every argument it was built with besides the trace."""
     return shared_traces().get_or_compute(("view", trace.config, what), build, size)
+
+
+class Hall(NamedTuple):
+    """This process's rooms (their store may be Redis, shared with other processes) and its followers."""
+
+    rooms: Rooms
+    followers: Followers
+
+
+@st.cache_resource(show_spinner=False)
+def hall() -> Hall:
+    """One per server process: the room store chosen by ``ATTENTION_LAB_REDIS_URL`` (in-process when unset),
+    and the thread that reruns this process's followers when their room changes."""
+    store = open_store()
+    followers = Followers()
+    start_listening(store, followers)
+    return Hall(Rooms(store), followers)

@@ -9,7 +9,9 @@ import streamlit as st
 from attention_core import LabConfig, ValidationError
 from attention_core.lab import make_holdable
 from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
+from ui import shared
 from ui.palettes import PALETTES
+from ui.state import room
 from ui.state.session import load_config
 from ui.text import literal
 
@@ -40,6 +42,7 @@ def load_url_once() -> None:
     params = {str(k): str(st.query_params.get(k) or "") for k in st.query_params}
     if not params:
         return
+    room_messages = room.load_room_once(params, shared.hall().rooms)
     cfg, messages = config_from_query(params)
     if params.get(TOO_LONG_KEY):
         messages.append("this link was made from a state too large for a link, so it does not hold that state: "
@@ -53,7 +56,7 @@ def load_url_once() -> None:
         st.session_state["palette"] = params["pal"]
     elif "pal" in params:
         messages.append(f"ignored 'pal': the palettes are {', '.join(PALETTES)}")
-    st.session_state["load_messages"] = messages
+    st.session_state["load_messages"] = messages + room_messages
 
 
 def write_url(cfg: LabConfig) -> None:
@@ -76,6 +79,7 @@ def write_url(cfg: LabConfig) -> None:
         params.update(present="1", step=str(st.session_state.get("stage", 0)))
     if st.session_state.get("palette", "default") != "default":
         params["pal"] = st.session_state["palette"]
+    params.update(room.link_params())
     # Compare with the address bar itself, not with what we last wrote: a page switch clears it.
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
@@ -113,3 +117,9 @@ def consume_pending() -> None:
 def take_load_messages() -> list[str]:
     """What a link, a state file or another page asked for and could not have, once."""
     return st.session_state.pop("load_messages", None) or []
+
+
+def write_room_url(params: dict[str, str]) -> None:
+    """The follow view's address: the room alone (the lecturer's state is the room's, not the link's)."""
+    if {k: st.query_params.get(k) for k in st.query_params} != params:
+        st.query_params.from_dict(params)

@@ -1,0 +1,96 @@
+"""Followers see a change at once: the sessions of this process that follow a room are rerun when it changes.
+
+Streamlit's public API has no way for one session to update another; what it has is a timer
+(``st.fragment(run_every=…)``), which costs every follower a rerun per period whether anything changed
+or not. Instead each follower registers its session here, and a change announced on the store's
+channel (in-process: a direct call; Redis: pub/sub, so a lecturer on another process or machine
+reaches them too) asks Streamlit to rerun exactly those sessions, as its own file watcher does when a
+source file changes. The follow view keeps a slow timer as a safety net (a message lost while Redis
+was away, a lecturer who went offline), so nothing depends on this path alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+
+from streamlit import runtime
+from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from rooms.store import Store
+
+_LOG = logging.getLogger(__name__)
+#: Values a rerun must not repeat: a button press is delivered once.
+_TRIGGERS = {"trigger_value", "json_trigger_value", "string_trigger_value", "chat_input_value"}
+
+
+def session_id() -> str | None:
+    """The id of the session running this script (None outside a Streamlit server, e.g. AppTest)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+class Followers:
+    """Which sessions of this process follow which room, and the rerun that brings them up to date."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, set[str]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def follow(self, code: str, session: str) -> None:
+        with self._lock:
+            for sessions in self._rooms.values():
+                sessions.discard(session)
+            self._rooms[code].add(session)
+
+    def leave(self, session: str) -> None:
+        with self._lock:
+            for sessions in self._rooms.values():
+                sessions.discard(session)
+
+    def count(self, code: str) -> int:
+        with self._lock:
+            return len(self._rooms.get(code, ()))
+
+    def changed(self, code: str) -> None:
+        """Room ``code`` changed: rerun its followers here (a closed session is forgotten)."""
+        with self._lock:
+            sessions = list(self._rooms.get(code, ()))
+        if not sessions or not runtime.exists():
+            return
+        gone = [s for s in sessions if not _rerun(s)]
+        if gone:
+            with self._lock:
+                self._rooms[code].difference_update(gone)
+
+
+def _rerun(session: str) -> bool:
+    """Ask Streamlit to rerun ``session`` as its last run did, whole (not a fragment), pressing no button;
+    False if the session is gone."""
+    app_session = runtime.get_instance().get_app_session(session)
+    if app_session is None:
+        return False
+
+    def request() -> None:  # on the session's event loop, where AppSession expects to be called
+        state = ClientState()
+        state.CopyFrom(app_session._client_state)
+        state.fragment_id = ""
+        kept = [w for w in state.widget_states.widgets if w.WhichOneof("value") not in _TRIGGERS]
+        del state.widget_states.widgets[:]
+        state.widget_states.widgets.extend(kept)
+        app_session.request_rerun(state)
+    try:
+        app_session._call_soon_on_event_loop(request)
+    except (AttributeError, RuntimeError):  # another Streamlit: the follow view's timer still works
+        _LOG.debug("could not push a rerun to session %s", session, exc_info=True)
+    return True
+
+
+def start_listening(store: Store, followers: Followers) -> threading.Event:
+    """A daemon thread that reruns this process's followers of every room announced on ``store``'s
+    channel; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=store.listen, args=(followers.changed, stop), name="room-push", daemon=True).start()
+    return stop
