@@ -55,7 +55,7 @@ GRAD_TITLES = {"W_q": "dL/dW_Q", "W_k": "dL/dW_K", "W_v": "dL/dW_V"}
 #: Presentation layout: no sidebar, little padding, so loss, weights and a gradient fit 1280 x 720.
 PRESENT_CSS = """
 <style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none !important; }
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 3.2rem !important; padding-bottom: 0 !important;
   max-width: 100% !important; padding-left: 1.5rem !important; padding-right: 1.5rem !important; }
 [data-testid="stMain"] button p { font-size: 1.15rem !important; }

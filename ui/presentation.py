@@ -27,7 +27,7 @@ NUMBER_SIZE, BIG_NUMBER_SIZE = 20, 26
 
 STYLE = """
 <style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none !important; }
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem !important; padding-bottom: 0 !important; }
 [data-testid="stMain"] h2 { font-size: 2rem !important; padding: 0 !important; }
 [data-testid="stMain"] p { font-size: 1.25rem !important; }

@@ -38,8 +38,8 @@ QUESTION_KINDS = {"attend": "Which word does … attend to most?", "estimate": "
 
 FOLLOW_STYLE = """
 <style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none !important; }
-[data-testid="stMainBlockContainer"] { padding: 2.6rem 0.8rem 1rem 0.8rem !important; max-width: 60rem; }
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0.8rem 0.8rem 1rem 0.8rem !important; max-width: 60rem; }
 </style>
 """
 
@@ -117,7 +117,7 @@ def live_panel() -> None:
     if q is None:
         return
     counts = rooms.tally(code, q)
-    st.caption(f"Question {q.id}, {q.status}: {sum(counts)} answers")  # no text of anyone's in it
+    st.caption(f"Question {q.id}, {q.status}: {sum(counts)} answer{'' if sum(counts) == 1 else 's'}")  # no text of anyone's in it
     st.plotly_chart(answers_figure(q, counts, reveal=q.status == "revealed"), width="stretch", key="room_tally",
                     config=chart_config("answers"))
     c1, c2 = st.columns(2)
