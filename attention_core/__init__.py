@@ -24,9 +24,12 @@ from .attention import (
 from .backward import AttentionGrads, MultiHeadGrads, attention_backward, multi_head_backward
 from .errors import ValidationError
 from .gqa import grouped_query_attention, kv_head_of
+from .kernel import attend, score_kinds
 from .kv_cache import KVCacheTrace, kv_cache_bytes_per_token, kv_cache_decode
 from .lab import LabConfig, LabTrace, run_lab
 from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
+from .normalisers import NORMALISERS
+from .options import AttentionOptions
 from .losses import output_squared_error, weights_cross_entropy
 from .optim import AdamState, adam_init, adam_step, gd_step
 from .presets import PRESETS, Preset
@@ -38,7 +41,9 @@ from .trace import AttentionTrace, MultiHeadTrace
 from .window import sliding_window_mask
 
 __all__ = [
+    "NORMALISERS",
     "AdamState",
+    "AttentionOptions",
     "AttentionGrads",
     "AttentionTrace",
     "KVCacheTrace",
@@ -59,6 +64,7 @@ __all__ = [
     "add_positions",
     "alibi_bias",
     "alibi_slopes",
+    "attend",
     "attention_backward",
     "causal_mask",
     "cross_attention",
@@ -82,6 +88,7 @@ __all__ = [
     "rope_heads",
     "run_lab",
     "scaled_dot_product_attention",
+    "score_kinds",
     "self_attention",
     "sinusoidal_positions",
     "sliding_window_mask",
