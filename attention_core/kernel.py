@@ -167,8 +167,10 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
     row = (trace.masked_scores if trace.logits is None else trace.logits)[i]  # (n_k,) what the normaliser read
     ex: Explained = trace.normaliser.explain(row, j)
     overflowed = trace.logits is not None and not np.all(np.isfinite(trace.biased_scores[i]))
+    with np.errstate(over="ignore"):  # a term beyond float64 is ±inf, as its score
+        terms = trace.Q[i] * trace.K[j]  # (d_k,) q_i[d] · k_j[d]
     return {
-        "terms": trace.Q[i] * trace.K[j],  # (d_k,) q_i[d] · k_j[d]
+        "terms": terms,
         "score": float(trace.scores[i, j]),
         "scale": trace.scale,
         "scaled_score": float(trace.scaled_scores[i, j]),
