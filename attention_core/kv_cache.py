@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .alibi import alibi_slopes
-from .checks import as_matrix, bias_vector, project
+from .checks import as_matrix, bias_vector, check_count, project
 from .heads import attend_heads, combine_heads, head_layout
 from .options import AttentionOptions
 from .rope import rope_heads
@@ -36,6 +36,8 @@ def kv_cache_bytes_per_token(n_kv_heads: int, head_dim: int, head_dim_v: int | N
                              itemsize: int = 8) -> int:
     """Bytes one token adds to one layer's cache: ``n_kv · (h + h_v) · itemsize`` (keys and values)."""
     h_v = head_dim if head_dim_v is None else head_dim_v
+    for name, v in (("n_kv_heads", n_kv_heads), ("head_dim", head_dim), ("head_dim_v", h_v), ("itemsize", itemsize)):
+        check_count(name, v, lo=0)
     return int(n_kv_heads * (head_dim + h_v) * itemsize)
 
 

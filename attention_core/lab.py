@@ -490,15 +490,16 @@ def overflow_note(attention: MultiHeadTrace) -> str | None:
     """What to say when a score is beyond float64 (drawn blank), or None.
 
     Softmax needs only each row's differences, which the core computes from rescaled scores
-    (:func:`~attention_core.attention._stable_logits`), so the weights and the output stay
+    (:func:`~attention_core.kernel.stable_logits`), so the weights and the output stay
     exact; only the score itself cannot be written as a 64-bit number.
     """
     found = _overflows(attention, _MAY_OVERFLOW)
     if found is None:
         return None
     label, m, (r, c) = found
-    return (f"{label} at row {r}, column {c} is beyond float64 ({m[r, c]}; drawn blank): the weights are still "
-            "exact, computed from rescaled scores")
+    side = "above +1.8e308" if m[r, c] > 0 else "below −1.8e308"
+    return (f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the weights "
+            "are still exact, computed from rescaled scores (the exports and the script say the same)")
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:

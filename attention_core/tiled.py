@@ -178,6 +178,7 @@ class TiledState:
 
 def state_after(trace: TiledTrace, step: int) -> TiledState:
     """The state after ``trace.steps[step]`` as full-size arrays (rows not reached are NaN)."""
+    check_count("step", step, lo=0)
     if not 0 <= step < trace.n_tiles:
         raise ValidationError(f"step must be between 0 and {trace.n_tiles - 1}, got {step}")
     n_q, n_k, d_v = trace.Q.shape[0], trace.K.shape[0], trace.V.shape[1]
