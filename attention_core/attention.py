@@ -40,7 +40,7 @@ from .rope import rope_heads
 from .trace import AttentionTrace, MultiHeadTrace
 
 __all__ = ["causal_mask", "cross_attention", "explain_weight", "from_column_convention", "multi_head_attention",
-           "r_compute_weights", "scaled_dot_product_attention", "self_attention", "softmax"]
+           "options_from", "r_compute_weights", "scaled_dot_product_attention", "self_attention", "softmax"]
 
 
 # --------------------------------------------------------------------------- attention
@@ -150,6 +150,7 @@ def multi_head_attention(
     rope_base: float | None = None,
     alibi: bool = False,
     window: int | None = None,
+    options: AttentionOptions | None = None,
 ) -> MultiHeadTrace:
     """Multi-head attention with per-head traces::
 
@@ -181,13 +182,16 @@ def multi_head_attention(
       scores (``heads[h].position_bias``; slopes in ``alibi_slopes``).
     * ``window``: a sliding-window mask (:mod:`.window`), query i sees keys
       ``i − window + 1 … i``; it is ANDed with the causal mask, so it implies ``causal``.
+
+    ``options``: all of the mechanism's options as one :class:`~.options.AttentionOptions`
+    (any option, also one without a keyword here); then ``causal``, ``scale``, ``rope_base``,
+    ``alibi`` and ``window`` must stay at their defaults.
     """
     x_q, x_kv = as_matrix("x_q", x_q), as_matrix("x_kv", x_kv)
     W_q, W_k, W_v = as_matrix("W_q", W_q), as_matrix("W_k", W_k), as_matrix("W_v", W_v)
     kv_heads = head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
-    options = AttentionOptions(scale=scale, causal=check_flag("causal", causal), window=window,
-                               alibi=alibi, rope_base=rope_base)
+    options = options_from(options, scale=scale, causal=causal, window=window, alibi=alibi, rope_base=rope_base)
     options.scale_for(d_k // n_heads)  # one check of the scale for all heads
     Q = project("W_q", x_q, W_q) + bias_vector("b_q", b_q, d_k)  # (n_q, d_k)
     K = project("W_k", x_kv, W_k) + bias_vector("b_k", b_k, W_k.shape[1])  # (n_k, n_kv·hk)
@@ -205,6 +209,21 @@ def multi_head_attention(
     return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=W_o, output=output,
                           kv_heads=() if n_kv_heads is None else kv_heads, Q_rotated=Q_rot, K_rotated=K_rot,
                           alibi_slopes=alibi_slopes(n_heads) if options.alibi else None, options=options)
+
+
+def options_from(options: AttentionOptions | None, **keywords: object) -> AttentionOptions:
+    """``options`` when given (the keywords must then be at their defaults), else the keywords as options."""
+    defaults = AttentionOptions()
+    if options is None:
+        if "causal" in keywords:
+            check_flag("causal", keywords["causal"])
+        return AttentionOptions(**keywords)  # type: ignore[arg-type]
+    if not isinstance(options, AttentionOptions):
+        raise ValidationError(f"options must be an AttentionOptions, got {type(options).__name__}")
+    clash = [k for k, v in keywords.items() if v != getattr(defaults, k)]
+    if clash:
+        raise ValidationError(f"give {', '.join(clash)} inside options, not beside it")
+    return options
 
 
 def r_compute_weights(scores: np.ndarray) -> np.ndarray:

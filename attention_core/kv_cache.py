@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .alibi import alibi_slopes
+from .attention import options_from
 from .checks import as_matrix, bias_vector, check_count, project
 from .heads import attend_heads, combine_heads, head_layout
 from .options import AttentionOptions
@@ -84,6 +85,7 @@ def kv_cache_decode(
     rope_base: float | None = None,
     alibi: bool = False,
     window: int | None = None,
+    options: AttentionOptions | None = None,
 ) -> KVCacheTrace:
     """Causal self-attention over X (n, d_model), one token at a time through a KV cache.
 
@@ -98,12 +100,13 @@ def kv_cache_decode(
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
     h, h_v = d_k // n_heads, W_v.shape[1] // n_kv  # per-head widths
     # Causal self-attention with these options; the window is how many rows the cache keeps.
-    options = AttentionOptions(scale=scale, causal=True, window=window, alibi=alibi, rope_base=rope_base)
+    options = replace(options_from(options, scale=scale, window=window, alibi=alibi, rope_base=rope_base),
+                      causal=True)
     options.scale_for(h)  # one check of the scale for all heads
     # No mask inside a step: the cache holds only the past (and only the window's worth of it).
     step_options = replace(options, causal=False, window=None)
     w, base = options.window, options.rope_base
-    slopes = alibi_slopes(n_heads) if alibi else None  # (n_heads,)
+    slopes = alibi_slopes(n_heads) if options.alibi else None  # (n_heads,)
     bq, bk = bias_vector("b_q", b_q, d_k), bias_vector("b_k", b_k, W_k.shape[1])
     bv = bias_vector("b_v", b_v, W_v.shape[1])
     K_cache, V_cache = np.zeros((0, W_k.shape[1])), np.zeros((0, W_v.shape[1]))  # empty caches

@@ -27,6 +27,8 @@ import numpy as np
 from .attention import multi_head_attention
 from .budget import check_budget, estimate_trace_bytes
 from .errors import ValidationError
+from .normalisers import NORMALISERS
+from .options import AttentionOptions
 from .positions import POSITION_KINDS, add_positions, position_table
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
 from .settings import parse, setting, settings_of
@@ -100,6 +102,8 @@ class LabConfig:
     rope_base: float = setting(10000.0, "rb", "float", lo=1.0, hi=1e7)
     #: Sliding window: each query sees itself and the window − 1 keys before it (0 = no window).
     window: int = setting(0, "win", "int", lo=0, hi=MAX_TOKENS)
+    #: What turns each row of scores into weights (a registered normaliser: softmax by default).
+    normaliser: str = setting("softmax", "norm", "choice", choices=tuple(NORMALISERS))
     #: Key/value heads shared by the query heads (grouped-query attention); 0 = one per head.
     n_kv_heads: int = setting(0, "kvh", "int", lo=0, hi=MAX_DIM)
     #: Matrices given outright instead of drawn: ((name, rows), …) with name in W_q, W_k, W_v,
@@ -380,6 +384,14 @@ def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, l
             f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"]
 
 
+def attention_options(cfg: LabConfig, n_q: int) -> AttentionOptions:
+    """The mechanism's options of ``cfg`` as one object (what the trace keeps and the export writes)."""
+    return AttentionOptions(scale=scale_for(cfg, n_q), causal=cfg.causal, window=cfg.window or None,
+                            alibi=cfg.positions == "alibi",
+                            rope_base=cfg.rope_base if cfg.positions == "rope" else None,
+                            normaliser=cfg.normaliser)
+
+
 def scale_for(cfg: LabConfig, n_q: int) -> float:
     """The factor in force: 1/√(d_k per head), 1/√n (the R package), 1, or the custom value."""
     if cfg.scale_mode == "sqrt_dk":
@@ -567,9 +579,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     x_kv = x_q if not cross else add_positions(X_kv, pos)  # (n_k, d_model)
     attention = multi_head_attention(
         x_q, x_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
-        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)), n_kv_heads=cfg.shared_kv_heads,
-        rope_base=cfg.rope_base if cfg.positions == "rope" else None, alibi=cfg.positions == "alibi",
-        window=cfg.window or None, **projection_biases,
+        n_kv_heads=cfg.shared_kv_heads, options=attention_options(cfg, len(tok_q)), **projection_biases,
     )
     check_overflow(attention)
     return LabTrace(
