@@ -27,24 +27,25 @@ from .gqa import grouped_query_attention, kv_head_of
 from .kernel import attend, score_kinds
 from .kv_cache import KVCacheTrace, kv_cache_bytes_per_token, kv_cache_decode
 from .lab import LabConfig, LabTrace, run_lab
-from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
-from .normalisers import NORMALISERS
-from .options import AttentionOptions
 from .losses import output_squared_error, weights_cross_entropy
+from .normalisers import NORMALISERS
 from .optim import AdamState, adam_init, adam_step, gd_step
+from .options import AttentionOptions
+from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
 from .presets import PRESETS, Preset
-from .rope import rope, rope_heads
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
-from .tokenize import Tokenization, tokenize
+from .rope import rope, rope_heads
 from .tiled import TiledTrace, state_after, tiled_attention
+from .tokenize import Tokenization, tokenize
 from .trace import AttentionTrace, MultiHeadTrace
 from .window import sliding_window_mask
 
 __all__ = [
     "NORMALISERS",
+    "PRESETS",
     "AdamState",
-    "AttentionOptions",
     "AttentionGrads",
+    "AttentionOptions",
     "AttentionTrace",
     "KVCacheTrace",
     "LabConfig",
@@ -52,7 +53,6 @@ __all__ = [
     "MultiHeadGrads",
     "MultiHeadTrace",
     "NumpyGenerator",
-    "PRESETS",
     "Preset",
     "RGenerator",
     "TiledTrace",

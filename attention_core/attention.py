@@ -39,7 +39,8 @@ from .options import AttentionOptions, causal_mask
 from .rope import rope_heads
 from .trace import AttentionTrace, MultiHeadTrace
 
-__all__ = ["causal_mask", "cross_attention", "explain_weight", "from_column_convention", "multi_head_attention",
+__all__ = ["causal_mask", "cross_attention", "explain_weight", "from_column_convention",
+           "multi_head_attention",
            "options_from", "r_compute_weights", "scaled_dot_product_attention", "self_attention", "softmax"]
 
 
@@ -191,7 +192,8 @@ def multi_head_attention(
     W_q, W_k, W_v = as_matrix("W_q", W_q), as_matrix("W_k", W_k), as_matrix("W_v", W_v)
     kv_heads = head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
-    options = options_from(options, scale=scale, causal=causal, window=window, alibi=alibi, rope_base=rope_base)
+    options = options_from(options, scale=scale, causal=causal, window=window, alibi=alibi,
+                           rope_base=rope_base)
     options.scale_for(d_k // n_heads)  # one check of the scale for all heads
     Q = project("W_q", x_q, W_q) + bias_vector("b_q", b_q, d_k)  # (n_q, d_k)
     K = project("W_k", x_kv, W_k) + bias_vector("b_k", b_k, W_k.shape[1])  # (n_k, n_kv·hk)

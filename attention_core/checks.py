@@ -100,7 +100,8 @@ def project(name: str, x: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``x W`` (n, d_out), or a ValidationError when the widths do not meet."""
     if x.shape[1] != W.shape[0]:
         raise ValidationError(
-            f"cannot project: input {x.shape} has {x.shape[1]} columns but {name} {W.shape} has {W.shape[0]} rows"
+            f"cannot project: input {x.shape} has {x.shape[1]} columns but {name} {W.shape} "
+            f"has {W.shape[0]} rows"
         )
     return x @ W
 

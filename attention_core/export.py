@@ -108,8 +108,8 @@ def to_latex(m: np.ndarray, digits: int = 4) -> str:
         if v == -math.inf:
             return r"-\infty_{\text{overflow}}"
         return f"{v:.{digits}g}"
-    body = " \\\\\n".join("  " + " & ".join(fmt(v, x) for v, x in zip(row, hrow))
-                           for row, hrow in zip(values.tolist(), hide.tolist()))
+    body = " \\\\\n".join("  " + " & ".join(fmt(v, x) for v, x in zip(row, hrow, strict=True))
+                           for row, hrow in zip(values.tolist(), hide.tolist(), strict=True))
     return "\\begin{bmatrix}\n" + body + "\n\\end{bmatrix}"
 
 
@@ -118,7 +118,8 @@ def _json_matrix(m: np.ndarray) -> list[list[float | str | None]]:
     (:data:`NON_FINITE`): JSON has no infinity."""
     values, hide = _kinds(m)
     return [[None if x else float(v) if math.isfinite(v) else ("+inf" if v > 0 else "-inf")
-             for v, x in zip(row, hrow)] for row, hrow in zip(values.tolist(), hide.tolist())]
+             for v, x in zip(row, hrow, strict=True)]
+            for row, hrow in zip(values.tolist(), hide.tolist(), strict=True)]
 
 
 def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:

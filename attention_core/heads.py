@@ -55,7 +55,8 @@ def head_layout(
     kv_heads, n_kv = kv_head_of(n_heads, n_kv_heads), int(n_kv_heads)
     if d_k % n_heads or W_v.shape[1] % n_kv:
         raise ValidationError(
-            f"n_heads = {n_heads} must divide d_k = {d_k} and n_kv_heads = {n_kv} the {W_v.shape[1]} columns of W_v"
+            f"n_heads = {n_heads} must divide d_k = {d_k} and n_kv_heads = {n_kv} "
+            f"the {W_v.shape[1]} columns of W_v"
         )
     if W_k.shape != (W_q.shape[0], n_kv * (d_k // n_heads)):
         raise ValidationError(
@@ -101,7 +102,8 @@ def attend_heads(
         extra: dict[str, np.ndarray] = {}
         if projections is not None:
             p = projections
-            extra.update(x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks], W_v=p["W_v"][:, vs])
+            extra.update(x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks],
+                         W_v=p["W_v"][:, vs])
         if Q_unrotated is not None and K_unrotated is not None:
             extra.update(Q_unrotated=Q_unrotated[:, qs], K_unrotated=K_unrotated[:, ks])
         heads.append(attend(Q[:, qs], K[:, ks], V[:, vs], options, mask=m,
@@ -109,7 +111,8 @@ def attend_heads(
     return tuple(heads)
 
 
-def combine_heads(heads: tuple[AttentionTrace, ...], W_o: object) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def combine_heads(heads: tuple[AttentionTrace, ...],
+                  W_o: object) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(concat, W_o, output): the heads' outputs side by side, then ``concat W_o`` (or concat)."""
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads·h_v)
     if W_o is None:

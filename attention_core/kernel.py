@@ -164,7 +164,7 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
         check_count("a cell's row and column", v, lo=0)
     if not (0 <= i < trace.n_q and 0 <= j < trace.n_k):
         raise ValidationError(f"cell ({i}, {j}) is outside the weights of shape {trace.weights.shape}")
-    row = (trace.masked_scores if trace.logits is None else trace.logits)[i]  # (n_k,) what the normaliser read
+    row = (trace.masked_scores if trace.logits is None else trace.logits)[i]  # (n_k,) the normaliser's input
     ex: Explained = trace.normaliser.explain(row, j)
     overflowed = trace.logits is not None and not np.all(np.isfinite(trace.biased_scores[i]))
     with np.errstate(over="ignore"):  # a term beyond float64 is ±inf, as its score

@@ -37,7 +37,8 @@ def kv_cache_bytes_per_token(n_kv_heads: int, head_dim: int, head_dim_v: int | N
                              itemsize: int = 8) -> int:
     """Bytes one token adds to one layer's cache: ``n_kv · (h + h_v) · itemsize`` (keys and values)."""
     h_v = head_dim if head_dim_v is None else head_dim_v
-    for name, v in (("n_kv_heads", n_kv_heads), ("head_dim", head_dim), ("head_dim_v", h_v), ("itemsize", itemsize)):
+    sizes = (("n_kv_heads", n_kv_heads), ("head_dim", head_dim), ("head_dim_v", h_v), ("itemsize", itemsize))
+    for name, v in sizes:
         check_count(name, v, lo=0)
     return int(n_kv_heads * (head_dim + h_v) * itemsize)
 
@@ -138,7 +139,8 @@ def kv_cache_decode(
                                Q_rotated=q if rotated else None, K_rotated=K_cache if rotated else None,
                                alibi_slopes=slopes, options=step_options)
         steps.append(DecodeStep(position=t, cached_positions=positions, K_cache=K_cache, V_cache=V_cache,
-                                attention=trace, output=out, cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
+                                attention=trace, output=out,
+                                cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
     d_out = W_v.shape[1] // n_kv * n_heads if W_o is None else as_matrix("W_o", W_o).shape[1]
     output = np.concatenate([st.output for st in steps]) if steps else np.zeros((0, d_out))  # (n, d_out)
     return KVCacheTrace(steps=tuple(steps), output=output, n_heads=int(n_heads), n_kv_heads=n_kv,

@@ -251,7 +251,8 @@ def plan(cfg: LabConfig) -> LabPlan:
     that refuses it, before anything is drawn. :func:`run_lab` draws exactly these shapes.
 
     Cheap (no matrix is drawn): it tokenizes and checks the settings, the seed's range,
-    the R source's distributions, one-hot's vocabulary, typed embeddings and the memory budget, which is everything that can refuse a configuration before its numbers exist.
+    the R source's distributions, one-hot's vocabulary, typed embeddings and the memory budget,
+    which is everything that can refuse a configuration before its numbers exist.
     """
     validate(replace(cfg, edits=()))
     tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
@@ -510,12 +511,12 @@ def overflow_note(attention: MultiHeadTrace) -> str | None:
         return None
     label, m, (r, c) = found
     side = "above +1.8e308" if m[r, c] > 0 else "below −1.8e308"
-    return (f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the weights "
-            "are still exact, computed from rescaled scores (the exports and the script say the same)")
+    return (f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the "
+            "weights are still exact, computed from rescaled scores (the exports and the script say the same)")
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:
-    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``, with the shapes :func:`plan` decides."""
+    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``, in the shapes :func:`plan` decides."""
     validate(cfg)
     p = plan(cfg)
     tok_q, tok_kv, vocabulary, shapes, cross = p.tokens_q, p.tokens_kv, p.vocabulary, p.shapes, p.is_cross
@@ -571,7 +572,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     X_kv = edited.get("embeddings_kv", X)
 
     # The projection biases (Q = X W_q + b_q …), not ALiBi's score bias (heads[h].position_bias).
-    projection_biases = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,) each
+    projection_biases = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,)
     # Absolute positions are added to X; RoPE and ALiBi act inside attention (see the core).
     pos = position_table(cfg.positions, max(len(tok_q), len(tok_kv)), d, seed=cfg.seed,
                          random_source=cfg.random_source) if cfg.positions in POSITION_KINDS else None

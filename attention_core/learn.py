@@ -39,9 +39,9 @@ from .backward import AttentionGrads, attention_backward
 from .checks import check_count
 from .errors import ValidationError
 from .lab import LabConfig, run_lab
-from .positions import sinusoidal_positions
 from .losses import output_squared_error, weights_cross_entropy
 from .optim import AdamState, Params, adam_init, adam_step, gd_step
+from .positions import sinusoidal_positions
 from .trace import AttentionTrace
 
 Task = Literal["previous", "same_word", "first", "painted", "output"]

@@ -59,7 +59,8 @@ class AttentionOptions:
         if self.rope_base is not None:
             base = check_number("the RoPE base", self.rope_base)
             if not base > 0:
-                raise ValidationError(f"the RoPE base must be a finite positive number, got {self.rope_base!r}")
+                raise ValidationError(f"the RoPE base must be a finite positive number, "
+                                      f"got {self.rope_base!r}")
             object.__setattr__(self, "rope_base", base)
         if self.normaliser not in NORMALISERS:
             raise ValidationError(f"normaliser must be one of {tuple(NORMALISERS)}, got {self.normaliser!r}")
@@ -78,7 +79,8 @@ class AttentionOptions:
         (a boolean mask given outright); None when nothing is hidden."""
         given = check_mask(extra, n_q, n_k)
         if self.window is not None:
-            built: np.ndarray | None = sliding_window_mask(n_q, self.window, n_k)  # ⊂ causal: the AND is the band
+            # The band is inside the causal mask: no AND needed.
+            built: np.ndarray | None = sliding_window_mask(n_q, self.window, n_k)
         elif self.causal:
             built = causal_mask(n_q, n_k)
         else:

@@ -151,7 +151,8 @@ def as_json(name: str, m: np.ndarray, mask: np.ndarray | None) -> list[list[floa
     """Rows of exact floats; a masked cell of masked_scores is null, an overflow "+inf"/"-inf"."""
     masked = mask if mask is not None and name.endswith("masked_scores") else np.zeros(m.shape, dtype=bool)
     return [[None if hide else float(x) if np.isfinite(x) else ("+inf" if x > 0 else "-inf")
-             for x, hide in zip(row, hide_row)] for row, hide_row in zip(m, masked)]
+             for x, hide in zip(row, hide_row, strict=True)]
+            for row, hide_row in zip(m, masked, strict=True)]
 
 
 def main(argv: list[str]) -> None:
@@ -167,7 +168,8 @@ def main(argv: list[str]) -> None:
         print(name, m.shape)
         print(m)
     if any(not np.isfinite(m).all() for k, m in results.items() if not k.endswith("masked_scores")):
-        print("inf = overflow: a score beyond float64 (±1.8e308); the weights are exact, computed from the rows "
+        print("inf = overflow: a score beyond float64 (±1.8e308); the weights are exact, computed from "
+              "the rows "
               "shifted by their maximum")
 
 

@@ -40,12 +40,15 @@ def _imports() -> dict[str, set[str]]:
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
         deps: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("attention_core")):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level or (node.module or "").startswith("attention_core"):
                 base = package
                 for _ in range(max(node.level - 1, 0)):
                     base = base.rsplit(".", 1)[0]
                 target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
-                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")]
                 assert not private, f"{name} imports private {private} from {target}"
                 deps.add(target)
         graph[name] = deps
@@ -82,7 +85,8 @@ def test_the_options_travel_whole_from_the_lab_to_the_script() -> None:
 
 
 def test_lab_run_draws_the_shapes_plan_decides() -> None:
-    for cfg in (LabConfig(), dataclasses.replace(LabConfig(), n_heads=4, n_kv_heads=2, cross_sentence="a b c"),
+    for cfg in (LabConfig(),
+                dataclasses.replace(LabConfig(), n_heads=4, n_kv_heads=2, cross_sentence="a b c"),
                 dataclasses.replace(LabConfig(), projections=False, n_heads=2)):
         trace = run_lab(cfg)
         shapes = matrix_shapes(cfg)
@@ -149,13 +153,16 @@ CALLS: list[tuple[str, Callable[[object], object]]] = [
     ("learn.train lr", lambda v: learn.train(PROBLEM, 1, lr=v)),
     ("learn.train steps", lambda v: learn.train(PROBLEM, v)),
     ("learn.learn_step lr", lambda v: learn.learn_step(PROBLEM, learn.start(PROBLEM), lr=v)),
-    ("learn.make_problem start_scale", lambda v: learn.make_problem(learn.LEARN_CONFIG, "previous", start_scale=v)),
+    ("learn.make_problem start_scale",
+     lambda v: learn.make_problem(learn.LEARN_CONFIG, "previous", start_scale=v)),
     ("AttentionOptions scale", lambda v: AttentionOptions(scale=v)),
     ("AttentionOptions window", lambda v: AttentionOptions(window=v)),
     ("run_lab d_model", lambda v: run_lab(dataclasses.replace(LabConfig(), d_model=v))),
-    ("run_lab scale_value", lambda v: run_lab(dataclasses.replace(LabConfig(), scale_mode="custom", scale_value=v))),
+    ("run_lab scale_value",
+     lambda v: run_lab(dataclasses.replace(LabConfig(), scale_mode="custom", scale_value=v))),
     ("r_compute_weights", lambda v: ac.r_compute_weights(np.full((2, 4), v))),
-    ("softmax-free matrix", lambda v: ac.scaled_dot_product_attention(np.full((2, 2), v), Q[:2, :2], Q[:2, :2])),
+    ("a matrix of booleans",
+     lambda v: ac.scaled_dot_product_attention(np.full((2, 2), v), Q[:2, :2], Q[:2, :2])),
 ]
 
 

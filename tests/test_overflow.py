@@ -75,7 +75,8 @@ def test_exported_script_prints_the_apps_numbers_at_overflow(tmp_path: Path, nam
         assert not np.isnan(got[~np.isnan(expected)]).any(), f"{key}: the script printed nan"
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=key)
     np.testing.assert_array_equal(_printed(printed["weights"]), head.weights)  # bit for bit
-    human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True)
+    human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                           check=True)
     assert "nan" not in human.stdout and "inf = overflow" in human.stdout
 
 
