@@ -24,22 +24,28 @@ from .attention import (
 from .backward import AttentionGrads, MultiHeadGrads, attention_backward, multi_head_backward
 from .errors import ValidationError
 from .gqa import grouped_query_attention, kv_head_of
+from .kernel import attend, score_kinds
 from .kv_cache import KVCacheTrace, kv_cache_bytes_per_token, kv_cache_decode
 from .lab import LabConfig, LabTrace, run_lab
-from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
 from .losses import output_squared_error, weights_cross_entropy
+from .normalisers import NORMALISERS
 from .optim import AdamState, adam_init, adam_step, gd_step
+from .options import AttentionOptions
+from .positions import add_positions, learned_positions, position_table, sinusoidal_positions
 from .presets import PRESETS, Preset
-from .rope import rope, rope_heads
 from .rng import NumpyGenerator, RGenerator, TorchGenerator, draw_matrix, embedding_init, r_matrix
-from .tokenize import Tokenization, tokenize
+from .rope import rope, rope_heads
 from .tiled import TiledTrace, state_after, tiled_attention
+from .tokenize import Tokenization, tokenize
 from .trace import AttentionTrace, MultiHeadTrace
 from .window import sliding_window_mask
 
 __all__ = [
+    "NORMALISERS",
+    "PRESETS",
     "AdamState",
     "AttentionGrads",
+    "AttentionOptions",
     "AttentionTrace",
     "KVCacheTrace",
     "LabConfig",
@@ -47,7 +53,6 @@ __all__ = [
     "MultiHeadGrads",
     "MultiHeadTrace",
     "NumpyGenerator",
-    "PRESETS",
     "Preset",
     "RGenerator",
     "TiledTrace",
@@ -59,6 +64,7 @@ __all__ = [
     "add_positions",
     "alibi_bias",
     "alibi_slopes",
+    "attend",
     "attention_backward",
     "causal_mask",
     "cross_attention",
@@ -82,6 +88,7 @@ __all__ = [
     "rope_heads",
     "run_lab",
     "scaled_dot_product_attention",
+    "score_kinds",
     "self_attention",
     "sinusoidal_positions",
     "sliding_window_mask",

@@ -51,6 +51,9 @@ def alibi_bias(
     query (``q_positions=[t]``) and of the cached keys.
     """
     n_k = n_q if n_k is None else n_k
+    for name, v in (("n_q", n_q), ("n_k", n_k)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValidationError(f"{name} must be a non-negative whole number, got {v!r}")
     qi = np.arange(n_q, dtype=np.float64) if q_positions is None else np.asarray(q_positions, np.float64)
     kj = np.arange(n_k, dtype=np.float64) if k_positions is None else np.asarray(k_positions, np.float64)
     if qi.shape != (n_q,) or kj.shape != (n_k,):

@@ -47,9 +47,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attention import _as_matrix
+from .checks import as_matrix
 from .errors import ValidationError
+from .normalisers.softmax import softmax_backward
 from .trace import AttentionTrace, MultiHeadTrace
+
+__all__ = ["AttentionGrads", "MultiHeadGrads", "attention_backward", "multi_head_backward", "softmax_backward"]
 
 
 @dataclass(frozen=True)
@@ -74,19 +77,8 @@ class AttentionGrads:
     d_x_kv: np.ndarray | None = None  # (n_k, d_model)
 
 
-def softmax_backward(weights: np.ndarray, d_weights: np.ndarray) -> np.ndarray:
-    """The softmax Jacobian applied row by row: ``dZ = A ⊙ (dA − rowsum(dA ⊙ A))``.
-
-    ``weights`` A = softmax(Z) along the last axis and ``d_weights`` = ∂L/∂A, both
-    (…, n_k); returns ∂L/∂Z of the same shape. Where A is 0 (a masked key) the
-    gradient is 0.
-    """
-    row_dot = np.sum(d_weights * weights, axis=-1, keepdims=True)  # (…, 1) Σ_j dA_j A_j
-    return weights * (d_weights - row_dot)  # (…, n_k)
-
-
 def _check_d_output(d_output: object, shape: tuple[int, ...]) -> np.ndarray:
-    d = _as_matrix("d_output", d_output)
+    d = as_matrix("d_output", d_output)
     if d.shape != shape:
         raise ValidationError(f"d_output has shape {d.shape}; the output has shape {shape}")
     return d
@@ -103,7 +95,7 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
 
         d_weights       = d_output Vᵀ  (+ the loss's own d_weights)
         d_V             = Aᵀ d_output
-        d_masked_scores = A ⊙ (d_weights − rowsum(d_weights ⊙ A))
+        d_masked_scores = A ⊙ (d_weights − rowsum(d_weights ⊙ A))   (the normaliser's backward)
         d_scaled_scores = d_masked_scores
         d_scores        = scale · d_scaled_scores
         d_Q             = d_scores K
@@ -121,12 +113,13 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
     A = trace.weights  # (n_q, n_k)
     d_weights_total = dO @ trace.V.T  # (n_q, n_k)
     if d_weights is not None:
-        d_direct = _as_matrix("d_weights", d_weights)  # (n_q, n_k)
+        d_direct = as_matrix("d_weights", d_weights)  # (n_q, n_k)
         if d_direct.shape != A.shape:
             raise ValidationError(f"d_weights has shape {d_direct.shape}; the weights have shape {A.shape}")
         d_weights_total = d_weights_total + d_direct  # (n_q, n_k)
     d_V = A.T @ dO  # (n_k, d_v)
-    d_masked = softmax_backward(A, d_weights_total)  # (n_q, n_k), 0 where masked (A = 0 there)
+    # The normaliser's own backward (softmax: A ⊙ (dA − rowsum(dA ⊙ A))), 0 where masked (A = 0 there).
+    d_masked = trace.normaliser.backward(A, d_weights_total)  # (n_q, n_k)
     d_scaled = d_masked  # (n_q, n_k) masking only replaced entries by -inf: identity elsewhere
     d_scores = trace.scale * d_scaled  # (n_q, n_k)
     d_Q = d_scores @ trace.K  # (n_q, d_k)

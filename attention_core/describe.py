@@ -24,15 +24,27 @@ def describe_weights(weights: np.ndarray, queries: Sequence[str], keys: Sequence
             f"{w[flat].max():.2f}).")
 
 
-def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str) -> str:
-    """E.g. "scores: largest 11.9 at ('is', 'is'), smallest −35.8 at ('dessert', 'first')"."""
+def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str,
+                    kinds: np.ndarray | None = None) -> str:
+    """E.g. "scores: largest 11.9 at ('is', 'is'), smallest −35.8 at ('dessert', 'first')".
+
+    ``kinds`` (from :func:`attention_core.kernel.score_kinds`) tells masked cells from scores
+    beyond float64; without it every non-finite cell is counted as masked.
+    """
     a = np.asarray(m, dtype=np.float64)
     finite = np.isfinite(a)
+    if kinds is not None:
+        masked = int((kinds == "masked").sum())
+        over, under = int((kinds == "+overflow").sum()), int((kinds == "-overflow").sum())
+        beyond = "".join([f"; {over} cells above +1.8e308 (overflow)" if over else "",
+                          f"; {under} cells below −1.8e308 (overflow)" if under else ""])
+        hidden = (f"; {masked} cells masked" if masked else "") + beyond
+    else:
+        hidden = f"; {int((~finite).sum())} cells masked" if not finite.all() else ""
     if not finite.any():
-        return f"{name}: no finite values."
+        return f"{name}: no finite values{hidden}."
     masked = np.where(finite, a, np.nan)
     hi = np.unravel_index(int(np.nanargmax(masked)), a.shape)
     lo = np.unravel_index(int(np.nanargmin(masked)), a.shape)
-    hidden = f"; {int((~finite).sum())} cells masked" if not finite.all() else ""
     return (f"{name}: largest {a[hi]:.4g} at ({rows[hi[0]]!r}, {cols[hi[1]]!r}), smallest {a[lo]:.4g} at "
             f"({rows[lo[0]]!r}, {cols[lo[1]]!r}){hidden}.")

@@ -18,6 +18,13 @@ import numpy as np
 from .lab import LabTrace
 from .steps import labels, steps_for
 
+#: How the JSON export writes a number JSON has no word for (the reproduce script says the same).
+NON_FINITE = {"null": "masked: the mask hides this key from this query (weight 0)",
+              "+inf": "overflow: the true value is above +1.8e308, beyond float64",
+              "-inf": "overflow: the true value is below -1.8e308, beyond float64"}
+#: The steps whose cells may be beyond float64 (a hand edit of ±1e308) or hidden by the mask.
+_SCORE_STEPS = ("scores", "scaled_scores", "biased_scores", "masked_scores")
+
 #: Cells a spreadsheet would read as a formula if they started a CSV field.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,7 +34,9 @@ def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str
 
     The parameters (W_q, W_k, W_v, biases, W_o, after hand edits), then every registered
     step (:data:`~attention_core.steps.STEPS`); per-head steps are named ``head{h}_{step}``
-    when there are several heads.
+    when there are several heads. A score matrix that holds ±inf, and masked_scores under a
+    mask, come as :class:`numpy.ma.MaskedArray` whose mask is the cells the attention mask
+    hides: the writers then tell a masked −∞ from a score that overflowed float64.
     """
     cols = lambda m: [str(j) for j in range(m.shape[1])]
     out: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
@@ -42,8 +51,29 @@ def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str
     for step in steps_for(trace):
         for h in range(trace.attention.n_heads if step.per_head else 1):
             m = step.value(trace, h)
+            if step.name in _SCORE_STEPS and step.per_head:
+                m = _with_hidden_cells(trace, step.name, h, m)
             out[f"head{h}_{step.name}" if multi and step.per_head else step.name] = (m, *labels(trace, step, m))
     return out
+
+
+def _with_hidden_cells(trace: LabTrace, name: str, h: int, m: np.ndarray) -> np.ndarray:
+    """``m`` as a masked array (mask = hidden by the attention mask) when that tells something apart."""
+    head = trace.attention.heads[h]
+    if name == "masked_scores" and head.mask is not None:
+        return np.ma.MaskedArray(m, mask=~head.mask)
+    if m.size and not (np.isfinite(m.min()) and np.isfinite(m.max())):  # overflow, nothing masked here
+        return np.ma.MaskedArray(m, mask=np.zeros(m.shape, dtype=bool))
+    return m
+
+
+def _kinds(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, hidden): the float64 values and where the attention mask hides a cell; without a
+    mask given, every −∞ counts as masked (a plain matrix cannot say more)."""
+    if np.ma.isMaskedArray(m):
+        return np.asarray(m.data, dtype=np.float64), np.ma.getmaskarray(m)
+    values = np.asarray(m, dtype=np.float64)
+    return values, np.isneginf(values)
 
 
 def _cell(text: str) -> str:
@@ -62,18 +92,34 @@ def to_csv(m: np.ndarray, rows: list[str], cols: list[str]) -> str:
 
 
 def to_latex(m: np.ndarray, digits: int = 4) -> str:
-    """A LaTeX ``bmatrix`` of ``m`` (for slides); -inf as ``-\\infty``."""
-    def fmt(v: float) -> str:
-        if v == -math.inf:  # a plain comparison: np.isneginf on each scalar costs ~1 µs
+    r"""A LaTeX ``bmatrix`` of ``m`` (for slides): a masked cell as ``-\infty``, a score beyond
+    float64 as ``+\infty_{\text{overflow}}`` or ``-\infty_{\text{overflow}}``.
+
+    A matrix from :func:`matrices` says which cells the mask hides; a plain one with −∞ is
+    taken as masked.
+    """
+    values, hide = _kinds(m)
+
+    def fmt(v: float, hidden: bool) -> str:
+        if hidden:
             return r"-\infty"
+        if v == math.inf:  # plain comparisons: np.isneginf on each scalar costs ~1 µs
+            return r"+\infty_{\text{overflow}}"
+        if v == -math.inf:
+            return r"-\infty_{\text{overflow}}"
         return f"{v:.{digits}g}"
-    body = " \\\\\n".join("  " + " & ".join(fmt(float(v)) for v in row) for row in np.asarray(m, dtype=np.float64))
+    body = " \\\\\n".join("  " + " & ".join(fmt(v, x) for v, x in zip(row, hrow, strict=True))
+                           for row, hrow in zip(values.tolist(), hide.tolist(), strict=True))
     return "\\begin{bmatrix}\n" + body + "\n\\end{bmatrix}"
 
 
-def _json_matrix(m: np.ndarray) -> list[list[float | None]]:
-    """Rows of floats; -inf (a masked score) becomes null, which JSON can carry."""
-    return [[float(v) if np.isfinite(v) else None for v in row] for row in np.asarray(m, dtype=np.float64)]
+def _json_matrix(m: np.ndarray) -> list[list[float | str | None]]:
+    """Rows of floats; a masked cell becomes null, a score beyond float64 "+inf" or "-inf"
+    (:data:`NON_FINITE`): JSON has no infinity."""
+    values, hide = _kinds(m)
+    return [[None if x else float(v) if math.isfinite(v) else ("+inf" if v > 0 else "-inf")
+             for v, x in zip(row, hrow, strict=True)]
+            for row, hrow in zip(values.tolist(), hide.tolist(), strict=True)]
 
 
 def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:
@@ -82,6 +128,8 @@ def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:
         "tokens": list(trace.tokens_q.tokens),
         "tokens_kv": list(trace.tokens_kv.tokens),
         "scale": trace.attention.heads[0].scale,
+        "options": trace.attention.options.to_dict(),
+        "non_finite": NON_FINITE,
         "matrices": {name: {"rows": rows, "columns": cols, "values": _json_matrix(m)}
                      for name, (m, rows, cols) in matrices(trace).items()},
     }
@@ -96,16 +144,15 @@ def _lit(m: np.ndarray | None) -> list[list[float]] | None:
 
 def script_inputs(trace: LabTrace) -> dict[str, Any]:
     """What :mod:`.reproduce` needs to recompute ``trace``: its inputs, with full precision."""
-    cfg, mh = trace.config, trace.attention
+    mh = trace.attention
     zero = lambda name: _lit(trace.biases[name]) if name in trace.biases else 0.0
     return {
         "tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens), "cross": trace.is_cross,
         "X": _lit(trace.embeddings), "X_kv": _lit(trace.embeddings_kv), "P": _lit(trace.position_table),
         "W_q": _lit(trace.W_q), "W_k": _lit(trace.W_k), "W_v": _lit(trace.W_v), "W_o": _lit(trace.W_o),
         "b_q": zero("b_q"), "b_k": zero("b_k"), "b_v": zero("b_v"),
-        "n_heads": mh.n_heads, "n_kv_heads": mh.n_kv_heads, "scale": mh.heads[0].scale,
-        "causal": cfg.causal, "window": cfg.window,
-        "rope_base": cfg.rope_base if cfg.positions == "rope" else None,
+        "n_heads": mh.n_heads, "n_kv_heads": mh.n_kv_heads,
+        "options": mh.options.to_dict(),  # whole: scale, causal, window, alibi, rope_base, normaliser
         "alibi_slopes": None if mh.alibi_slopes is None else [float(s) for s in mh.alibi_slopes],
     }
 
@@ -115,4 +162,10 @@ def python_script(trace: LabTrace) -> str:
     source = Path(__file__).with_name("reproduce.py").read_text(encoding="utf-8")
     marker = 'INPUTS: dict = json.loads("{}")  # the app writes the inputs here'
     literal = json.dumps(script_inputs(trace))
-    return source.replace(marker, f"INPUTS: dict = json.loads({literal!r})  # written by the app", 1)
+    source = source.replace(marker, f"INPUTS: dict = json.loads({literal!r})  # written by the app", 1)
+    normaliser = trace.attention.options.normalise
+    if normaliser.script:  # a normaliser the script does not have: its own plain-NumPy text
+        registry = 'NORMALISERS = {"softmax": softmax}\n'
+        source = source.replace(registry, f"{registry}\n\n{normaliser.script.strip()}\n\n\n"
+                                f"NORMALISERS[{normaliser.name!r}] = {normaliser.name}\n", 1)
+    return source

@@ -20,20 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .attention import _as_matrix, _attend_heads, _check_scale, causal_mask
+from .checks import as_matrix, check_flag
 from .errors import ValidationError
+from .heads import attend_heads, kv_head_of
+from .options import AttentionOptions
 from .trace import MultiHeadTrace
 
-
-def kv_head_of(n_heads: int, n_kv_heads: int) -> tuple[int, ...]:
-    """For each query head, the key/value head it reads: ``i // (n_heads / n_kv_heads)``."""
-    for name, v in (("n_heads", n_heads), ("n_kv_heads", n_kv_heads)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValidationError(f"{name} must be a positive integer, got {v!r}")
-    if n_heads % n_kv_heads:
-        raise ValidationError(f"n_kv_heads = {n_kv_heads} must divide n_heads = {n_heads}")
-    group = n_heads // n_kv_heads
-    return tuple(i // group for i in range(n_heads))
+__all__ = ["grouped_query_attention", "kv_head_of"]
 
 
 def grouped_query_attention(
@@ -52,8 +45,9 @@ def grouped_query_attention(
     means 1/√h. Returns a :class:`MultiHeadTrace` whose ``heads[i]`` is query head i's
     full trace and whose ``kv_heads[i]`` names the key/value head it read.
     """
-    Q, K, V = _as_matrix("Q", Q), _as_matrix("K", K), _as_matrix("V", V)
+    Q, K, V = as_matrix("Q", Q), as_matrix("K", K), as_matrix("V", V)
     kv = kv_head_of(n_heads, n_kv_heads)
+    options = AttentionOptions(scale=scale, causal=check_flag("causal", causal))
     if Q.shape[1] % n_heads or K.shape[1] % n_kv_heads or V.shape[1] % n_kv_heads:
         raise ValidationError(
             f"Q {Q.shape} must split into {n_heads} heads and K {K.shape}, V {V.shape} into {n_kv_heads}"
@@ -63,8 +57,8 @@ def grouped_query_attention(
         raise ValidationError(f"query heads have {h} features but key heads {K.shape[1] // n_kv_heads}")
     if K.shape[0] != V.shape[0]:
         raise ValidationError(f"K {K.shape} and V {V.shape} must have the same number of rows (n_k)")
-    mask = causal_mask(Q.shape[0], K.shape[0]) if causal else None
-    s = _check_scale(scale, h)
-    heads = _attend_heads(Q, K, V, kv, s, mask)  # the code path multi_head_attention(n_kv_heads=…) takes
+    options.scale_for(h)  # refuses h = 0 without a scale before anything is computed
+    heads = attend_heads(Q, K, V, kv, options)  # the code path multi_head_attention(n_kv_heads=…) takes
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads · h_v)
-    return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=None, output=concat, kv_heads=kv)
+    return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=None, output=concat, kv_heads=kv,
+                          options=options)

@@ -20,21 +20,26 @@ attention divides it by ``n_heads / n_kv``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .alibi import alibi_bias, alibi_slopes
-from .attention import _as_matrix, _attend_heads, _bias, _check_scale, _combine_heads, _head_layout, _project
+from .alibi import alibi_slopes
+from .attention import options_from
+from .checks import as_matrix, bias_vector, check_count, project
+from .heads import attend_heads, combine_heads, head_layout
+from .options import AttentionOptions
 from .rope import rope_heads
 from .trace import MultiHeadTrace
-from .window import check_window
 
 
 def kv_cache_bytes_per_token(n_kv_heads: int, head_dim: int, head_dim_v: int | None = None,
                              itemsize: int = 8) -> int:
     """Bytes one token adds to one layer's cache: ``n_kv · (h + h_v) · itemsize`` (keys and values)."""
     h_v = head_dim if head_dim_v is None else head_dim_v
+    sizes = (("n_kv_heads", n_kv_heads), ("head_dim", head_dim), ("head_dim_v", h_v), ("itemsize", itemsize))
+    for name, v in sizes:
+        check_count(name, v, lo=0)
     return int(n_kv_heads * (head_dim + h_v) * itemsize)
 
 
@@ -81,53 +86,62 @@ def kv_cache_decode(
     rope_base: float | None = None,
     alibi: bool = False,
     window: int | None = None,
+    options: AttentionOptions | None = None,
 ) -> KVCacheTrace:
     """Causal self-attention over X (n, d_model), one token at a time through a KV cache.
 
     Same weights and options as :func:`attention_core.attention.multi_head_attention`
-    (causal self-attention); the outputs equal its ``output`` up to rounding.
+    (causal self-attention); the outputs equal its ``output`` up to rounding. The options are
+    one :class:`~.options.AttentionOptions` (causal, with the window), and each step's heads
+    get them without the mask: the cache itself is the causal, windowed past.
     """
-    X = _as_matrix("X", X)
-    W_q, W_k, W_v = _as_matrix("W_q", W_q), _as_matrix("W_k", W_k), _as_matrix("W_v", W_v)
-    kv_heads = _head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
+    X = as_matrix("X", X)
+    W_q, W_k, W_v = as_matrix("W_q", W_q), as_matrix("W_k", W_k), as_matrix("W_v", W_v)
+    kv_heads = head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
     h, h_v = d_k // n_heads, W_v.shape[1] // n_kv  # per-head widths
-    s = _check_scale(scale, h)
-    w = None if window is None else check_window(window)
-    slopes = alibi_slopes(n_heads) if alibi else None  # (n_heads,)
-    bq, bk, bv = _bias("b_q", b_q, d_k), _bias("b_k", b_k, W_k.shape[1]), _bias("b_v", b_v, W_v.shape[1])
+    # Causal self-attention with these options; the window is how many rows the cache keeps.
+    options = replace(options_from(options, scale=scale, window=window, alibi=alibi, rope_base=rope_base),
+                      causal=True)
+    options.scale_for(h)  # one check of the scale for all heads
+    # No mask inside a step: the cache holds only the past (and only the window's worth of it).
+    step_options = replace(options, causal=False, window=None)
+    w, base = options.window, options.rope_base
+    slopes = alibi_slopes(n_heads) if options.alibi else None  # (n_heads,)
+    bq, bk = bias_vector("b_q", b_q, d_k), bias_vector("b_k", b_k, W_k.shape[1])
+    bv = bias_vector("b_v", b_v, W_v.shape[1])
     K_cache, V_cache = np.zeros((0, W_k.shape[1])), np.zeros((0, W_v.shape[1]))  # empty caches
     K_seen = K_cache  # under RoPE: the keys before rotation, for the trace only (a real cache keeps none)
     positions = np.zeros(0, dtype=np.int64)  # (n_cached,)
     steps = []
     for t in range(X.shape[0]):
         x_t = X[t:t + 1]  # (1, d_model)
-        q = _project("W_q", x_t, W_q) + bq  # (1, n_heads·h)
-        k = _project("W_k", x_t, W_k) + bk  # (1, n_kv·h)
-        v = _project("W_v", x_t, W_v) + bv  # (1, n_kv·h_v)
+        q = project("W_q", x_t, W_q) + bq  # (1, n_heads·h)
+        k = project("W_k", x_t, W_k) + bk  # (1, n_kv·h)
+        v = project("W_v", x_t, W_v) + bv  # (1, n_kv·h_v)
         q_raw, k_raw = q, k
-        if rope_base is not None:  # rotate at the token's true position, not at 0
-            q = rope_heads(q, n_heads, base=rope_base, positions=np.array([t]))  # (1, n_heads·h)
-            k = rope_heads(k, n_kv, base=rope_base, positions=np.array([t]))  # (1, n_kv·h)
-        rotated = rope_base is not None
+        if base is not None:  # rotate at the token's true position, not at 0
+            q = rope_heads(q, n_heads, base=base, positions=np.array([t]))  # (1, n_heads·h)
+            k = rope_heads(k, n_kv, base=base, positions=np.array([t]))  # (1, n_kv·h)
+        rotated = base is not None
         K_cache = np.concatenate([K_cache, k])  # (n_cached + 1, n_kv·h)
         K_seen = np.concatenate([K_seen, k_raw]) if rotated else K_cache  # (n_cached + 1, n_kv·h)
         V_cache = np.concatenate([V_cache, v])  # (n_cached + 1, n_kv·h_v)
         positions = np.append(positions, t)
         if w is not None and len(positions) > w:  # sliding window: forget the oldest token
             K_cache, V_cache, K_seen, positions = K_cache[-w:], V_cache[-w:], K_seen[-w:], positions[-w:]
-        bias = None if slopes is None else alibi_bias(slopes, 1, len(positions), q_positions=np.array([t]),
-                                                      k_positions=positions)  # (n_heads, 1, n_cached)
-        heads = _attend_heads(q, K_cache, V_cache, kv_heads, s, None, bias=bias,  # no mask: the cache is the past
-                              Q_unrotated=q_raw if rotated else None, K_unrotated=K_seen if rotated else None)
-        concat, W_o_checked, out = _combine_heads(heads, W_o)  # (1, n_heads·h_v), (1, d_out)
+        heads = attend_heads(q, K_cache, V_cache, kv_heads, step_options,  # ALiBi at the true positions
+                             q_positions=np.array([t]), k_positions=positions,
+                             Q_unrotated=q_raw if rotated else None, K_unrotated=K_seen if rotated else None)
+        concat, W_o_checked, out = combine_heads(heads, W_o)  # (1, n_heads·h_v), (1, d_out)
         trace = MultiHeadTrace(heads=heads, Q=q_raw, K=K_seen, V=V_cache, concat=concat, W_o=W_o_checked,
                                output=out, kv_heads=kv_heads if n_kv_heads is not None else (),
                                Q_rotated=q if rotated else None, K_rotated=K_cache if rotated else None,
-                               alibi_slopes=slopes)
+                               alibi_slopes=slopes, options=step_options)
         steps.append(DecodeStep(position=t, cached_positions=positions, K_cache=K_cache, V_cache=V_cache,
-                                attention=trace, output=out, cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
-    d_out = W_v.shape[1] // n_kv * n_heads if W_o is None else _as_matrix("W_o", W_o).shape[1]
+                                attention=trace, output=out,
+                                cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
+    d_out = W_v.shape[1] // n_kv * n_heads if W_o is None else as_matrix("W_o", W_o).shape[1]
     output = np.concatenate([st.output for st in steps]) if steps else np.zeros((0, d_out))  # (n, d_out)
     return KVCacheTrace(steps=tuple(steps), output=output, n_heads=int(n_heads), n_kv_heads=n_kv,
                         bytes_per_token=kv_cache_bytes_per_token(n_kv, h, h_v))

@@ -27,6 +27,8 @@ import numpy as np
 from .attention import multi_head_attention
 from .budget import check_budget, estimate_trace_bytes
 from .errors import ValidationError
+from .normalisers import NORMALISERS
+from .options import AttentionOptions
 from .positions import POSITION_KINDS, add_positions, position_table
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
 from .settings import parse, setting, settings_of
@@ -100,6 +102,8 @@ class LabConfig:
     rope_base: float = setting(10000.0, "rb", "float", lo=1.0, hi=1e7)
     #: Sliding window: each query sees itself and the window − 1 keys before it (0 = no window).
     window: int = setting(0, "win", "int", lo=0, hi=MAX_TOKENS)
+    #: What turns each row of scores into weights (a registered normaliser: softmax by default).
+    normaliser: str = setting("softmax", "norm", "choice", choices=tuple(NORMALISERS))
     #: Key/value heads shared by the query heads (grouped-query attention); 0 = one per head.
     n_kv_heads: int = setting(0, "kvh", "int", lo=0, hi=MAX_DIM)
     #: Matrices given outright instead of drawn: ((name, rows), …) with name in W_q, W_k, W_v,
@@ -114,6 +118,21 @@ class LabConfig:
     def edit_dict(self) -> dict[tuple[str, int, int], float]:
         """The hand edits as {(matrix, row, col): value}; a later edit of a cell wins."""
         return {(m, r, c): v for m, r, c, v in self.edits}
+
+    @property
+    def widths(self) -> tuple[int, int]:
+        """(d_k, d_v) in force, all heads together: the settings', or d_model without projections
+        (W_q = W_k = W_v = identity). The one definition of the effective d_k and d_v."""
+        return (self.d_k, self.d_v) if self.projections else (self.d_model, self.d_model)
+
+    @property
+    def shared_kv_heads(self) -> int | None:
+        """The key/value heads the query heads share, or None when every head has its own.
+
+        The setting writes "none" as 0 (a link field is a number); the core's
+        ``n_kv_heads`` writes it as None. This is the one place that translates.
+        """
+        return self.n_kv_heads or None
 
 
 #: {field: Setting} for every setting of a LabConfig (links, state files and validation derive from it).
@@ -137,7 +156,9 @@ class LabTrace:
     W_o: np.ndarray | None  # (d_v, d_model) with several heads, else None
     attention: MultiHeadTrace  # Q, K, V, per-head scores … weights, concat, output
     base: dict[str, np.ndarray]  # every editable matrix before hand edits (same names)
-    biases: dict[str, np.ndarray] = field(default_factory=dict)  # b_q, b_k, b_v (1, d) after edits, if any
+    #: The projection biases b_q, b_k, b_v (1, d) after edits, if any (Q = X W_q + b_q …); ALiBi's
+    #: additive score bias is another thing: ``attention.heads[h].position_bias``.
+    biases: dict[str, np.ndarray] = field(default_factory=dict)
     #: (max(n_q, n_k), d_model) the positions added to X and X_kv (sinusoidal or learned), else None.
     position_table: np.ndarray | None = None
 
@@ -176,16 +197,17 @@ def validate(cfg: LabConfig) -> None:
         except ValidationError as exc:
             raise ValidationError(f"{name} {exc}" if name != "scale_value" else f"the scaling factor {exc}",
                                   field="scale" if name == "scale_value" else name) from None
-    d_k, d_v = (cfg.d_model, cfg.d_model) if not cfg.projections else (cfg.d_k, cfg.d_v)
+    d_k, d_v = cfg.widths
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
         raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
-    if cfg.n_kv_heads and cfg.n_heads % cfg.n_kv_heads:
+    shared = cfg.shared_kv_heads
+    if shared and cfg.n_heads % shared:
         raise ValidationError(f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads",
                               field="n_kv_heads")
-    if cfg.n_kv_heads and cfg.n_kv_heads >= cfg.n_heads:
+    if shared and shared >= cfg.n_heads:
         raise ValidationError(f"{cfg.n_kv_heads} key/value heads for {cfg.n_heads} query heads: shared heads must be "
                               "fewer than the query heads (0 = one per head)", field="n_kv_heads")
-    if cfg.n_kv_heads and not cfg.projections:
+    if shared and not cfg.projections:
         raise ValidationError("shared key/value heads need the projections (W_k, W_v narrower than W_q)",
                               field="n_kv_heads")
     if cfg.positions == "rope" and (d_k // cfg.n_heads) % 2:
@@ -209,13 +231,28 @@ def _check_budget(cfg: LabConfig, n_q: int, n_k: int, d_k: int, d_v: int) -> Non
                                       rope=cfg.positions == "rope"))
 
 
-def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
-    """{matrix: (rows, columns)} of every matrix ``cfg`` lets a person edit, or the
-    :class:`ValidationError` :func:`run_lab` would raise before drawing anything.
+@dataclass(frozen=True)
+class LabPlan:
+    """What a configuration decides before any number is drawn: its tokens and every matrix's shape."""
+
+    tokens_q: Tokenization
+    tokens_kv: Tokenization  # tokens_q itself for self-attention
+    vocabulary: tuple[str, ...]  # sorted unique tokens of both sentences
+    #: {matrix: (rows, columns)} of every matrix a person may edit (given matrices included).
+    shapes: dict[str, tuple[int, int]]
+
+    @property
+    def is_cross(self) -> bool:
+        return self.tokens_kv is not self.tokens_q
+
+
+def plan(cfg: LabConfig) -> LabPlan:
+    """Check ``cfg`` and decide its tokens and matrix shapes, or raise the :class:`ValidationError`
+    that refuses it, before anything is drawn. :func:`run_lab` draws exactly these shapes.
 
     Cheap (no matrix is drawn): it tokenizes and checks the settings, the seed's range,
-    one-hot's vocabulary and typed embeddings, which is everything that can refuse a
-    configuration before its numbers exist.
+    the R source's distributions, one-hot's vocabulary, typed embeddings and the memory budget,
+    which is everything that can refuse a configuration before its numbers exist.
     """
     validate(replace(cfg, edits=()))
     tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
@@ -231,26 +268,33 @@ def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
         raise ValidationError("a learned position table is drawn from a normal distribution, which the "
                               "R-compatible source does not offer", field="positions")
     d = cfg.d_model
-    d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
-    d_kk, d_kv = kv_widths(cfg, d_k, d_v) if cfg.projections else (d, d)
-    if cfg.embedding == "one_hot" and len(set(tok_q.tokens) | set(tok_kv.tokens)) > d:
+    d_k, d_v = cfg.widths
+    d_kk, d_kv = kv_widths(cfg, d_k, d_v)
+    vocabulary = tuple(sorted(set(tok_q.tokens) | set(tok_kv.tokens)))  # == tok_q.vocabulary without cross
+    if cfg.embedding == "one_hot" and len(vocabulary) > d:
         raise ValidationError(f"one-hot embeddings need d_model ≥ vocabulary size; "
-                              f"{len(set(tok_q.tokens) | set(tok_kv.tokens))} words > d_model = {d}", field="embedding")
+                              f"{len(vocabulary)} words > d_model = {d}", field="embedding")
     if cfg.embedding == "manual" and cfg.manual_embeddings is not None:
         given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
         if given.shape != (len(tok_q), d):
             raise ValidationError(f"typed embeddings have shape {given.shape}; expected {(len(tok_q), d)}",
                                   field="embedding")
-    _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)
+    _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)  # before allocating anything
     shapes = {"embeddings": (len(tok_q), d), "W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv)}
     if cross:
         shapes["embeddings_kv"] = (len(tok_kv), d)
     if cfg.n_heads > 1:
         shapes["W_o"] = (d_v, d)
     widths = {"W_o": (d_v, d), "b_q": (1, d_k), "b_k": (1, d_kk), "b_v": (1, d_kv)}
-    for name, _rows in cfg.given:
+    for name, _rows in cfg.given:  # their values are checked where they are used (run_lab)
         shapes.setdefault(name, widths.get(name, shapes.get(name, (0, 0))))
-    return shapes
+    return LabPlan(tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, shapes=shapes)
+
+
+def matrix_shapes(cfg: LabConfig) -> dict[str, tuple[int, int]]:
+    """{matrix: (rows, columns)} of every matrix ``cfg`` lets a person edit, or the
+    :class:`ValidationError` :func:`run_lab` would raise before drawing anything (see :func:`plan`)."""
+    return plan(cfg).shapes
 
 
 def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[LabConfig, list[str]]:
@@ -341,11 +385,18 @@ def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, l
             f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"]
 
 
+def attention_options(cfg: LabConfig, n_q: int) -> AttentionOptions:
+    """The mechanism's options of ``cfg`` as one object (what the trace keeps and the export writes)."""
+    return AttentionOptions(scale=scale_for(cfg, n_q), causal=cfg.causal, window=cfg.window or None,
+                            alibi=cfg.positions == "alibi",
+                            rope_base=cfg.rope_base if cfg.positions == "rope" else None,
+                            normaliser=cfg.normaliser)
+
+
 def scale_for(cfg: LabConfig, n_q: int) -> float:
     """The factor in force: 1/√(d_k per head), 1/√n (the R package), 1, or the custom value."""
     if cfg.scale_mode == "sqrt_dk":
-        d_k = cfg.d_k if cfg.projections else cfg.d_model
-        return 1.0 / math.sqrt(d_k // cfg.n_heads)
+        return 1.0 / math.sqrt(cfg.widths[0] // cfg.n_heads)
     if cfg.scale_mode == "sqrt_n":
         return 1.0 / math.sqrt(n_q)
     if cfg.scale_mode == "none":
@@ -380,8 +431,8 @@ def _draw_weights(
 
 
 def kv_widths(cfg: LabConfig, d_k: int, d_v: int) -> tuple[int, int]:
-    """Widths of W_k and W_v: with n_kv_heads shared key/value heads, n_kv_heads · (d_k / n_heads)."""
-    n_kv = cfg.n_kv_heads or cfg.n_heads
+    """Widths of W_k and W_v: with n_kv shared key/value heads, n_kv · (d_k / n_heads) (d_k, d_v without)."""
+    n_kv = cfg.shared_kv_heads or cfg.n_heads
     return d_k // cfg.n_heads * n_kv, d_v // cfg.n_heads * n_kv
 
 
@@ -452,30 +503,28 @@ def overflow_note(attention: MultiHeadTrace) -> str | None:
     """What to say when a score is beyond float64 (drawn blank), or None.
 
     Softmax needs only each row's differences, which the core computes from rescaled scores
-    (:func:`~attention_core.attention._stable_logits`), so the weights and the output stay
+    (:func:`~attention_core.kernel.stable_logits`), so the weights and the output stay
     exact; only the score itself cannot be written as a 64-bit number.
     """
     found = _overflows(attention, _MAY_OVERFLOW)
     if found is None:
         return None
     label, m, (r, c) = found
-    return (f"{label} at row {r}, column {c} is beyond float64 ({m[r, c]}; drawn blank): the weights are still "
-            "exact, computed from rescaled scores")
+    side = "above +1.8e308" if m[r, c] > 0 else "below −1.8e308"
+    return (f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the "
+            "weights are still exact, computed from rescaled scores (the exports and the script say the same)")
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:
-    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``."""
+    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``, in the shapes :func:`plan` decides."""
     validate(cfg)
-    tok_q = _tokens("the sentence", "sentence", cfg.sentence, cfg)
-    cross = bool(cfg.cross_sentence.strip())
-    tok_kv = _tokens("the second sentence", "cross_sentence", cfg.cross_sentence, cfg) if cross else tok_q
-    vocabulary = tuple(sorted(set(tok_q.tokens) | set(tok_kv.tokens)))  # == tok_q.vocabulary without cross
+    p = plan(cfg)
+    tok_q, tok_kv, vocabulary, shapes, cross = p.tokens_q, p.tokens_kv, p.vocabulary, p.shapes, p.is_cross
     index = {t: i for i, t in enumerate(vocabulary)}
     ids_q = np.array([index[t] for t in tok_q.tokens])  # (n_q,)
     ids_kv = np.array([index[t] for t in tok_kv.tokens])  # (n_k,)
     d = cfg.d_model
-    d_k, d_v = (cfg.d_k, cfg.d_v) if cfg.projections else (d, d)
-    _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)  # before allocating anything
+    d_k, d_v = cfg.widths
 
     gen = make_generator(cfg.random_source, cfg.seed)
     # The tutorials draw the embedding table first, so one new word shifts every weight after it;
@@ -484,12 +533,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     if weights_first:
         drawn = _draw_weights(gen, cfg, d, d_k, d_v)
     table: np.ndarray | None = None
-    if cfg.embedding == "one_hot":
-        if len(vocabulary) > d:
-            raise ValidationError(
-                f"one-hot embeddings need d_model ≥ vocabulary size; {len(vocabulary)} words > d_model = {d}",
-                field="embedding",
-            )
+    if cfg.embedding == "one_hot":  # plan() checked that the vocabulary fits d_model
         table = np.eye(len(vocabulary), d)  # (vocab, d_model): word i -> unit vector e_i
         X, X_kv = table[ids_q], table[ids_kv]
     elif cfg.embedding == "random" and cfg.draw_order == "table_first":
@@ -498,25 +542,18 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     elif cfg.embedding == "random":  # weights first: each token's row is drawn from the token itself
         table = np.vstack([token_embedding(cfg, t) for t in vocabulary])  # (vocab, d_model)
         X, X_kv = table[ids_q], table[ids_kv]
-    else:
-        X = np.zeros((len(tok_q), d))
+    else:  # typed (plan() checked their shape), or zeros to be edited
+        X = np.zeros(shapes["embeddings"])
         if cfg.manual_embeddings is not None:
-            given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
-            if given.shape != X.shape:
-                raise ValidationError(
-                    f"typed embeddings have shape {given.shape}; expected {X.shape}", field="embedding"
-                )
-            X = given
-        X_kv = np.zeros((len(tok_kv), d)) if cross else X
+            X = np.asarray(cfg.manual_embeddings, dtype=np.float64)  # (n_q, d_model)
+        X_kv = np.zeros(shapes["embeddings_kv"]) if cross else X
 
     W_q, W_k, W_v, W_o = drawn if weights_first else _draw_weights(gen, cfg, d, d_k, d_v)
 
     base = {"embeddings": X, "W_q": W_q, "W_k": W_k, "W_v": W_v}
     for name, rows in cfg.given:  # given outright (a real model's head): replaces the drawn matrix
         m = np.asarray(rows, dtype=np.float64)
-        d_kk, d_kv = kv_widths(cfg, d_k, d_v)
-        expected = {"W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv), "W_o": (d_v, d),
-                    "b_q": (1, d_k), "b_k": (1, d_kk), "b_v": (1, d_kv)}[name]
+        expected = shapes[name]
         if m.shape != expected or not np.all(np.isfinite(m)):
             raise ValidationError(f"given {name} has shape {m.shape}; expected finite {expected}", field=name)
         base[name] = m
@@ -534,7 +571,8 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     X = edited["embeddings"]
     X_kv = edited.get("embeddings_kv", X)
 
-    bias = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,) each
+    # The projection biases (Q = X W_q + b_q …), not ALiBi's score bias (heads[h].position_bias).
+    projection_biases = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,)
     # Absolute positions are added to X; RoPE and ALiBi act inside attention (see the core).
     pos = position_table(cfg.positions, max(len(tok_q), len(tok_kv)), d, seed=cfg.seed,
                          random_source=cfg.random_source) if cfg.positions in POSITION_KINDS else None
@@ -542,9 +580,7 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     x_kv = x_q if not cross else add_positions(X_kv, pos)  # (n_k, d_model)
     attention = multi_head_attention(
         x_q, x_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
-        causal=cfg.causal, scale=scale_for(cfg, len(tok_q)), n_kv_heads=cfg.n_kv_heads or None,
-        rope_base=cfg.rope_base if cfg.positions == "rope" else None, alibi=cfg.positions == "alibi",
-        window=cfg.window or None, **bias,
+        n_kv_heads=cfg.shared_kv_heads, options=attention_options(cfg, len(tok_q)), **projection_biases,
     )
     check_overflow(attention)
     return LabTrace(

@@ -36,11 +36,12 @@ import numpy as np
 
 from .attention import causal_mask, self_attention
 from .backward import AttentionGrads, attention_backward
+from .checks import check_count
 from .errors import ValidationError
 from .lab import LabConfig, run_lab
-from .positions import sinusoidal_positions
 from .losses import output_squared_error, weights_cross_entropy
 from .optim import AdamState, Params, adam_init, adam_step, gd_step
+from .positions import sinusoidal_positions
 from .trace import AttentionTrace
 
 Task = Literal["previous", "same_word", "first", "painted", "output"]
@@ -132,7 +133,8 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     them starts every row near uniform. Painted cells the causal mask forbids are refused:
     no weight can ever go there.
     """
-    if not (isinstance(start_scale, (int, float)) and math.isfinite(start_scale) and start_scale > 0):
+    if isinstance(start_scale, bool) or not (isinstance(start_scale, (int, float)) and math.isfinite(start_scale)
+                                            and start_scale > 0):
         raise ValidationError(f"the start factor must be a positive number, got {start_scale!r}", field="start")
     if task not in TASKS:
         raise ValidationError(f"task must be one of {tuple(TASKS)}, got {task!r}", field="task")
@@ -230,7 +232,9 @@ def start(problem: LearnProblem) -> LearnState:
 def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser = "adam",
                lr: float | None = None) -> LearnState:
     """One optimiser step from ``state`` with the gradients already at hand, then re-evaluate."""
-    lr = DEFAULT_LR[optimiser] if lr is None else lr
+    if optimiser not in OPTIMISERS:
+        raise ValidationError(f"optimiser must be one of {tuple(OPTIMISERS)}, got {optimiser!r}")
+    lr = DEFAULT_LR[optimiser] if lr is None else lr  # a boolean is refused by the optimiser's check
     grads = state.now.param_grads()
     if optimiser == "adam":
         params, adam = adam_step(state.params, grads, state.adam, lr)
@@ -255,6 +259,9 @@ def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser
 def train(problem: LearnProblem, steps: int, *, optimiser: Optimiser = "adam", lr: float | None = None,
           state: LearnState | None = None) -> LearnState:
     """``steps`` steps from ``state`` (default: the start)."""
+    check_count("the number of steps", steps, lo=0)
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))):
+        raise ValidationError(f"the learning rate must be a positive number, got {lr!r}", field="lr")
     state = start(problem) if state is None else state
     for _ in range(steps):
         state = learn_step(problem, state, optimiser=optimiser, lr=lr)

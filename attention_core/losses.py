@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .attention import _as_matrix
+from .checks import as_matrix
 from .errors import ValidationError
 
 #: Weights below this are treated as this in the logarithm (a weight that
@@ -40,8 +40,8 @@ def weights_cross_entropy(weights: np.ndarray, target: np.ndarray) -> tuple[floa
     ``weights`` A and ``target`` T are (n_q, n_k); T ≥ 0. A perfect pattern
     (A = T, one-hot rows) gives L = 0; uniform weights over n keys give log n.
     """
-    A = _as_matrix("weights", weights)  # (n_q, n_k)
-    T = _as_matrix("target", target)  # (n_q, n_k)
+    A = as_matrix("weights", weights)  # (n_q, n_k)
+    T = as_matrix("target", target)  # (n_q, n_k)
     _same_shape(A, T, "the target pattern")
     if (T < 0).any():
         raise ValidationError("the target pattern must not be negative")
@@ -62,8 +62,8 @@ def output_squared_error(output: np.ndarray, target: np.ndarray) -> tuple[float,
         L        = (1 / (n_q · d_v)) Σ_ij (O_ij − Y_ij)²       (a number)
         d_output = 2 (O − Y) / (n_q · d_v)                     (n_q, d_v)
     """
-    O = _as_matrix("output", output)  # (n_q, d_v)
-    Y = _as_matrix("target", target)  # (n_q, d_v)
+    O = as_matrix("output", output)  # (n_q, d_v)
+    Y = as_matrix("target", target)  # (n_q, d_v)
     _same_shape(O, Y, "the target output")
     if O.size == 0:
         raise ValidationError("the output is empty")

@@ -20,7 +20,7 @@ Params = dict[str, np.ndarray]
 
 
 def _check(params: Params, grads: Params, lr: float) -> None:
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValidationError(f"the learning rate must be a positive number, got {lr!r}", field="lr")
     for name, p in params.items():
         if name not in grads:

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from .checks import check_number
 from .errors import ValidationError
 from .rng import RandomSource, draw_matrix, make_generator
 
@@ -37,6 +38,7 @@ def _check_size(n: int, d: int) -> None:
 def sinusoidal_positions(n: int, d: int, *, base: float = 10000.0) -> np.ndarray:
     """(n, d) the original paper's table: ``sin(p·ω_i)`` in column 2i, ``cos(p·ω_i)`` in 2i + 1."""
     _check_size(n, d)
+    check_number("the base", base)
     pos = np.arange(n, dtype=np.float64)[:, None]  # (n, 1)
     omega = 1.0 / base ** (np.arange(0, d, 2, dtype=np.float64) / d)  # (⌈d/2⌉,) ω_i
     angle = pos * omega[None, :]  # (n, ⌈d/2⌉)
@@ -55,6 +57,7 @@ def learned_positions(
     differ, but an untrained one shows what is added: one free vector per position.
     """
     _check_size(n, d)
+    check_number("std", std)
     gen = make_generator(random_source, seed)
     return std * draw_matrix(gen, "normal", n, d)  # (n, d)
 

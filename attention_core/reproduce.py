@@ -2,12 +2,16 @@
 
 The app ships this file as "Reproduce in Python": it writes the configuration's
 inputs (the embeddings after your hand edits, the position table, W_q, W_k, W_v,
-W_o, the biases and the options) into ``INPUTS`` below, with full precision.
-The computation is written out again here in plain NumPy, independently of the
-app's code, so that its output checks the app's numbers. Run::
+W_o, the biases and the attention options, whole) into ``INPUTS`` below, with full
+precision. The computation is written out again here in plain NumPy, independently
+of the app's code, so that its output checks the app's numbers. Run::
 
     python attention_lab.py          # prints every matrix
-    python attention_lab.py --json   # prints them exactly, as JSON (null = masked)
+    python attention_lab.py --json   # prints them exactly, as JSON (see NON_FINITE)
+
+Scores beyond float64 (hand edits reach ±1.8e308) are printed as ±inf and called
+*overflow*; the weights are still exact, because each row is normalised from its
+scores minus the row's maximum, computed from rescaled numbers (see ``logits``).
 
 Inside the app's package this module is also importable: ``reproduce(inputs)``.
 """
@@ -21,13 +25,52 @@ import numpy as np
 
 INPUTS: dict = json.loads("{}")  # the app writes the inputs here
 
+#: How ``--json`` writes a number JSON has no word for.
+NON_FINITE = {"null": "masked: the mask hides this key from this query (weight 0)",
+              "+inf": "overflow: the true value is above +1.8e308, beyond float64",
+              "-inf": "overflow: the true value is below -1.8e308, beyond float64"}
+
 
 def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax; a row whose keys are all masked (-inf) gives zeros."""
+    """Row-wise softmax; a row whose keys are all masked (-inf) gives zeros, +inf keys share the row."""
     m = np.max(x, axis=-1, keepdims=True)
+    top = np.isposinf(x)
+    if top.any():  # the limit of softmax as those scores grow without bound
+        rows = np.isposinf(m)
+        share = top / np.maximum(top.sum(axis=-1, keepdims=True), 1)
+        return np.where(rows, share, softmax(np.where(rows, 0.0, x)))
     e = np.exp(x - np.where(np.isfinite(m), m, 0.0))
     s = e.sum(axis=-1, keepdims=True)
     return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
+
+
+#: The row normalisers by name (the app writes any other one it uses after this line).
+NORMALISERS = {"softmax": softmax}
+
+
+def logits(q: np.ndarray, k: np.ndarray, scale: float, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, logits) of one head: ``q kᵀ`` and ``scale · q kᵀ``, -inf where not allowed.
+
+    When a row's product exceeds float64, its scores hold ±inf, and its logits are the
+    scaled scores minus the row's maximum, computed from q, k and scale divided by powers
+    of two (2^a, 2^b, 2^c) and multiplied back only after the subtraction.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = q @ k.T
+        scaled = scale * scores
+    if np.isfinite(scaled).all():
+        return scores, np.where(allowed, scaled, -np.inf)
+    a = int(np.frexp(np.abs(q).max())[1]) if q.size else 0
+    b = int(np.frexp(np.abs(k).max())[1]) if k.size else 0
+    c = int(np.frexp(scale)[1])
+    small = np.ldexp(q, -a) @ np.ldexp(k, -b).T
+    z = np.where(allowed, small * np.ldexp(scale, -c), -np.inf)
+    top = z.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        big = np.ldexp(small, a + b)
+        shifted = np.ldexp(z - np.where(np.isfinite(top), top, 0.0), a + b + c)
+    ok = np.isfinite(scaled).all(axis=-1, keepdims=True)  # rows that never overflowed keep their numbers
+    return np.where(ok, scores, big), np.where(ok, np.where(allowed, scaled, -np.inf), shifted)
 
 
 def rotate(x: np.ndarray, base: float) -> np.ndarray:
@@ -42,8 +85,22 @@ def matrix(value: object) -> np.ndarray:
     return np.array(value, dtype=np.float64)
 
 
+def hidden(inputs: dict) -> np.ndarray | None:
+    """(n_q, n_k) True where the mask hides key j from query i (causal, window), or None."""
+    opts = inputs["options"]
+    n_q, n_k = len(inputs["X"]), len(inputs["X_kv"])
+    i, j = np.arange(n_q)[:, None], np.arange(n_k)[None, :]
+    if not (opts["causal"] or opts["window"]):
+        return None
+    allowed = j <= i
+    if opts["window"]:
+        allowed = allowed & (j > i - opts["window"])
+    return ~allowed
+
+
 def reproduce(inputs: dict) -> dict[str, np.ndarray]:
     """Every matrix the app shows, by the app's names (``head{h}_…`` with several heads)."""
+    opts = inputs["options"]  # scale, causal, window, alibi, rope_base, normaliser: as the app ran them
     X, X_kv = matrix(inputs["X"]), matrix(inputs["X_kv"])
     out: dict[str, np.ndarray] = {"embeddings": X}
     if inputs["cross"]:
@@ -59,28 +116,29 @@ def reproduce(inputs: dict) -> dict[str, np.ndarray]:
     h, hv = Q.shape[1] // n_heads, V.shape[1] // n_kv
     n_q, n_k = len(X), len(X_kv)
     i, j = np.arange(n_q)[:, None], np.arange(n_k)[None, :]
-    mask = None
-    if inputs["causal"] or inputs["window"]:
-        mask = j <= i
-        if inputs["window"]:
-            mask = mask & (j > i - inputs["window"])
+    mask = hidden(inputs)
+    allowed = np.ones((n_q, n_k), dtype=bool) if mask is None else ~mask
+    scale = opts["scale"] if opts["scale"] is not None else 1.0 / np.sqrt(h)
+    normalise = NORMALISERS[opts["normaliser"]]
     outputs = []
     for head in range(n_heads):
         p = f"head{head}_" if n_heads > 1 else ""
         g = head // (n_heads // n_kv)  # the key/value head this query head reads
         q, k, v = Q[:, head * h:(head + 1) * h], K[:, g * h:(g + 1) * h], V[:, g * hv:(g + 1) * hv]
-        if inputs["rope_base"] is not None:
+        if opts["rope_base"] is not None:
             out[p + "Q_unrotated"] = q
-            q, k = rotate(q, inputs["rope_base"]), rotate(k, inputs["rope_base"])
+            q, k = rotate(q, opts["rope_base"]), rotate(k, opts["rope_base"])
         out[p + "Q"], out[p + "K"], out[p + "V"] = q, k, v
-        out[p + "scores"] = q @ k.T
-        out[p + "scaled_scores"] = biased = inputs["scale"] * out[p + "scores"]
-        if inputs["alibi_slopes"] is not None:
-            out[p + "position_bias"] = -inputs["alibi_slopes"][head] * np.abs(i - j).astype(np.float64)
-            out[p + "biased_scores"] = biased = biased + out[p + "position_bias"]
+        out[p + "scores"], z = logits(q, k, scale, allowed)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[p + "scaled_scores"] = biased = scale * out[p + "scores"]
+        if opts["alibi"]:
+            out[p + "position_bias"] = bias = -inputs["alibi_slopes"][head] * np.abs(i - j).astype(np.float64)
+            out[p + "biased_scores"] = biased = biased + bias
+            z = z + bias  # the logits are the scores shifted per row: the bias adds as usual
         if mask is not None:
-            out[p + "masked_scores"] = biased = np.where(mask, biased, -np.inf)
-        out[p + "weights"] = softmax(biased)
+            out[p + "masked_scores"] = np.where(mask, -np.inf, biased)
+        out[p + "weights"] = normalise(z)
         out[p + "output"] = out[p + "weights"] @ v
         outputs.append(out[p + "output"])
     if n_heads > 1:
@@ -89,17 +147,30 @@ def reproduce(inputs: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def as_json(name: str, m: np.ndarray, mask: np.ndarray | None) -> list[list[float | str | None]]:
+    """Rows of exact floats; a masked cell of masked_scores is null, an overflow "+inf"/"-inf"."""
+    masked = mask if mask is not None and name.endswith("masked_scores") else np.zeros(m.shape, dtype=bool)
+    return [[None if hide else float(x) if np.isfinite(x) else ("+inf" if x > 0 else "-inf")
+             for x, hide in zip(row, hide_row, strict=True)]
+            for row, hide_row in zip(m, masked, strict=True)]
+
+
 def main(argv: list[str]) -> None:
     results = reproduce(INPUTS)
     if "--json" in argv:
-        print(json.dumps({k: [[float(x) if np.isfinite(x) else None for x in row] for row in m]
-                          for k, m in results.items()}))
+        mask = hidden(INPUTS)
+        print(json.dumps({k: as_json(k, m, mask) for k, m in results.items()}))
         return
     np.set_printoptions(precision=6, suppress=True, linewidth=140)
     print("tokens:", INPUTS["tokens"])
+    print("options:", INPUTS["options"])
     for name, m in results.items():
         print(name, m.shape)
         print(m)
+    if any(not np.isfinite(m).all() for k, m in results.items() if not k.endswith("masked_scores")):
+        print("inf = overflow: a score beyond float64 (±1.8e308); the weights are exact, computed from "
+              "the rows "
+              "shifted by their maximum")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def rope_angles(n: int, d: int, *, base: float = 10000.0, positions: np.ndarray 
     """(n, d/2) the rotation angle ``m · θ_i`` of each position m and feature pair i."""
     if d % 2:
         raise ValidationError(f"RoPE needs an even head size; got {d}")
-    if not base > 0:
+    if isinstance(base, bool) or not base > 0:
         raise ValidationError(f"the RoPE base must be positive; got {base}")
     pos = np.arange(n, dtype=np.float64) if positions is None else np.asarray(positions, dtype=np.float64)
     if pos.shape != (n,):
@@ -67,6 +67,8 @@ def rope_heads(x: np.ndarray, n_heads: int, *, base: float = 10000.0, positions:
     """
     if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)) or not np.isfinite(base):
         raise ValidationError(f"the RoPE base must be a finite positive number, got {base!r}")
+    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
+        raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")
     x = np.asarray(x, dtype=np.float64)
     n, width = x.shape
     if width % n_heads:

@@ -11,7 +11,7 @@ reproduce script all iterate over :data:`STEPS`; a new step is one entry here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -99,8 +99,20 @@ BY_NAME: dict[str, Step] = {s.name: s for s in STEPS}
 
 
 def steps_for(trace: LabTrace) -> list[Step]:
-    """The steps that apply to ``trace``, in the order of the mechanism."""
-    return [s for s in STEPS if s.applies(trace)]
+    """The steps that apply to ``trace``, in the order of the mechanism, worded for it: the weights
+    step says what the trace's normaliser says (its formula and sentence), and under RoPE the
+    Q and K steps say that they show the rotated blocks (what entered the scores)."""
+    return [_worded(s, trace) for s in STEPS if s.applies(trace)]
+
+
+def _worded(step: Step, trace: LabTrace) -> Step:
+    if step.name == "weights":
+        n = trace.attention.heads[0].normaliser
+        return replace(step, caption=f"weights = {n.title}", formula=n.formula, explain=n.sentence)
+    if step.name in ("Q", "K") and trace.attention.heads[0].Q_unrotated is not None:
+        return replace(step, caption=f"{step.name} = RoPE(X W_{step.name.lower()})",
+                       formula=rf"{step.name} = \operatorname{{RoPE}}(X W_{step.name})")
+    return step
 
 
 def stages_for(trace: LabTrace) -> list[tuple[str, list[Step]]]:

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attention import _as_matrix, _check_bias, _check_mask, _check_scale, causal_mask
+from .checks import as_matrix, check_bias, check_count, check_flag
 from .errors import ValidationError
+from .options import AttentionOptions
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,6 @@ class TiledTrace:
         return sum(st.skipped for st in self.steps)
 
 
-def _check_block(name: str, b: object) -> int:
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-        raise ValidationError(f"{name} must be a positive whole number, got {b!r}")
-    return int(b)
-
-
 def tiled_attention(
     Q: np.ndarray,
     K: np.ndarray,
@@ -107,16 +102,16 @@ def tiled_attention(
     :func:`attention_core.attention.scaled_dot_product_attention`. Scores that overflow
     float64 are refused (the exact path rescales them; this one teaches the tiling).
     """
-    Q, K, V = _as_matrix("Q", Q), _as_matrix("K", K), _as_matrix("V", V)
+    Q, K, V = as_matrix("Q", Q), as_matrix("K", K), as_matrix("V", V)
     if Q.shape[1] != K.shape[1] or K.shape[0] != V.shape[0]:
         raise ValidationError(f"Q {Q.shape}, K {K.shape}, V {V.shape}: need Q, K of equal width, K, V of equal rows")
-    bq, bk = _check_block("block_q", block_q), _check_block("block_k", block_k)
+    bq, bk = check_count("block_q", block_q), check_count("block_k", block_k)
     n_q, n_k, d_v = Q.shape[0], K.shape[0], V.shape[1]
-    s = _check_scale(scale, Q.shape[1])
-    m = _check_mask(mask, n_q, n_k)
-    if causal:
-        m = causal_mask(n_q, n_k) if m is None else m & causal_mask(n_q, n_k)
-    b = _check_bias(bias, n_q, n_k)
+    # The same options object as the exact path; the online softmax is softmax's own algorithm.
+    options = AttentionOptions(scale=scale, causal=check_flag("causal", causal))
+    s = options.scale_for(Q.shape[1])
+    m = options.mask_for(n_q, n_k, mask)  # (n_q, n_k): the given mask AND the causal one
+    b = check_bias(bias, n_q, n_k)
 
     steps: list[TileStep] = []
     row_max, row_sum = np.full(n_q, -np.inf), np.zeros(n_q)  # (n_q,) final m and l
@@ -183,6 +178,7 @@ class TiledState:
 
 def state_after(trace: TiledTrace, step: int) -> TiledState:
     """The state after ``trace.steps[step]`` as full-size arrays (rows not reached are NaN)."""
+    check_count("step", step, lo=0)
     if not 0 <= step < trace.n_tiles:
         raise ValidationError(f"step must be between 0 and {trace.n_tiles - 1}, got {step}")
     n_q, n_k, d_v = trace.Q.shape[0], trace.K.shape[0], trace.V.shape[1]

@@ -8,9 +8,12 @@ Shapes use ``n_q`` queries, ``n_k`` keys/values, ``d_model`` embedding width,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from .normalisers import Normaliser
+from .options import AttentionOptions
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class AttentionTrace:
     scores: np.ndarray  # (n_q, n_k) Q @ K.T
     scaled_scores: np.ndarray  # (n_q, n_k) scale * scores
     masked_scores: np.ndarray  # (n_q, n_k) biased_scores, -inf where mask is False
-    weights: np.ndarray  # (n_q, n_k) row-wise softmax of masked_scores
+    weights: np.ndarray  # (n_q, n_k) the normaliser (softmax by default) of masked_scores, row by row
     output: np.ndarray  # (n_q, d_v) weights @ V
     fully_masked_rows: np.ndarray  # (n_q,) bool: rows with no key to attend to (weights all 0)
     x_q: np.ndarray | None = None  # (n_q, d_model) query-side inputs
@@ -44,9 +47,16 @@ class AttentionTrace:
     #: no bias (filled in after construction, never copied).
     biased_scores: np.ndarray | None = None
     #: (n_q, d_k) / (n_k, d_k) this head's queries and keys before RoPE rotated them; None
-    #: without RoPE. ``Q`` and ``K`` above are always what entered the scores (rotated).
+    #: without RoPE. ``Q`` and ``K`` above are always what entered the scores (rotated), whereas
+    #: :class:`MultiHeadTrace` ``.Q``/``.K`` are the unrotated projections of all heads.
     Q_unrotated: np.ndarray | None = None
     K_unrotated: np.ndarray | None = None
+    #: The options the head was computed with (scale, mask, bias, normaliser …).
+    options: AttentionOptions = field(default_factory=AttentionOptions)
+    #: (n_q, n_k) what the normaliser read when the scores overflowed float64: each row shifted
+    #: by its maximum, computed exactly from rescaled scores (see :func:`.kernel.stable_logits`);
+    #: None when it read ``masked_scores`` itself (every score finite).
+    logits: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.biased_scores is None:  # no bias: the biased scores are the scaled scores
@@ -60,9 +70,15 @@ class AttentionTrace:
     def n_k(self) -> int:
         return int(self.K.shape[0])
 
+    @property
+    def normaliser(self) -> Normaliser:
+        """The normaliser that made the weights (softmax unless the options name another)."""
+        return self.options.normalise
+
     def row_entropy(self) -> np.ndarray:
-        """(n_q,) Shannon entropy of each weight row in nats (0 for a one-hot row)."""
-        w = self.weights
+        """(n_q,) Shannon entropy of each row's distribution in nats (0 for a one-hot row); the
+        distribution is the weights for softmax, what the normaliser says otherwise."""
+        w = self.normaliser.distribution(self.weights)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(w > 0, -w * np.log(np.where(w > 0, w, 1.0)), 0.0)
         return terms.sum(axis=-1)
@@ -88,7 +104,7 @@ class MultiHeadTrace:
     """
 
     heads: tuple[AttentionTrace, ...]  # n_heads traces, each on its own column block
-    Q: np.ndarray  # (n_q, d_k) all heads' queries, x_q @ W_q
+    Q: np.ndarray  # (n_q, d_k) all heads' queries, x_q @ W_q + b_q, before RoPE (see Q_rotated)
     K: np.ndarray  # (n_k, d_k)
     V: np.ndarray  # (n_k, d_v)
     concat: np.ndarray  # (n_q, d_v) heads' outputs side by side
@@ -98,11 +114,15 @@ class MultiHeadTrace:
     #: every head has its own keys and values.
     kv_heads: tuple[int, ...] = ()
     #: (n_q, n_heads·h) and (n_k, n_kv_heads·h): Q and K after RoPE rotated each head's block;
-    #: None without RoPE. ``Q`` and ``K`` above stay the unrotated projections.
+    #: None without RoPE. ``Q`` and ``K`` above stay the unrotated projections, whereas each
+    #: ``heads[h].Q``/``.K`` is the block that entered the scores (rotated; unrotated in
+    #: ``heads[h].Q_unrotated``). Rotated: ``heads[h].Q == Q_rotated[:, block h]``.
     Q_rotated: np.ndarray | None = None
     K_rotated: np.ndarray | None = None
     #: (n_heads,) ALiBi slope of each head (its bias is in ``heads[h].position_bias``); None without.
     alibi_slopes: np.ndarray | None = None
+    #: The options every head was computed with.
+    options: AttentionOptions = field(default_factory=AttentionOptions)
 
     @property
     def n_heads(self) -> int:

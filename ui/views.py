@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import streamlit as st
 
-from attention_core import LabConfig, LabTrace, ValidationError, explain_weight
+from attention_core import LabConfig, LabTrace, ValidationError, explain_weight, score_kinds
 from attention_core.describe import describe_matrix, describe_weights
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
@@ -83,8 +83,10 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
     """What the heatmap shows, in words: one sentence, and up to 12 × 12 the numbers as a table."""
     value = step.value(trace, head)
     rows, cols = labels(trace, step, value)
+    kinds = (score_kinds(trace.attention.heads[head], step.name)
+             if step.name in ("scores", "scaled_scores", "biased_scores", "masked_scores") else None)
     sentence = (describe_weights(value, rows, cols) if step.name == "weights"
-                else describe_matrix(value, rows, cols, step.name))
+                else describe_matrix(value, rows, cols, step.name, kinds=kinds))
     st.caption(literal(sentence))
     if max(value.shape) <= MAX_TABLE_SIDE:
         # Built only while open (on_change="rerun"): most people never open it, and every rerun paid for it.
@@ -159,21 +161,30 @@ def explain_view(trace: LabTrace, head: int) -> None:
         if st.session_state.get("explained") is None:
             return
         ex = explain_weight(h, i, j)
-        terms = " + ".join(f"({a:.3g})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
+        terms = " + ".join(f"({_number(a, 3)})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
+        kind = {"+overflow": "   (beyond float64: above +1.8e308, an overflow, not a mask)",
+                "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",
+                "masked": "   (masked: −∞)"}.get(str(ex["kind"]), "")
         st.code(
             f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
-            f"score  = q_i · k_j = {terms} = {ex['score']:.6g}\n"
-            f"scaled = {ex['scale']:.6g} × {ex['score']:.6g} = {ex['scaled_score']:.6g}"
-            + (f"\nbiased = {ex['scaled_score']:.6g} + ALiBi bias {ex['position_bias']:.4g} = {ex['biased_score']:.6g}"
-               if h.position_bias is not None else "")
-            + ("   (masked: −∞)" if ex["masked"] else "")
+            f"score  = q_i · k_j = {terms} = {_number(ex['score'])}\n"
+            f"scaled = {ex['scale']:.6g} × {_number(ex['score'])} = {_number(ex['scaled_score'])}"
+            + (f"\nbiased = {_number(ex['scaled_score'])} + ALiBi bias {ex['position_bias']:.4g} = "
+               f"{_number(ex['biased_score'])}" if h.position_bias is not None else "")
+            + kind
             + ("\n(q_i and k_j are already turned by RoPE: their dot product sees only i − j)"
-               if h.Q_unrotated is not None else "") + "\n"
-            f"exp    = exp(row − {ex['row_max']:.4g}) = [{', '.join(f'{v:.3g}' for v in ex['exp_row'][:10])}]\n"
-            f"weight = {ex['exp_row'][j]:.4g} / {ex['exp_sum']:.4g} = {ex['weight']:.6g}\n"
+               if h.Q_unrotated is not None else "")
+            + ("\n(this row's scores overflow float64: the weights come from the row minus its maximum, "
+               "computed exactly from rescaled numbers)" if ex["row_overflowed"] else "")
+            + "\n" + "\n".join(ex["lines"]) + "\n"  # the normaliser's own arithmetic (softmax: exp, Σ)
             f"w·v_j  = [{', '.join(f'{v:.3g}' for v in ex['contribution'][:8])}] → output row {i}",
             language=None, wrap_lines=True,
         )
+
+
+def _number(v: float, digits: int = 6) -> str:
+    """A score as the panel writes it: ±∞ for a value beyond float64 (never a bare "inf")."""
+    return f"{v:.{digits}g}" if math.isfinite(v) else ("+∞" if v > 0 else "−∞")
 
 
 def second_view(trace: LabTrace, head: int) -> None:
@@ -216,7 +227,7 @@ def every_step(trace: LabTrace, head: int) -> None:
     share = h.row_entropy_share()  # (n_q,)
     st.text(f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = "
             f"{math.log(max(h.n_k, 1)):.4f} nats "
-            f"(1: uniform, 0: one-hot). Scale in force: {h.scale:.6g}")
+            f"({h.normaliser.entropy_note}). Scale in force: {h.scale:.6g}")
     # Each row's figures, built only while open: they change with every value of a slider drag.
     rows = st.expander("Entropy and largest weight of each row", key="entropy_table", on_change="rerun")
     if rows.open:

@@ -98,6 +98,9 @@ def draw_matrix(
     column vectors (``W.matmul(x)``), so for torch we draw (cols, rows) and
     transpose: the numbers are the notebook's, in our row convention.
     """
+    for v in (rows, cols):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValidationError(f"matrix shape must be whole numbers, got ({rows!r}, {cols!r})")
     if rows < 0 or cols < 0:
         raise ValidationError(f"matrix shape must be non-negative, got ({rows}, {cols})")
     if init == "kaiming":  # He et al.: N(0, 2 / fan_in), so Q and K keep a unit-scale spread
