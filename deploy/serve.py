@@ -1,12 +1,16 @@
-"""Serve the Attention lab to a lecture hall: N Streamlit processes behind nginx.
+"""Serve the Attention lab to a lecture hall: N Streamlit processes behind nginx, rooms in Redis.
 
 One Streamlit process runs every session's script under one GIL, so one process uses one
 core. This starts N of them (default: one per core) on 127.0.0.1 ports and Debian's nginx in
 front (``deploy/nginx.conf.template``: websocket upgrade, cookie-sticky routing, failover).
 nginx runs in the foreground with a prefix directory of its own (pid file, logs, temp files),
-so nothing in /etc is read or changed. Command line (``deploy/start.sh`` runs this)::
+so nothing in /etc is read or changed. Lecture rooms must be shared by every process (a lecturer on
+one, students on another), so Debian's redis-server runs beside them (``deploy/redis.conf.template``:
+loopback only, its own directory, the append-only file on so a restarted Redis loses no room) and
+each process gets ``ATTENTION_LAB_REDIS_URL``. Command line (``deploy/start.sh`` runs this)::
 
     python -m deploy.serve [--processes N] [--listen 127.0.0.1:8080] [--first-port 8501]
+                           [--redis-port 6390 | --no-redis]
 
 It keeps running until Ctrl-C / SIGTERM and restarts a Streamlit process that dies (its
 students reconnect to another process meanwhile and get their work back from the address
@@ -38,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().with_name("nginx.conf.template")
+REDIS_TEMPLATE = Path(__file__).resolve().with_name("redis.conf.template")
 
 
 def free_port() -> int:
@@ -104,6 +109,52 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def redis_binary() -> str | None:
+    return shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
+                                                 if os.access(p, os.X_OK)), None)
+
+
+@dataclass
+class RedisProcess:
+    """Debian's redis-server on 127.0.0.1:port, its config, data and log in ``directory``."""
+
+    port: int
+    directory: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15.0) -> None:
+        binary = redis_binary()
+        if binary is None:
+            raise RuntimeError("redis-server not found: apt-get install -y redis-server")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        conf = self.directory / "redis.conf"
+        conf.write_text(REDIS_TEMPLATE.read_text().replace("@PORT@", str(self.port))
+                        .replace("@DIR@", str(self.directory)))
+        with open(self.directory / "redis.out", "ab") as out:
+            self.proc = subprocess.Popen([binary, str(conf)], stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited ({self.proc.returncode}):\n{tail(self.directory / 'redis.log')}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}:\n{tail(self.directory / 'redis.log')}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
 @dataclass
 class Backend:
     """One Streamlit process serving the app on 127.0.0.1:port."""
@@ -135,6 +186,7 @@ class Hall:
     nginx: subprocess.Popen
     script: Path
     env: dict[str, str] = field(repr=False, default_factory=dict)
+    redis: RedisProcess | None = None
 
     def backend_serving(self, address: str) -> Backend:
         return next(b for b in self.backends if b.address == address)
@@ -181,6 +233,8 @@ class Hall:
         stop_process(self.nginx)  # fast shutdown: a graceful one would wait for every open websocket
         for b in self.backends:
             stop_process(b.proc)
+        if self.redis is not None:
+            self.redis.stop()
 
 
 def start_backend(script: Path, port: int, prefix: Path, env: dict[str, str] | None = None,
@@ -205,13 +259,17 @@ def nginx_config(prefix: Path, listen: str, ports: list[int]) -> str:
 
 
 def start_hall(processes: int | None = None, *, listen: str | None = None, backend_ports: list[int] | None = None,
-               script: Path = ROOT / "app.py", prefix: Path | None = None, timeout: float = 90.0) -> Hall:
-    """Start ``processes`` Streamlit processes (default: one per core) and nginx in front; wait until healthy.
+               script: Path = ROOT / "app.py", prefix: Path | None = None, timeout: float = 90.0,
+               redis_port: int | None = None, redis: bool = True) -> Hall:
+    """Start redis-server, ``processes`` Streamlit processes (default: one per core) and nginx in front;
+    wait until healthy.
 
     ``listen``: nginx's ``address:port`` (default 127.0.0.1 on a free port); ``backend_ports``:
     the processes' ports (default: free ports); ``prefix``: nginx's directory (default: a new
-    temporary one). Raises ``RuntimeError`` (after stopping what it started) if something does
-    not come up, with the tail of its log.
+    temporary one); ``redis``: rooms in a redis-server on ``redis_port`` (default: a free port), its
+    files in ``prefix/redis`` (False: each process keeps its own rooms, as one ``streamlit run`` does).
+    Raises ``RuntimeError`` (after stopping what it started) if something does not come up, with the
+    tail of its log.
     """
     binary = nginx_binary()
     if binary is None:
@@ -230,7 +288,11 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
            "STREAMLIT_SERVER_COOKIE_SECRET": os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)}
     backends: list[Backend] = []
     nginx: subprocess.Popen | None = None
+    store = RedisProcess(redis_port or free_port(), prefix / "redis") if redis else None
     try:
+        if store is not None:
+            store.start()
+            env["ATTENTION_LAB_REDIS_URL"] = store.url
         backends = [start_backend(script, p, prefix, env) for p in ports]
         for b in backends:
             wait_healthy(b.url, b.proc, b.log, timeout)
@@ -243,7 +305,7 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
                                       "-e", str(prefix / "error.log"), "-g", "daemon off;"],
                                      stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
-        hall = Hall(f"http://{listen}", prefix, backends, nginx, Path(script), env)
+        hall = Hall(f"http://{listen}", prefix, backends, nginx, Path(script), env, store)
         wait_healthy(hall.url, nginx, prefix / "error.log", timeout)
         return hall
     except BaseException:
@@ -251,6 +313,8 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
             stop_process(nginx)
         for b in backends:
             stop_process(b.proc)
+        if store is not None:
+            store.stop()
         raise
 
 
@@ -260,11 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--listen", default="127.0.0.1:8080", help="nginx's address:port (default 127.0.0.1:8080)")
     ap.add_argument("--first-port", type=int, default=8501, help="the processes take this port and the next ones")
     ap.add_argument("--prefix", type=Path, help="nginx's directory: logs, pid (default: a new temporary one)")
+    ap.add_argument("--redis-port", type=int, default=6390, help="redis-server's port on 127.0.0.1 (default 6390)")
+    ap.add_argument("--no-redis", action="store_true", help="no Redis: each process keeps its own rooms")
     args = ap.parse_args(argv)
     ports = list(range(args.first_port, args.first_port + args.processes))
-    hall = start_hall(args.processes, listen=args.listen, backend_ports=ports, prefix=args.prefix)
+    hall = start_hall(args.processes, listen=args.listen, backend_ports=ports, prefix=args.prefix,
+                      redis_port=args.redis_port, redis=not args.no_redis)
     print(f"Attention lab on {hall.url} (nginx), {len(ports)} Streamlit processes on ports "
-          f"{ports[0]}-{ports[-1]}; logs in {hall.prefix}. Ctrl-C stops everything.", flush=True)
+          f"{ports[0]}-{ports[-1]}" + (f", rooms in Redis on {hall.redis.url}" if hall.redis else "")
+          + f"; logs in {hall.prefix}. Ctrl-C stops everything.", flush=True)
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:

@@ -195,17 +195,16 @@ def publish(trace: LabTrace, *, head: int = 0) -> None:
                               matrix=str(st.session_state.get("edit_matrix", "W_q")),
                               explained=list(st.session_state.get("explained") or []) or None)
     except ValidationError as exc:  # a real model's head: its matrices are not shared
-        st.sidebar.caption(literal(f"Not shared with the room: {exc}"))
+        st.caption(literal(f"Not shared with the room: {exc}"))  # (in place: a fragment cannot draw in the sidebar)
         return
     if not room_state.mark_published(state):
         return
     try:
         shared.hall().rooms.publish(room_state.code(), room_state.key(), state)
-    except StoreUnavailable:
-        room_state.mark_published("")  # send it again on the next run
-        st.sidebar.warning(UNAVAILABLE)
+    except StoreUnavailable:  # the room panel says so; send it again on the next run
+        room_state.mark_published("")
     except RoomError as exc:
-        st.sidebar.error(literal(str(exc)))
+        st.caption(literal(f"Not shared with the room: {exc}"))
 
 
 # ----------------------------------------------------------------------------- a student
@@ -228,11 +227,14 @@ def follow_view() -> None:
         hall.followers.follow(code, sid)
     try:
         hall.rooms.follower_seen(code, room_state.student())
-        snap = hall.rooms.snapshot(code)
-    except StoreUnavailable:
+        snap = room_state.keep_snapshot(hall.rooms.snapshot(code))
+        reachable = True
+    except StoreUnavailable:  # keep showing the last state this student saw, and say why it stands still
         st.warning(UNAVAILABLE)
-        follow_check(None, True)
-        return
+        snap, reachable = room_state.last_snapshot(), False
+        if snap is None:
+            follow_check(None, True)
+            return
     if snap is None:
         st.error(literal(f"Room {code} has ended or never existed."))
         st.button("Open the lab on my own", on_click=room_state.leave_room, key="room_leave")
@@ -245,7 +247,7 @@ def follow_view() -> None:
     where = (f"stage {int(screen.get('stage', 0)) + 1} of {int(screen.get('stages', 1))}"
              if screen.get("present") else "Playground")
     st.caption(literal(f"following {code} · {where}"))
-    if not snap.lecturer_online:
+    if not snap.lecturer_online and reachable:
         st.warning("The lecturer is offline: this is the last thing they showed.")
     try:
         trace = shared.cached_run_lab(cfg)
@@ -258,11 +260,11 @@ def follow_view() -> None:
         _stage(trace, screen)
     else:
         _playground(trace, screen)
-    if snap.question is not None:
+    if snap.question is not None and reachable:
         question_view(snap, trace)
     st.button("Explore this myself", key="room_explore", on_click=room_state.explore, args=(snap.state,),
               help="The full lab with exactly the lecturer's state, in your session alone.")
-    follow_check(snap.version, snap.lecturer_online)
+    follow_check(snap.version if reachable else None, snap.lecturer_online)
 
 
 def _screen(snap: Snapshot) -> tuple[LabConfig, dict]:

@@ -18,7 +18,7 @@ import secrets
 import streamlit as st
 
 from attention_core.serialize import state_from_json
-from rooms import RoomError, Rooms, StoreUnavailable
+from rooms import RoomError, Rooms, Snapshot, StoreUnavailable
 
 
 def load_room_once(params: dict[str, str], rooms: Rooms) -> list[str]:
@@ -163,6 +163,16 @@ def send_answer(rooms: Rooms, qid: str) -> None:
 
 def take_answer_message() -> str | None:
     return st.session_state.pop("room_answer_message", None)
+
+
+def keep_snapshot(snap: Snapshot | None) -> Snapshot | None:
+    """The room as this student last saw it, shown again while the store is unreachable."""
+    st.session_state["room_snapshot"] = snap
+    return snap
+
+
+def last_snapshot() -> Snapshot | None:
+    return st.session_state.get("room_snapshot")
 
 
 def leave_room() -> None:
