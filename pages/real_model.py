@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from attention_core import LabConfig, ValidationError, pretrained
+from ui import real_model as rm
 from ui import state
 from ui.figures import chart_config, head_grid, heatmap
 from ui.text import literal
@@ -27,6 +29,10 @@ sentence = st.session_state.get("sentence", LabConfig().sentence)
 loaded = st.session_state.get("real_head")
 if isinstance(loaded, state.RealHead) and loaded.playground_sentence == sentence:
     sentence = loaded.sentence
+rm.load_link_once(sentence)
+sentence = rm.sentence(sentence)  # a link's ?s= until the Playground's sentence changes
+for message in rm.take_messages():
+    st.warning(literal(message))
 st.text("Sentence (change it in the Playground's sidebar):")
 st.code(sentence, language=None, wrap_lines=True)
 
@@ -61,9 +67,9 @@ st.dataframe(pd.DataFrame({"position": range(n), "token": result.tokens, "id": r
 # ---------------------------------------------------------------------------- one head
 st.subheader("One head")
 c1, c2, c3 = st.columns([1, 1, 2])
-layer = c1.selectbox("Layer", list(range(L)), key="rm_layer", persist_state="session")
-head = c2.selectbox("Head", list(range(H)), key="rm_head", persist_state="session")
-hide = c3.toggle("Hide [CLS] and [SEP] and renormalise the rows", key="rm_hide_special", persist_state="session", disabled=n <= 2,
+layer = c1.selectbox("Layer", list(range(L)), key=rm.LAYER, persist_state="session")
+head = c2.selectbox("Head", list(range(H)), key=rm.HEAD, persist_state="session")
+hide = c3.toggle("Hide [CLS] and [SEP] and renormalise the rows", key=rm.HIDE, persist_state="session", disabled=n <= 2,
                  help="Drop the first and last row and column, then rescale each row to sum to 1.")
 hide = hide and n > 2
 st.caption(literal(
@@ -76,11 +82,32 @@ weights = result.attentions[layer, head]
 if hide:
     weights = pretrained.without_special_tokens(weights)
 suffix = " ([CLS]/[SEP] hidden, rows renormalised)" if hide else ""
-st.plotly_chart(
+residual = st.slider("Residual share of attention rollout", 0.0, 1.0, rm.DEFAULT_RESIDUAL, 0.05, key=rm.RESIDUAL,
+                     persist_state="session",
+                     help="Rollout (Abnar & Zuidema, 2020): each layer is r·I + (1 − r)·(mean of its heads), rows "
+                          "renormalised, multiplied from the first layer to the last. r = 0.5 in the paper.")
+rolled = pretrained.rollout(result, residual=residual)  # (n, n)
+rolled_shown = pretrained.without_special_tokens(rolled) if hide else rolled
+c1, c2 = st.columns(2)
+c1.plotly_chart(
     heatmap(weights, title=f"layer {layer}, head {head}: weights{suffix}", row_labels=tokens, col_labels=tokens,
             kind="weights"),
     width="stretch", key="rm_head_chart", config=chart_config(f"minilm-layer{layer}-head{head}"),
 )
+c2.plotly_chart(
+    heatmap(rolled_shown, title=f"attention rollout over all {L} layers (residual share {residual:g}){suffix}",
+            row_labels=tokens, col_labels=tokens, kind="weights"),
+    width="stretch", key="rm_rollout_chart", config=chart_config(f"minilm-rollout-{residual:g}"),
+)
+src = int(np.argmax(rolled[0, 1:-1])) + 1 if n > 2 else 0
+st.caption(literal(f"Rollout: the final [CLS] row draws most on {result.tokens[src]} ({rolled[0, src]:.2f}) among the "
+                   f"words; each row says how the position's final state is made of the input tokens (rows sum to 1)."))
+box = st.expander("the numbers as a table (weights and rollout)", key="rm_rollout_table", on_change="rerun")
+if box.open:
+    box.dataframe(pd.DataFrame([{"query": f"{i}·{q}", "key": f"{j}·{k}", "weight": float(weights[i, j]),
+                                 "rollout": float(rolled_shown[i, j])} for i, q in enumerate(tokens)
+                                for j, k in enumerate(tokens)]), hide_index=True)
+rm.write_link(sentence, int(layer), int(head), float(residual), bool(hide))
 if st.button("Open this head in the Playground", key="rm_open",
              help="Loads this head into the Playground: the layer's input vectors as embeddings, the head's "
                   "W_Q, W_K, W_V and biases, scale 1/√32. Edit any number and watch the weights move."):
