@@ -36,8 +36,13 @@ def ioi(model: smollm2.LanguageModel) -> tuple[smollm2.LMRun, smollm2.LMRun]:
 
 
 def test_our_tokenizer_gives_transformers_ids(model: smollm2.LanguageModel) -> None:
-    for name, key in (("clean", "clean"), ("corrupted", "corrupted"), ("lens", "lens_text"), ("loss", "loss_text"),
-                      ("sample", "sample_text")):
+    for name, key in (
+        ("clean", "clean"),
+        ("corrupted", "corrupted"),
+        ("lens", "lens_text"),
+        ("loss", "loss_text"),
+        ("sample", "sample_text"),
+    ):
         text = META[key]
         assert list(model.tokenizer.encode(text).ids) == META["ids"][name], name
 
@@ -50,7 +55,9 @@ def test_logit_lens_matches_transformers(model: smollm2.LanguageModel) -> None:
         assert lens.shape == (30, model.config.vocab_size)
         np.testing.assert_allclose(lens[:, META["lens_chosen_ids"]], REF[f"lens_{name}_chosen"], atol=5e-3)
         best = np.argsort(-lens, axis=-1, kind="stable")[:, :5]
-        np.testing.assert_allclose(np.take_along_axis(lens, best, -1), REF[f"lens_{name}_top5_logp"], atol=5e-3)
+        np.testing.assert_allclose(
+            np.take_along_axis(lens, best, -1), REF[f"lens_{name}_top5_logp"], atol=5e-3
+        )
         # the same top tokens wherever the reference's neighbours are not within the tolerance of each other
         gaps = np.diff(REF[f"lens_{name}_top5_logp"], axis=-1)  # (L, 4)
         clear = np.abs(gaps[:, 0]) > 1e-2
@@ -96,7 +103,10 @@ def test_role_targets_by_hand() -> None:
     P = smollm2.role_targets([7, 8, 7, 8])
     assert P["previous_token"].sum() == 3 and P["previous_token"][3, 2]
     assert np.argwhere(P["duplicate_token"]).tolist() == [[2, 0], [3, 1]]
-    assert np.argwhere(P["induction"]).tolist() == [[2, 1], [3, 2]]  # 7 follows... its earlier copy's successor
+    assert np.argwhere(P["induction"]).tolist() == [
+        [2, 1],
+        [3, 2],
+    ]  # 7 follows... its earlier copy's successor
     assert np.argwhere(P["first_token"]).tolist() == [[1, 0], [2, 0], [3, 0]]
 
 
@@ -117,7 +127,9 @@ def test_patching_matches_transformers(ioi: tuple) -> None:
     np.testing.assert_allclose([got.clean_diff, got.corrupted_diff], REF["patch_clean_corrupted"], atol=1e-2)
     np.testing.assert_allclose(got.patched_diff, REF["patch_patched_diff"], atol=1e-2)
     ref = REF["patch_patched_diff"]
-    expected = (ref - REF["patch_clean_corrupted"][1]) / (REF["patch_clean_corrupted"][0] - REF["patch_clean_corrupted"][1])
+    expected = (ref - REF["patch_clean_corrupted"][1]) / (
+        REF["patch_clean_corrupted"][0] - REF["patch_clean_corrupted"][1]
+    )
     np.testing.assert_allclose(got.recovered, expected, atol=1e-2)
     assert got.recovered.shape == (30, 9)
 
@@ -129,7 +141,9 @@ def test_patching_properties(ioi: tuple) -> None:
     every = [(l, h) for l in range(30) for h in range(9)]
     both = smollm2.patch_heads(clean, corrupted, " Mary", " John")
     full = smollm2.patched_logit_diff(clean, corrupted, " Mary", " John", every)
-    assert (full - both.corrupted_diff) / (both.clean_diff - both.corrupted_diff) == pytest.approx(1.0, abs=1e-4)
+    assert (full - both.corrupted_diff) / (both.clean_diff - both.corrupted_diff) == pytest.approx(
+        1.0, abs=1e-4
+    )
     none = smollm2.patched_logit_diff(clean, corrupted, " Mary", " John", [])
     assert none == pytest.approx(both.corrupted_diff)
     # one layer's heads patched together through the batched path equals them one at a time when only one
@@ -162,15 +176,23 @@ def test_distribution_properties(ioi: tuple) -> None:
     r, _ = ioi
     z = r.logits_at(-1)
     for k in (1, 3, 10, 100):
-        assert int((smollm2.next_token_distribution(r, top_k=k) > 0).sum()) == k  # no ties among the best here
+        assert (
+            int((smollm2.next_token_distribution(r, top_k=k) > 0).sum()) == k
+        )  # no ties among the best here
     greedy = smollm2.next_token_distribution(r, temperature=0)
     assert greedy.max() == 1.0 and int(np.argmax(greedy)) == int(np.argmax(z))
     cold = smollm2.next_token_distribution(r, temperature=1e-3)
     assert cold[int(np.argmax(z))] == pytest.approx(1.0)
     assert int((smollm2.next_token_distribution(r, top_p=0.0) > 0).sum()) == 1
     assert int((smollm2.next_token_distribution(r, top_k=10**9) > 0).sum()) == z.size
-    for bad in ({"temperature": -1.0}, {"temperature": float("nan")}, {"top_k": -1}, {"top_k": True},
-                {"top_p": 1.5}, {"top_p": -0.1}):
+    for bad in (
+        {"temperature": -1.0},
+        {"temperature": float("nan")},
+        {"top_k": -1},
+        {"top_k": True},
+        {"top_p": 1.5},
+        {"top_p": -0.1},
+    ):
         with pytest.raises(ValidationError):
             smollm2.next_token_distribution(r, **bad)
 

