@@ -191,3 +191,45 @@ def test_missing_model_shows_the_install_command(app: AppTest, monkeypatch: pyte
     # The rest of the app is unaffected.
     app.switch_page("pages/playground.py").run()
     assert not app.exception and app.get("plotly_chart")
+
+
+# ---------------------------------------------------------------------------- issue 25 and 27: rollout, the link
+def open_link(**params: str) -> AppTest:
+    """The page as its own link opens it (straight there, ``params`` in the address)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.switch_page(PAGE).run()
+
+
+def test_rollout_beside_the_weights_follows_the_slider(app: AppTest, model: None) -> None:
+    open_page(app)
+    assert_clean(app)
+    result = pretrained.run(LabConfig().sentence)
+    np.testing.assert_allclose(decode(fig(app, "attention rollout")["data"][0]["z"]),
+                               pretrained.rollout(result, residual=0.5), atol=1e-12)
+    app.slider(key="rm_res").set_value(0.9).run()
+    assert_clean(app)
+    np.testing.assert_allclose(decode(fig(app, "attention rollout")["data"][0]["z"]),
+                               pretrained.rollout(result, residual=0.9), atol=1e-12)
+    assert app.query_params["rm_res"] in ("0.9", ["0.9"])
+
+
+def test_the_page_honours_its_own_link(model: None) -> None:
+    at = open_link(s="Links carry the sentence.", rm_layer="3", rm_head="7", rm_res="0.25")
+    assert_clean(at)
+    assert at.code[0].value == "Links carry the sentence."
+    result = pretrained.run("Links carry the sentence.")
+    np.testing.assert_allclose(decode(fig(at, "layer 3, head 7")["data"][0]["z"]), result.attentions[3, 7], atol=1e-7)
+    np.testing.assert_allclose(decode(fig(at, "attention rollout")["data"][0]["z"]),
+                               pretrained.rollout(result, residual=0.25), atol=1e-12)
+    written = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert written == {"s": "Links carry the sentence.", "rm_layer": "3", "rm_head": "7", "rm_res": "0.25"}
+
+
+@pytest.mark.parametrize("params", [{"rm_layer": "²"}, {"rm_head": "١"}, {"rm_res": "2"}, {"rm_res": "nan"},
+                                    {"s": ""}, {"rm_hide": "yes"}])
+def test_bad_link_values_are_ignored_with_a_message(model: None, params: dict) -> None:
+    at = open_link(**params)
+    assert not at.exception
+    assert any("ignored" in w.value for w in at.warning)

@@ -44,6 +44,7 @@ from .loader import (
     load_default,
     locate_model_dir,
 )
+from .rollout import rollout, rollout_layers
 from .wordpiece import CLS, SEP, WordPiece
 
 #: BERT's limit: 512 positions, [CLS] and [SEP] included.
@@ -79,6 +80,8 @@ __all__ = [
     "load_default",
     "locate_model_dir",
     "playground_tokens",
+    "rollout",
+    "rollout_layers",
     "run",
     "special_token_share",
     "without_special_tokens",
