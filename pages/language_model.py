@@ -11,7 +11,7 @@ from attention_core.cache import nbytes
 from attention_core.pretrained import smollm2
 from attention_core.pretrained.bpe import readable
 from ui import language_model as lm
-from ui import state
+from ui import shared, state
 from ui.figures import chart_config, heatmap, with_click_layer
 from ui.text import literal
 
@@ -441,7 +441,7 @@ if tab == "Logit lens":
         return smollm2.logit_lens_grid(after, k=10, positions=positions)
 
     with st.spinner("Reading the stream after every layer…"):
-        grid = state.shared_traces().get_or_compute(
+        grid = shared.shared_traces().get_or_compute(
             ("lm_lens", after.ids, after.factors.tobytes(), tuple(positions)), lens_grid, nbytes
         )
     sel = (st.session_state[lm.LENS_LAYER], positions.index(st.session_state[lm.LENS_POS]))
@@ -673,7 +673,7 @@ if tab == "Patching":
             progress=lambda f: progress.progress(min(1.0, f), text="Patching 270 heads…"),
         )
 
-    result = state.shared_traces().get_or_compute(
+    result = shared.shared_traces().get_or_compute(
         ("lm_patch", clean_run.ids, corrupt_run.ids, answer, wrong), compute, nbytes
     )
     bar.empty()

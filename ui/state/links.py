@@ -31,7 +31,7 @@ def _link_step(text: str | None) -> tuple[int, str | None]:
 def load_url_once() -> None:
     """On a session's first run, take the configuration from the link it was opened with.
 
-    What the link gets wrong is listed (``url_messages``) and ignored; the rest
+    What the link gets wrong is listed (``load_messages``) and ignored; the rest
     is applied (the parser never raises and returns a configuration the widgets hold).
     Later runs write the state back (:func:`write_url`), so a reload, a restarted
     server or a shared address bar brings the same state back.
