@@ -107,7 +107,15 @@ def head_choice(trace: LabTrace) -> int:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
         state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
+    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit
+    if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
+        return int(st.number_input(f"Head (0 … {n - 1})", min_value=0, max_value=n - 1, step=1, key="head_shown",
+                                   persist_state="session"))
     return int(st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session"))
+
+
+#: More heads than this are chosen with a number box (a radio of 768 options fills the screen).
+MAX_HEAD_RADIO = 16
 
 
 def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
