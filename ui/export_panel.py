@@ -11,9 +11,13 @@ from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.export import matrices, python_script, to_csv, to_json, to_latex
 from attention_core.serialize import (
     MAX_STATE_BYTES,
+    REAL_HEAD_KEY,
+    HeadReference,
     LinkTooLong,
     config_to_dict,
     config_to_query,
+    real_head_to_json,
+    reference_from_dict,
     state_from_json,
     state_to_json,
 )
@@ -28,7 +32,7 @@ def render(trace: LabTrace) -> None:
     cfg = trace.config
     st.subheader("Share, export, import")
     try:
-        params = config_to_query(cfg)
+        params = config_to_query(cfg, state.head_reference(cfg))
         st.text("A link to exactly this state (it is also kept in the address bar as you work):")
         st.code(state.share_link(params), language=None, wrap_lines=True)
     except LinkTooLong as exc:
@@ -59,8 +63,12 @@ def render(trace: LabTrace) -> None:
                        mime="application/json", key="dl_json")
     c2.download_button("Reproduce in Python (NumPy script)", data=functools.partial(python_script, trace),
                        file_name="attention_lab.py", mime="text/x-python", key="dl_py")
-    c3.download_button("State file (to import later)", data=functools.partial(_state, cfg),
-                       file_name="attention-lab-state.json", mime="application/json", key="dl_state")
+    reference = state.head_reference(cfg)
+    if cfg.given and reference is None:  # matrices given outright, origin unknown: nothing to write
+        c3.info("This head's origin is not known, so it has no state file.")
+    else:
+        c3.download_button("State file (to import later)", data=functools.partial(_state, cfg, reference),
+                           file_name="attention-lab-state.json", mime="application/json", key="dl_state")
     st.radio("Format of the heatmap download (the camera icon above each heatmap)", ["png", "svg"],
              key="image_format", persist_state="session", horizontal=True)
 
@@ -77,11 +85,11 @@ def _all_json(trace: LabTrace) -> str:
         return to_json(trace)
 
 
-def _state(cfg: LabConfig) -> str:
-    try:
-        return state_to_json(cfg)
-    except ValidationError as exc:
-        return str(exc)
+def _state(cfg: LabConfig, reference: HeadReference | None = None) -> str:
+    """The state file: the configuration, or a real head's reference, free settings and edits."""
+    if cfg.given and reference is not None:
+        return real_head_to_json(cfg, reference)
+    return state_to_json(cfg)
 
 
 def _import(data: bytes) -> None:
@@ -94,5 +102,6 @@ def _import(data: bytes) -> None:
         st.error(literal(f"{exc}. Nothing was changed."))
         return
     state.request_config(cfg, messages)
+    state.remember_real_head(cfg, reference_from_dict(_extra[REAL_HEAD_KEY]) if cfg.given else None)
     st.session_state["editor_generation"] += 1  # a fresh uploader and fresh editors
     st.rerun()

@@ -23,7 +23,14 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
 from attention_core.cache import ByteLRU, nbytes
 from attention_core.lab import make_holdable
-from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
+from attention_core.serialize import (
+    TOO_LONG_KEY,
+    HeadReference,
+    LinkTooLong,
+    config_from_query,
+    config_to_query,
+    link_reference,
+)
 from attention_core.settings import parse_number
 from ui.live_slider import received
 from ui.palettes import PALETTES
@@ -53,6 +60,25 @@ def open_real_head(cfg: LabConfig, head: RealHead) -> None:
     """Ask the Playground to load a real model's head (``cfg`` holds its matrices)."""
     request_config(cfg)
     st.session_state["real_head"] = head
+
+
+#: The page each real model's head is opened from.
+REAL_HEAD_PAGES = {"all-MiniLM-L6-v2": "Real model", "SmolLM2-135M": "Language model"}
+
+
+def head_reference(cfg: LabConfig) -> HeadReference | None:
+    """Where the real head in ``cfg`` comes from (its link and state file carry this), or None."""
+    head = st.session_state.get("real_head")
+    if not cfg.given or head is None:
+        return None
+    return HeadReference(head.model, head.sentence, head.layer, head.head)
+
+
+def remember_real_head(cfg: LabConfig, ref: HeadReference | None) -> None:
+    """A link or state file opened a real model's head: the banner, the next link and file name it."""
+    if cfg.given and ref is not None:
+        st.session_state["real_head"] = RealHead(cfg.sentence, ref.sentence, ref.layer, ref.head, ref.model,
+                                                 REAL_HEAD_PAGES.get(ref.model, "a model"))
 
 
 def ensure_defaults() -> None:
@@ -123,6 +149,7 @@ def load_url_once() -> None:
     if not params:
         return
     cfg, messages = config_from_query(params)
+    remember_real_head(cfg, link_reference(params) if cfg.given else None)
     if params.get(TOO_LONG_KEY):
         messages.append("this link was made from a state too large for a link, so it does not hold that state: "
                         "ask for its state file (Share, export, import)")
@@ -145,7 +172,7 @@ def write_url(cfg: LabConfig) -> None:
     leaves a marker instead (the reader says so), and ``link_problem`` tells the person once.
     """
     try:
-        params = config_to_query(cfg)
+        params = config_to_query(cfg, head_reference(cfg))
         problem = None
     except LinkTooLong as exc:
         params, problem = {TOO_LONG_KEY: "1"}, str(exc)
