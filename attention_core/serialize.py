@@ -28,6 +28,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import re
 import zlib
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -175,7 +176,34 @@ def state_from_json(text: str | bytes) -> tuple[LabConfig, dict[str, Any], list[
     else:
         cfg, messages = config_from_dict(data["config"])
     extra = {k: v for k, v in data.items() if k not in ("version", "config")}
-    return cfg, extra, messages
+    return cfg, extra, cap_messages(messages)
+
+
+#: Messages about one link or file shown at most (then "and n more"): 5,000 bad edits or 150,000
+#: unknown keys were a 5,000-line (4.2 MB) warning.
+MAX_MESSAGES = 8
+
+
+_MORE = re.compile(r"… and ([0-9,]+) more message\(s\) about this link or file")
+
+
+def cap_messages(messages: list[str], most: int = MAX_MESSAGES) -> list[str]:
+    """Messages about bad input, counted and capped: each distinct message once (with its count when
+    repeated), the first ``most`` of them, then one line saying how many more there were. Capping
+    capped lists again (several sources shown together) keeps the count of what was left out."""
+    counts: dict[str, int] = {}
+    hidden = 0
+    for m in messages:
+        more = _MORE.fullmatch(m)
+        if more:
+            hidden += int(more.group(1).replace(",", ""))
+        else:
+            counts[m] = counts.get(m, 0) + 1
+    lines = [m if n == 1 else f"{m} (× {n:,})" for m, n in counts.items()]
+    if len(lines) > most:
+        hidden += sum(list(counts.values())[most:])
+        lines = lines[:most]
+    return [*lines, f"… and {hidden:,} more message(s) about this link or file"] if hidden else lines
 
 
 def check_version(data: dict[str, Any]) -> None:
@@ -304,7 +332,8 @@ def config_to_query(cfg: LabConfig, reference: HeadReference | None = None) -> d
 
 
 def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
-    """A config from query parameters, and one message per parameter that was ignored.
+    """A config from query parameters, and messages naming what was ignored (counted and capped:
+    :func:`cap_messages`).
 
     Any keys and values are accepted (any script, any length): what cannot be used is named
     in the messages, and the configuration returned always runs (see :func:`make_holdable`).
@@ -313,6 +342,11 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
     total = sum(len(k) + len(v) for k, v in params.items())
     if total > MAX_QUERY_CHARS:
         return LabConfig(), [f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"]
+    cfg, messages = _config_from_query(params)
+    return cfg, cap_messages(messages)
+
+
+def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
     if COMPACT_KEY in params:
         others = sorted(k for k in params if k != COMPACT_KEY and k not in URL_EXTRA_KEYS)
         try:

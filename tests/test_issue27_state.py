@@ -70,7 +70,7 @@ def import_file(text: str | bytes) -> AppTest:
     (box,) = at.file_uploader
     box.set_value(("state.json", text if isinstance(text, bytes) else text.encode(), "application/json")).run()
     assert not at.exception, [e.value for e in at.exception]
-    return at.run()
+    return at
 
 
 def open_head(page: str, button: str) -> AppTest:

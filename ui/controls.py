@@ -17,6 +17,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
+from attention_core.serialize import cap_messages
 from ui import state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
@@ -278,7 +279,7 @@ MATRIX_TITLES = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of t
 
 def link_messages() -> None:
     """What a link or state file got wrong, once, shown literally."""
-    messages = state.take_url_messages()
+    messages = cap_messages(state.take_url_messages())  # several sources together: capped once more
     if messages:
         st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
         st.code("\n".join(messages), language=None)

@@ -167,6 +167,11 @@ def explain_view(trace: LabTrace, head: int) -> None:
         if st.session_state.get("explained") is None:
             return
         ex = explain_weight(h, i, j)
+        if ex["exp_sum"] == 0:  # the mask hides every key from this row: there is no softmax to explain
+            st.code(f"query {q_tok[i]!r} (row {i}) sees no key: the mask hides every key from this row, so it "
+                    f"attends to nothing and every weight of the row is 0 (its output row is 0).",
+                    language=None, wrap_lines=True)
+            return
         terms = " + ".join(f"({a:.3g})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
         st.code(
             f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
