@@ -21,6 +21,7 @@ import numpy as np
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, run_lab
+from attention_core.budget import TRACE_BUDGET_BYTES
 from attention_core.cache import ByteLRU, nbytes
 from attention_core.lab import make_holdable
 from attention_core.serialize import (
@@ -495,8 +496,10 @@ def reset_edits() -> None:
     st.session_state["editor_generation"] += 1
 
 
-#: Traces kept for all sessions of one server process together (a byte bound, not a count).
-SHARED_CACHE_BYTES = 200 * 2**20
+#: Traces kept for all sessions of one server process together (a byte bound, not a count): the largest
+#: trace the budget allows and its figures fit, so no allowed state is computed twice on a rerun that
+#: changes nothing (at 200 MB a 282 MB trace was never kept: two computations per rerun).
+SHARED_CACHE_BYTES = TRACE_BUDGET_BYTES + 64 * 2**20
 
 
 @st.cache_resource(show_spinner=False)
