@@ -419,10 +419,13 @@ def reference_from_dict(data: Any) -> HeadReference:
     model = data.get("model")
     if model not in REAL_MODELS:
         raise ValidationError(f"'{REAL_HEAD_KEY}': unknown model {str(model)[:40]!r} (known: {', '.join(REAL_MODELS)})")
-    sentence = parse("sentence", _REFERENCE_SENTENCE, data.get("sentence"), from_text=False)
-    layer = parse("layer", _LAYER_OR_HEAD, data.get("layer"), from_text=False)
-    head = parse("head", _LAYER_OR_HEAD, data.get("head"), from_text=False)
-    return HeadReference(str(model), sentence, int(layer), int(head))
+    values = {}
+    for name, spec in (("sentence", _REFERENCE_SENTENCE), ("layer", _LAYER_OR_HEAD), ("head", _LAYER_OR_HEAD)):
+        try:
+            values[name] = parse(name, spec, data.get(name), from_text=False)
+        except ValidationError as exc:
+            raise ValidationError(f"'{REAL_HEAD_KEY}' {name}: {exc}", field=name) from None
+    return HeadReference(str(model), values["sentence"], int(values["layer"]), int(values["head"]))
 
 
 def reference_to_dict(ref: HeadReference) -> dict[str, Any]:
