@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.memory import give_back_large_blocks
+
+give_back_large_blocks()  # a large run's matrices go back to the system when freed (see ui/memory.py)
 st.set_page_config(page_title="Attention lab", layout="wide")
 
 pages = [

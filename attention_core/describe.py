@@ -17,11 +17,20 @@ def describe_weights(weights: np.ndarray, queries: Sequence[str], keys: Sequence
     w = np.asarray(weights, dtype=np.float64)  # (n_q, n_k)
     if w.size == 0:
         return "There are no weights."
+    blind = ~(w > 0).any(axis=1)  # (n_q,) rows that see no key (the mask hides every one): all weights 0
+    if blind.all():
+        return f"No row sees any key: the mask hides every key from all {len(w)} rows, so every weight is 0."
+    seeing = np.flatnonzero(~blind)
     i, j = np.unravel_index(int(np.argmax(w)), w.shape)
-    flat = int(np.argmin(w.max(axis=1)))  # the row whose largest weight is smallest
-    return (f"{queries[i]!r} (row {i}) attends most to {keys[j]!r} (column {j}), weight {w[i, j]:.2f}; "
+    flat = int(seeing[np.argmin(w[seeing].max(axis=1))])  # of the rows that see a key, the least peaked
+    text = (f"{queries[i]!r} (row {i}) attends most to {keys[j]!r} (column {j}), weight {w[i, j]:.2f}; "
             f"{queries[flat]!r} (row {flat}) spreads its attention most evenly (largest weight "
             f"{w[flat].max():.2f}).")
+    if blind.any():
+        rows = np.flatnonzero(blind)
+        named = ", ".join(f"{queries[r]!r} (row {r})" for r in rows[:5]) + (" …" if len(rows) > 5 else "")
+        text += f" {len(rows)} row(s) see no key (the mask hides every key from them; their weights are 0): {named}."
+    return text
 
 
 def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str,

@@ -169,3 +169,30 @@ def python_script(trace: LabTrace) -> str:
         source = source.replace(registry, f"{registry}\n\n{normaliser.script.strip()}\n\n\n"
                                 f"NORMALISERS[{normaliser.name!r}] = {normaliser.name}\n", 1)
     return source
+
+
+#: Characters a float takes in the files, on average, counted generously (repr: "-0.12345678901234567, ").
+CHARS_PER_NUMBER = 24
+
+
+def estimated_bytes(trace: LabTrace) -> dict[str, int]:
+    """About how large each whole-trace file would be, known before it is built: {"json", "script"}."""
+    shown = sum(int(m.size) for m, _, _ in matrices(trace).values())
+    inputs = sum(int(np.asarray(m).size) for m in (trace.embeddings, trace.embeddings_kv, trace.position_table,
+                                                    trace.W_q, trace.W_k, trace.W_v, trace.W_o) if m is not None)
+    return {"json": CHARS_PER_NUMBER * shown, "script": CHARS_PER_NUMBER * inputs + 8_000}
+
+
+def json_bytes(trace: LabTrace, config: dict[str, Any] | None = None) -> bytes:
+    """:func:`to_json`'s document as UTF-8, written matrix by matrix: what it holds besides the file is
+    one matrix as lists, not every matrix at once (the largest file was 700 MB and took +3 GB)."""
+    out = io.BytesIO()
+    head = {"tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens),
+            "scale": trace.attention.heads[0].scale}
+    out.write(json.dumps(head)[:-1].encode() + b', "matrices": {')
+    for k, (name, (m, rows, cols)) in enumerate(matrices(trace).items()):
+        entry = {"rows": rows, "columns": cols, "values": _json_matrix(m)}
+        out.write((", " if k else "").encode() + json.dumps(name).encode() + b": " + json.dumps(entry).encode())
+        del entry
+    out.write(b"}" + (b', "config": ' + json.dumps(config).encode() if config is not None else b"") + b"}")
+    return out.getvalue()

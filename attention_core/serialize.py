@@ -28,14 +28,15 @@ import base64
 import binascii
 import dataclasses
 import json
+import re
 import zlib
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from .errors import ValidationError
 from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig, make_holdable
 from .presets import PRESETS
-from .settings import parse, parse_number
+from .settings import Setting, parse, parse_number
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
 #: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but a reload
@@ -168,9 +169,52 @@ def state_from_json(text: str | bytes) -> tuple[LabConfig, dict[str, Any], list[
         raise ValidationError(f"the state file is not valid JSON ({str(exc)[:80]!r})") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise ValidationError("the state file has no 'config' object")
-    cfg, messages = config_from_dict(data["config"])
+    check_version(data)
+    if REAL_HEAD_KEY in data:
+        ref = reference_from_dict(data[REAL_HEAD_KEY])
+        cfg, messages = real_head_config(ref, data["config"])
+    else:
+        cfg, messages = config_from_dict(data["config"])
     extra = {k: v for k, v in data.items() if k not in ("version", "config")}
-    return cfg, extra, messages
+    return cfg, extra, cap_messages(messages)
+
+
+#: Messages about one link or file shown at most (then "and n more"): 5,000 bad edits or 150,000
+#: unknown keys were a 5,000-line (4.2 MB) warning.
+MAX_MESSAGES = 8
+
+
+_MORE = re.compile(r"… and ([0-9,]+) more message\(s\) about this link or file")
+
+
+def cap_messages(messages: list[str], most: int = MAX_MESSAGES) -> list[str]:
+    """Messages about bad input, counted and capped: each distinct message once (with its count when
+    repeated), the first ``most`` of them, then one line saying how many more there were. Capping
+    capped lists again (several sources shown together) keeps the count of what was left out."""
+    counts: dict[str, int] = {}
+    hidden = 0
+    for m in messages:
+        more = _MORE.fullmatch(m)
+        if more:
+            hidden += int(more.group(1).replace(",", ""))
+        else:
+            counts[m] = counts.get(m, 0) + 1
+    lines = [m if n == 1 else f"{m} (× {n:,})" for m, n in counts.items()]
+    if len(lines) > most:
+        hidden += sum(list(counts.values())[most:])
+        lines = lines[:most]
+    return [*lines, f"… and {hidden:,} more message(s) about this link or file"] if hidden else lines
+
+
+def check_version(data: dict[str, Any]) -> None:
+    """Refuse a state document of a version this app does not write, naming the version found."""
+    if "version" not in data:
+        raise ValidationError(f"the state file has no 'version' (this app reads version {STATE_VERSION})")
+    version = data["version"]
+    if isinstance(version, bool) or version != STATE_VERSION:
+        shown = json.dumps(version)[:40] if isinstance(version, (str, int, float, bool, type(None))) \
+            else type(version).__name__
+        raise ValidationError(f"the state file is version {shown}; this app reads version {STATE_VERSION} only")
 
 
 # --------------------------------------------------------------------------- URL query parameters
@@ -225,6 +269,12 @@ def decode_compact(text: str) -> tuple[LabConfig, list[str]]:
     The document inflates to at most :data:`MAX_STATE_BYTES` (a small link cannot unpack
     into gigabytes) and is then read exactly like a state file.
     """
+    cfg, _extra, messages = state_from_json(_inflate(text))
+    return cfg, messages
+
+
+def _inflate(text: str) -> bytes:
+    """The state document in a ``z`` value, at most :data:`MAX_STATE_BYTES`; ValidationError if unreadable."""
     if not isinstance(text, str) or not text.isascii():
         raise ValidationError("the compressed state 'z' is not base64url text")
     try:
@@ -235,8 +285,7 @@ def decode_compact(text: str) -> tuple[LabConfig, list[str]]:
         raise ValidationError(f"the compressed state 'z' cannot be read ({str(exc)[:60]!r})") from None
     if len(raw) > MAX_STATE_BYTES or inflater.unconsumed_tail:
         raise ValidationError(f"the compressed state 'z' unpacks to more than {MAX_STATE_BYTES:,} bytes")
-    cfg, _extra, messages = state_from_json(raw)
-    return cfg, messages
+    return raw
 
 
 def _plain_query(cfg: LabConfig) -> dict[str, str]:
@@ -258,13 +307,17 @@ def _plain_query(cfg: LabConfig) -> dict[str, str]:
     return params
 
 
-def config_to_query(cfg: LabConfig) -> dict[str, str]:
+def config_to_query(cfg: LabConfig, reference: HeadReference | None = None) -> dict[str, str]:
     """Query parameters for ``cfg``: readable when short, else compressed under ``z``.
 
     Raises :class:`LinkTooLong` (a ValidationError whose message offers the state file) when
     even the compressed form is longer than :data:`MAX_LINK_CHARS`; every link returned here
-    reads back to ``cfg`` exactly (:func:`config_from_query`).
+    reads back to ``cfg`` exactly (:func:`config_from_query`). A real model's head (matrices given
+    outright) travels as its ``reference`` (model, sentence, layer, head), the settings it leaves
+    free and the edits: its matrices are recomputed from the model when the link is opened.
     """
+    if cfg.given and reference is not None:
+        return _real_head_query(cfg, reference)
     params = _plain_query(cfg)
     if link_length(params) <= MAX_PLAIN_LINK_CHARS:
         return params
@@ -279,7 +332,8 @@ def config_to_query(cfg: LabConfig) -> dict[str, str]:
 
 
 def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
-    """A config from query parameters, and one message per parameter that was ignored.
+    """A config from query parameters, and messages naming what was ignored (counted and capped:
+    :func:`cap_messages`).
 
     Any keys and values are accepted (any script, any length): what cannot be used is named
     in the messages, and the configuration returned always runs (see :func:`make_holdable`).
@@ -288,6 +342,11 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
     total = sum(len(k) + len(v) for k, v in params.items())
     if total > MAX_QUERY_CHARS:
         return LabConfig(), [f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"]
+    cfg, messages = _config_from_query(params)
+    return cfg, cap_messages(messages)
+
+
+def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
     if COMPACT_KEY in params:
         others = sorted(k for k in params if k != COMPACT_KEY and k not in URL_EXTRA_KEYS)
         try:
@@ -298,6 +357,8 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
             messages.append(f"ignored {', '.join(repr(k[:40]) for k in others[:5])}: the compressed state 'z' "
                             "holds the whole configuration")
         return cfg, messages
+    if REAL_HEAD_KEY in params:
+        return _real_head_from_query(params)
     messages: list[str] = []
     preset = params.get("preset")
     if preset is not None and preset not in PRESETS:
@@ -325,3 +386,186 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 TOO_LONG_KEY = "toolong"
 #: Query keys the app uses for its own view state (not part of the configuration).
 URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore")
+
+
+# --------------------------------------------------------------------------- a real model's head
+#: A state file's or a link's key for a real model's head: {"model", "sentence", "layer", "head"} in a
+#: file; ``rh=model:layer:head`` with the sentence the model read under ``s`` in a link.
+REAL_HEAD_KEY = "rh"
+#: The models whose heads the Playground can open, and the most tokens each page lets them read.
+REAL_MODELS: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
+#: What a real head fixes (its tokens, sizes and matrices); the other settings (scaling, mask,
+#: positions, window) are the person's and travel with it.
+REAL_HEAD_FIXED: frozenset[str] = frozenset({
+    "sentence", "lowercase", "keep_punctuation", "cross_sentence", "embedding", "d_model", "d_k", "d_v",
+    "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
+_LAYER_OR_HEAD = Setting("rh", "int", lo=0, hi=1_000)
+_REFERENCE_SENTENCE = Setting("s", "text", max_chars=20_000)
+
+
+class HeadReference(NamedTuple):
+    """Where a real model's head comes from: enough to recompute its matrices exactly."""
+
+    model: str
+    sentence: str  # the text the model read (not the Playground's spelled-out tokens)
+    layer: int
+    head: int
+
+
+def reference_from_dict(data: Any) -> HeadReference:
+    """A head reference from a state file; ValidationError naming what is wrong."""
+    if not isinstance(data, dict):
+        raise ValidationError(f"'{REAL_HEAD_KEY}' must be an object with model, sentence, layer and head")
+    model = data.get("model")
+    if model not in REAL_MODELS:
+        raise ValidationError(f"'{REAL_HEAD_KEY}': unknown model {str(model)[:40]!r} (known: {', '.join(REAL_MODELS)})")
+    values = {}
+    for name, spec in (("sentence", _REFERENCE_SENTENCE), ("layer", _LAYER_OR_HEAD), ("head", _LAYER_OR_HEAD)):
+        try:
+            values[name] = parse(name, spec, data.get(name), from_text=False)
+        except ValidationError as exc:
+            raise ValidationError(f"'{REAL_HEAD_KEY}' {name}: {exc}", field=name) from None
+    return HeadReference(str(model), values["sentence"], int(values["layer"]), int(values["head"]))
+
+
+def reference_to_dict(ref: HeadReference) -> dict[str, Any]:
+    return {"model": ref.model, "sentence": ref.sentence, "layer": ref.layer, "head": ref.head}
+
+
+def head_from_reference(ref: HeadReference) -> LabConfig:
+    """The Playground configuration of the referenced head, recomputed from the installed model
+    (ValidationError when the model is not installed or the reference does not fit it)."""
+    from . import pretrained  # the models are optional and heavy: imported only for a real head
+
+    if ref.model == "all-MiniLM-L6-v2":
+        result = pretrained.run(ref.sentence, max_tokens=pretrained.APP_MAX_TOKENS)
+        return pretrained.head_config(result, ref.sentence, ref.layer, ref.head)
+    from .pretrained import smollm2
+
+    if not (0 <= ref.layer < 30 and 0 <= ref.head < 9):
+        raise ValidationError(f"SmolLM2-135M has layers 0-29 and heads 0-8, not layer {ref.layer}, head {ref.head}")
+    return smollm2.head_config(ref.sentence, ref.layer, ref.head)
+
+
+def _free_settings(cfg: LabConfig) -> dict[str, Any]:
+    return {name: getattr(cfg, name) for name in QUERY_KEYS if name not in REAL_HEAD_FIXED}
+
+
+def real_head_to_json(cfg: LabConfig, ref: HeadReference, **extra: Any) -> str:
+    """A real head's state file: its reference, the settings it leaves free, and the hand edits."""
+    config = {**_free_settings(cfg), "edits": [list(e) for e in cfg.edits]}
+    return json.dumps({"version": STATE_VERSION, REAL_HEAD_KEY: reference_to_dict(ref), "config": config, **extra},
+                      indent=1)
+
+
+def real_head_config(ref: HeadReference, data: dict[str, Any]) -> tuple[LabConfig, list[str]]:
+    """The referenced head with a state file's free settings and edits applied, and messages."""
+    try:
+        base = head_from_reference(ref)
+    except ValidationError as exc:
+        raise ValidationError(f"the {ref.model} head (layer {ref.layer}, head {ref.head}) cannot be recomputed: "
+                              f"{exc}") from None
+    messages: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "edits":
+            continue
+        if key in REAL_HEAD_FIXED:
+            messages.append(f"ignored '{key}': the real model's head fixes it")
+        elif key not in QUERY_KEYS:
+            messages.append(f"ignored unknown key {str(key)[:40]!r}")
+        else:
+            try:
+                values[key] = _parse_field(key, value, from_text=False)
+            except ValidationError as exc:
+                messages.append(f"ignored '{key}': {exc}")
+    kept, more = _read_edit_list(data.get("edits", []))
+    held, repaired = make_holdable(dataclasses.replace(base, **values).with_edits(kept), base)
+    return held, messages + more + repaired
+
+
+def _read_edit_list(edits: Any) -> tuple[dict[tuple[str, int, int], float], list[str]]:
+    if not isinstance(edits, list):
+        return {}, ["ignored 'edits': must be a list"]
+    if len(edits) > MAX_EDITS:
+        return {}, [f"ignored 'edits': more than {MAX_EDITS:,} cells"]
+    kept: dict[tuple[str, int, int], float] = {}
+    messages: list[str] = []
+    for item in edits:
+        try:
+            m, r, c, v = _parse_edit(item)
+            kept[(m, r, c)] = v
+        except ValidationError as exc:
+            messages.append(f"ignored an edit ({exc})")
+    return kept, messages
+
+
+def _real_head_query(cfg: LabConfig, ref: HeadReference) -> dict[str, str]:
+    params = {REAL_HEAD_KEY: f"{ref.model}:{ref.layer}:{ref.head}", "s": ref.sentence}
+    for name, value in _free_settings(cfg).items():  # every one: the head's own values are not the defaults
+        params[QUERY_KEYS[name]] = ("1" if value else "0") if isinstance(value, bool) else (
+            repr(value) if isinstance(value, float) else str(value))
+    if cfg.edits:
+        params["e"] = _encode_edits(cfg.edits)
+    if link_length(params) <= MAX_PLAIN_LINK_CHARS:
+        return params
+    doc = json.dumps(json.loads(real_head_to_json(cfg, ref)), ensure_ascii=False, separators=(",", ":"))
+    compact = {COMPACT_KEY: base64.urlsafe_b64encode(zlib.compress(doc.encode("utf-8"), 9)).decode("ascii").rstrip("=")}
+    best = min((params, compact), key=link_length)
+    if link_length(best) <= MAX_LINK_CHARS:
+        return best
+    raise LinkTooLong(f"this state needs a link of {link_length(best):,} characters even compressed (the limit is "
+                      f"{MAX_LINK_CHARS:,}); download the state file to keep or share it")
+
+
+def reference_from_query(params: dict[str, str]) -> HeadReference:
+    """The head reference of a link (``rh=model:layer:head``, ``s=`` the sentence the model read)."""
+    model, _, rest = str(params.get(REAL_HEAD_KEY, "")).rpartition(":")
+    model, _, layer = model.rpartition(":")
+    return reference_from_dict({"model": model, "sentence": params.get("s", ""),
+                                "layer": _whole_or_text(layer), "head": _whole_or_text(rest)})
+
+
+def _whole_or_text(text: str) -> Any:
+    """A layer or head number written in the link, read by the one parser of whole numbers."""
+    try:
+        return parse("layer or head", _LAYER_OR_HEAD, text, from_text=True)
+    except ValidationError:
+        return text  # refused with the field's name by reference_from_dict
+
+
+def _real_head_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
+    try:
+        ref = reference_from_query(params)
+        by_key = {key: name for name, key in QUERY_KEYS.items()}
+        data: dict[str, Any] = {}
+        messages: list[str] = []
+        for key, value in params.items():
+            if key in (REAL_HEAD_KEY, "s", "e") or key in URL_EXTRA_KEYS:
+                continue
+            name = by_key.get(key)
+            if name is None:
+                messages.append(f"ignored unknown parameter {str(key)[:40]!r}")
+                continue
+            try:
+                data[name] = _parse_field(name, value, from_text=True)
+            except ValidationError as exc:
+                messages.append(f"ignored '{key}' ({name}): {exc}")
+        edits, more = _decode_edits(str(params.get("e", "")))
+        data["edits"] = [list(k) + [v] for k, v in edits.items()]
+        cfg, rest = real_head_config(ref, data)
+        return cfg, messages + more + rest
+    except ValidationError as exc:
+        return LabConfig(), [f"ignored the whole link: {exc}"]
+
+
+def link_reference(params: dict[str, str]) -> HeadReference | None:
+    """The real head a link opens (plain ``rh=`` or inside ``z``), or None (none, or unreadable: the
+    configuration's own reading says why)."""
+    try:
+        if COMPACT_KEY in params:
+            doc = json.loads(_inflate(str(params[COMPACT_KEY])))
+            return reference_from_dict(doc[REAL_HEAD_KEY]) if isinstance(doc, dict) and REAL_HEAD_KEY in doc else None
+        return reference_from_query(params) if REAL_HEAD_KEY in params else None
+    except (ValidationError, ValueError, RecursionError):
+        return None

@@ -28,6 +28,7 @@ with st.sidebar:
     st.radio("Optimiser", list(OPTIMISERS), format_func=OPTIMISERS.get, key="learn_optimiser", horizontal=True,
              on_change=learn.optimiser_changed)
     st.select_slider("Learning rate", options=learn.LEARNING_RATES, key="learn_lr")
+    learn.keep_steps_in_range()
     st.number_input("Number of steps (Run stops there)", min_value=1, max_value=learn.MAX_STEPS, step=50,
                     key="learn_steps")
 

@@ -72,4 +72,7 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers
 
 
-lab(cfg0, base_trace, frozen)
+try:
+    lab(cfg0, base_trace, frozen)
+finally:  # this run's globals and `lab` refer to each other, a cycle only a full collection frees (the server
+    del found, base_trace  # runs none after each run): without its trace, the cycle holds a few kilobytes

@@ -150,7 +150,7 @@ def test_any_link_parses_to_a_config_or_a_message(params: dict[str, str]) -> Non
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=200),
                  st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
                               lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                              max_leaves=20).map(lambda d: json.dumps({"config": d}, allow_nan=True))))
+                              max_leaves=20).map(lambda d: json.dumps({"version": 1, "config": d}, allow_nan=True))))
 def test_any_state_file_gives_a_config_or_a_validation_error(text: str | bytes) -> None:
     try:
         cfg, _extra, _messages = state_from_json(text)
@@ -250,7 +250,7 @@ LINKS: list[tuple[dict[str, str], str]] = [
     ({"z": "!!!not base64"}, "ignored the whole link: the compressed state 'z'"),
     ({"z": pack([1, 2])}, "the state file has no 'config' object"),
     ({"z": bomb()}, "unpacks to more than 2,000,000 bytes"),
-    ({"z": pack({"config": {"seed": 5}}), "seed": "6"}, "'z' holds the whole configuration"),
+    ({"z": pack({"version": 1, "config": {"seed": 5}}), "seed": "6"}, "'z' holds the whole configuration"),
     ({"toolong": "1"}, "made from a state too large for a link"),
 ]
 

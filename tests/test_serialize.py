@@ -121,7 +121,7 @@ def test_unusable_state_files_are_refused_with_a_message(text: str, needle: str)
 
 
 def test_state_file_with_bad_keys_applies_the_rest() -> None:
-    doc = {"config": {"d_model": -1, "seed": "7", "unknown": 1, "n_heads": 2, "d_k": 24, "d_v": 28,
+    doc = {"version": 1, "config": {"d_model": -1, "seed": "7", "unknown": 1, "n_heads": 2, "d_k": 24, "d_v": 28,
                       "edits": [["W_q", 0, 0, 2.0], ["W_q", 0, 0, "NaN"], "junk", ["nope", 0, 0, 1.0]]}}
     cfg, _, msgs = state_from_json(json.dumps(doc))
     text = "\n".join(msgs)

@@ -17,6 +17,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
+from attention_core.serialize import cap_messages
 from ui import shared, state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
@@ -180,6 +181,16 @@ def row_labels(trace: LabTrace, name: str) -> list[str]:
     return [f"{prefix}{i}" for i in range(rows)]
 
 
+def grid_row_labels(trace: LabTrace, name: str) -> list[str]:
+    """A grid's row labels, one per position and never equal to another's: the styling of edited cells
+    (pandas' Styler) keys cells by label, and a sentence repeats words ("the cat the cat the"), so a
+    token row is labelled by its position and its text, as the heatmaps' hover names it ("2·the")."""
+    labels = row_labels(trace, name)
+    if name in ("embeddings", "embeddings_kv"):
+        return [f"{i}·{t}" for i, t in enumerate(labels)]
+    return labels
+
+
 #: Edited cells are highlighted in grids up to this many cells (styling is per cell).
 MAX_STYLED_CELLS = 4096
 
@@ -200,7 +211,7 @@ def matrix_grid(name: str, label: str, trace: LabTrace, *, height: int = 215) ->
         for (r, c), v in edited.items():
             data[r, c] = v
         return pd.DataFrame(data, columns=[str(j) for j in range(base.shape[1])],
-                            index=pd.Index(row_labels(trace, name), name="row"))
+                            index=pd.Index(grid_row_labels(trace, name), name="row"))
     shown: pa.Table | pd.io.formats.style.Styler
     if edited and base.size <= MAX_STYLED_CELLS:
         marks = np.full(base.shape, "", dtype=object)
@@ -268,7 +279,7 @@ MATRIX_TITLES = {"embeddings": "Embeddings X", "embeddings_kv": "Embeddings of t
 
 def link_messages() -> None:
     """What a link or state file got wrong, once, shown literally."""
-    messages = state.take_load_messages()
+    messages = cap_messages(state.take_load_messages())  # several sources together: capped once more
     if messages:
         st.warning("Parts of the link or file could not be used and were ignored; the rest is applied:")
         st.code("\n".join(messages), language=None)

@@ -366,24 +366,73 @@ def head_tiles(attentions: np.ndarray) -> np.ndarray:
     return out
 
 
+def tile_shrink(heads: int, m: int, k: int, most: int = MAX_CELLS_AS_HEATMAP) -> int:
+    """The smallest s ≥ 1 such that ``heads`` tiles of (m, k) cells, each shrunk to ⌈m/s⌉ × ⌈k/s⌉ and
+    separated by one gap column, hold at most ``most`` cells (or s that makes every tile one cell)."""
+    s = 1
+    while -(-m // s) * (heads * (-(-k // s) + 1) - 1) > most and (s < m or s < k):
+        s += 1 if s < 8 else s // 4  # a few dozen steps even at 1,024 tokens
+    return s
+
+
+def shrink(w: np.ndarray, s: int) -> np.ndarray:
+    """(m, k) → (⌈m/s⌉, ⌈k/s⌉) float32: each s × s block's mean (what an overview can show of it)."""
+    w = np.asarray(w, dtype=np.float32)
+    if s == 1:
+        return w
+    m, k = w.shape
+    padded = np.full((-(-m // s) * s, -(-k // s) * s), np.nan, dtype=np.float32)
+    padded[:m, :k] = w
+    blocks = padded.reshape(padded.shape[0] // s, s, padded.shape[1] // s, s)  # (m/s, s, k/s, s)
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(blocks, axis=(1, 3))
+
+
 def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "default") -> FigureSpec:
     """Every head's weights of the lab side by side (small multiples, one 0..1 scale); a click on a
-    tile's cell gives ``point_index``, from which :func:`head_of_click` finds the head."""
-    weights = np.stack([h.weights for h in trace.attention.heads])[None]  # (1, H, n_q, n_k)
-    _, heads, m, k = weights.shape
-    z = head_tiles(weights)  # (n_q, H·(n_k+1) − 1)
+    tile's cell gives an x from which the head is ``x // (n_k + 1)``.
+
+    The size rule holds here as for every figure: up to :data:`MAX_CELLS_AS_HEATMAP` cells the tiles
+    are a heatmap; beyond, one palette picture, each tile shrunk to the mean of s × s blocks so that
+    the picture holds at most that many pixels (1,024 tokens × 8 heads were a 47 MB chart; 128 tokens
+    × 768 heads 72 MB). The picture keeps the heatmap's x units, so a click finds the same head.
+    """
+    heads_ = trace.attention.heads
+    heads, (m, k) = len(heads_), heads_[0].weights.shape
+    s = tile_shrink(heads, m, k)
+    ms, ks = -(-m // s), -(-k // s)
+    z = np.full((ms, heads * (ks + 1) - 1), np.nan, dtype=np.float32)  # (n_q/s, H·(n_k/s + 1) − 1)
+    for h, head in enumerate(heads_):  # one head at a time: no (H, n_q, n_k) copy of every weight
+        z[:, h * (ks + 1): h * (ks + 1) + ks] = shrink(head.weights, s)
     centres = [h * (k + 1) + (k - 1) / 2 for h in range(heads)]
+    labelled = _thin(heads, 16)
+    title = f"all {heads} heads' weights (click one to focus it)"
+    xaxis = {"tickmode": "array", "tickvals": [centres[h] for h in labelled],
+             "ticktext": [f"head {h}" for h in labelled], "showgrid": False, "zeroline": False}
+    if s == 1:  # every weight fits the heatmap
+        data = {"type": "heatmap", "z": z, "colorscale": colorscales(palette)[0], "zmin": 0.0, "zmax": 1.0,
+                "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+        yaxis = {"tickmode": "array", "tickvals": list(range(m)),
+                 "ticktext": [plotly_text(t) for t in trace.tokens_q.tokens][:m] if m <= MAX_TICKS else [],
+                 "autorange": "reversed", "showgrid": False, "zeroline": False}
+    else:
+        import base64
+
+        png = _palette_png(z, colorscales(palette)[0])
+        dx = (k + 1) / (ks + 1)  # picture column → heatmap x: tile h starts at h·(n_k + 1) either way
+        data = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
+                "x0": (dx - 1) / 2, "dx": dx, "y0": (s - 1) / 2, "dy": s, "meta": {"shape": list(z.shape)},
+                "hovertemplate": "query row %{y:.0f}<extra></extra>"}
+        title += f" (picture: each cell the mean of {s} × {s} weights)"
+        xaxis["range"] = [-0.5, heads * (k + 1) - 1.5]
+        yaxis = {"range": [m - 0.5, -0.5], "showgrid": False, "zeroline": False, "showticklabels": False}
     return {
-        "data": [{"type": "heatmap", "z": z, "colorscale": colorscales(palette)[0], "zmin": 0.0, "zmax": 1.0,
-                  "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}],
+        "data": [data],
         "layout": {
-            "title": {"text": f"all {heads} heads' weights (click one to focus it)"},
+            "title": {"text": title},
             "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-            "xaxis": {"tickmode": "array", "tickvals": centres, "ticktext": [f"head {h}" for h in range(heads)],
-                      "showgrid": False, "zeroline": False},
-            "yaxis": {"tickmode": "array", "tickvals": list(range(m)),
-                      "ticktext": [plotly_text(t) for t in trace.tokens_q.tokens][:m] if m <= MAX_TICKS else [],
-                      "autorange": "reversed", "showgrid": False, "zeroline": False},
+            "xaxis": xaxis,
+            "yaxis": yaxis,
         },
     }
 
@@ -457,6 +506,7 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
 
     layers, heads, m, _ = attentions.shape
     z = head_tiles(np.asarray(attentions))
+    as_image = as_image or z.size > MAX_CELLS_AS_HEATMAP  # the size rule: a large grid is sent as a picture
     centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     title = f"all {layers * heads} heads: weights (rows: layers 0-{layers - 1}, columns: heads 0-{heads - 1})"
     if as_image:

@@ -160,10 +160,32 @@ def tick(p: LearnProblem) -> LearnState:
     return advance(p, steps)
 
 
+def at_the_limit(s: LearnState) -> bool:
+    """At MAX_STEPS no button steps further (the number box, which shows the goal, stops there); say so."""
+    if s.step < MAX_STEPS:
+        return False
+    st.session_state["learn_running"] = False
+    st.session_state["learn_message"] = (f"step {s.step:,} is the limit ({MAX_STEPS:,} steps): press Reset to "
+                                         "train again from step 0")
+    return True
+
+
+def keep_steps_in_range() -> None:
+    """Before the "Number of steps" box is drawn: its value stays within 1 … MAX_STEPS (a widget never
+    receives a value above its own limit; Streamlit would reset it to 1)."""
+    steps = st.session_state.get("learn_steps", 300)
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        steps = 300
+    if not 1 <= steps <= MAX_STEPS:
+        st.session_state["learn_steps"] = min(MAX_STEPS, max(1, steps))
+
+
 def step_once(p: LearnProblem) -> None:
-    """The Step button: one step (even past the chosen number of steps)."""
+    """The Step button: one step (even past the chosen number of steps, up to MAX_STEPS)."""
     s = current(p)
-    st.session_state["learn_steps"] = max(int(st.session_state["learn_steps"]), s.step + 1)
+    if at_the_limit(s):
+        return
+    st.session_state["learn_steps"] = min(MAX_STEPS, max(int(st.session_state["learn_steps"]), s.step + 1))
     st.session_state["learn_running"] = False
     advance(p, 1)
 
@@ -171,6 +193,8 @@ def step_once(p: LearnProblem) -> None:
 def run(p: LearnProblem) -> None:
     """The Run button: keep stepping until the chosen number (raised if already reached)."""
     s = current(p)
+    if at_the_limit(s):
+        return
     if s.step >= int(st.session_state["learn_steps"]):
         st.session_state["learn_steps"] = min(MAX_STEPS, s.step + 300)
     st.session_state["learn_message"] = None

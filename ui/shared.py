@@ -9,6 +9,7 @@ from typing import NamedTuple, TypeVar
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, run_lab
+from attention_core.budget import TRACE_BUDGET_BYTES
 from attention_core.cache import ByteLRU, nbytes
 from rooms import Rooms, open_store
 from ui.push import Followers, start_listening
@@ -16,8 +17,10 @@ from ui.push import Followers, start_listening
 T = TypeVar("T")
 
 
-#: Traces kept for all sessions of one server process together (a byte bound, not a count).
-SHARED_CACHE_BYTES = 200 * 2**20
+#: Traces kept for all sessions of one server process together (a byte bound, not a count): the largest
+#: trace the budget allows and its figures fit, so no allowed state is computed twice on a rerun that
+#: changes nothing (at 200 MB a 282 MB trace was never kept: two computations per rerun).
+SHARED_CACHE_BYTES = TRACE_BUDGET_BYTES + 64 * 2**20
 
 
 @st.cache_resource(show_spinner=False)

@@ -109,7 +109,15 @@ def head_choice(trace: LabTrace) -> int:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
         state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
+    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit
+    if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
+        return int(st.number_input(f"Head (0 … {n - 1})", min_value=0, max_value=n - 1, step=1, key="head_shown",
+                                   persist_state="session"))
     return int(st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session"))
+
+
+#: More heads than this are chosen with a number box (a radio of 768 options fills the screen).
+MAX_HEAD_RADIO = 16
 
 
 def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
@@ -161,6 +169,11 @@ def explain_view(trace: LabTrace, head: int) -> None:
         if st.session_state.get("explained") is None:
             return
         ex = explain_weight(h, i, j)
+        if ex["exp_sum"] == 0:  # the mask hides every key from this row: there is no softmax to explain
+            st.code(f"query {q_tok[i]!r} (row {i}) sees no key: the mask hides every key from this row, so it "
+                    f"attends to nothing and every weight of the row is 0 (its output row is 0).",
+                    language=None, wrap_lines=True)
+            return
         terms = " + ".join(f"({_number(a, 3)})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
         kind = {"+overflow": "   (beyond float64: above +1.8e308, an overflow, not a mask)",
                 "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",

@@ -89,8 +89,9 @@ EXAMPLE_PROMPT = "When Mary and John went to the store, John gave a drink to"
 #: biggest drop of p(Mary), 0.92 -> 0.65); step 3: L24 H4, and " John" wins.
 EXAMPLE_HEADS: tuple[Head, ...] = ((1, 5), (23, 3), (24, 4))
 #: Forward results kept per process (attentions and hidden states: about 3 MB at 32 tokens, 89 MB at
-#: 256, so the page's two runs, as trained and with knock-outs, stay cached together).
-CACHE_BYTES = 192 * 2**20
+#: 256): the page's three runs at the largest prompt, as trained, with knock-outs and continued, stay
+#: cached together (at 192 MB they evicted each other: three forward passes per layer change).
+CACHE_BYTES = 3 * 4 * (30 * 9 * MAX_TOKENS**2 + 31 * MAX_TOKENS * 576) + 16 * 2**20
 
 __all__ = [
     "CACHE_BYTES",

@@ -37,7 +37,7 @@ def compact(doc: str) -> str:
     {"s": "a" + "\u0301" * 19_999, "seed": "9"},
     {"s": ("e" + "\u0308" * 31) * 3, "seed": "9"},
     # A browser turns a lone surrogate in an address into U+FFFD; a state document can carry one.
-    {"z": compact('{"config": {"sentence": "ok \\ud800 no", "seed": 9}}')},
+    {"z": compact('{"version": 1, "config": {"sentence": "ok \\ud800 no", "seed": 9}}')},
 ], ids=["19999-marks", "31-marks", "lone-surrogate"])
 def test_text_a_browser_cannot_lay_out_or_encode_is_refused(page, app_url: str, query: dict) -> None:
     goto_app(page, f"{app_url}/?{urlencode(query)}")

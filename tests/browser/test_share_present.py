@@ -85,7 +85,7 @@ def test_import_a_state_file(page, app_url: str, tmp_path: Path) -> None:
     assert w["ticktext_x"] == ["we", "import", "this"]
     np.testing.assert_allclose(weights(page), run_lab(cfg).attention.heads[0].weights, rtol=1e-6)
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"config": {"seed": "x", "d_model": 0}}))
+    bad.write_text(json.dumps({"version": 1, "config": {"seed": "x", "d_model": 0}}))
     open_exports(page)
     page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(bad))
     wait_idle(page)

@@ -45,10 +45,12 @@ from ui.state.session import (
     RealHead,
     config_without_edits,
     ensure_defaults,
+    head_reference,
     last_good_trace,
     load_config,
     open_real_head,
     remember_good,
+    remember_real_head,
 )
 from ui.state.widgets import (
     SEED_SLIDER_MAX,

@@ -8,11 +8,17 @@ import streamlit as st
 
 from attention_core import LabConfig, ValidationError
 from attention_core.lab import make_holdable
-from attention_core.serialize import TOO_LONG_KEY, LinkTooLong, config_from_query, config_to_query
+from attention_core.serialize import (
+    TOO_LONG_KEY,
+    LinkTooLong,
+    config_from_query,
+    config_to_query,
+    link_reference,
+)
 from ui import shared
 from ui.palettes import PALETTES
 from ui.state import room
-from ui.state.session import load_config
+from ui.state.session import head_reference, load_config, remember_real_head
 from ui.text import literal
 
 #: The presentation step a link may ask for is a small whole number in ASCII digits.
@@ -44,6 +50,7 @@ def load_url_once() -> None:
         return
     room_messages = room.load_room_once(params, shared.hall().rooms)
     cfg, messages = config_from_query(params)
+    remember_real_head(cfg, link_reference(params) if cfg.given else None)
     if params.get(TOO_LONG_KEY):
         messages.append("this link was made from a state too large for a link, so it does not hold that state: "
                         "ask for its state file (Share, export, import)")
@@ -66,7 +73,7 @@ def write_url(cfg: LabConfig) -> None:
     leaves a marker instead (the reader says so), and a toast tells the person once.
     """
     try:
-        params = config_to_query(cfg)
+        params = config_to_query(cfg, head_reference(cfg))
         problem = None
     except LinkTooLong as exc:
         params, problem = {TOO_LONG_KEY: "1"}, str(exc)

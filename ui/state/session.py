@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace
+from attention_core.serialize import HeadReference
 from ui.shared import cached_run_lab
 
 
@@ -31,6 +32,25 @@ def open_real_head(cfg: LabConfig, head: RealHead) -> None:
     """Ask the Playground to load a real model's head (``cfg`` holds its matrices)."""
     st.session_state["pending_config"] = cfg
     st.session_state["real_head"] = head
+
+
+#: The page each real model's head is opened from.
+REAL_HEAD_PAGES = {"all-MiniLM-L6-v2": "Real model", "SmolLM2-135M": "Language model"}
+
+
+def head_reference(cfg: LabConfig) -> HeadReference | None:
+    """Where the real head in ``cfg`` comes from (its link and state file carry this), or None."""
+    head = st.session_state.get("real_head")
+    if not cfg.given or head is None:
+        return None
+    return HeadReference(head.model, head.sentence, head.layer, head.head)
+
+
+def remember_real_head(cfg: LabConfig, ref: HeadReference | None) -> None:
+    """A link or state file opened a real model's head: the banner, the next link and file name it."""
+    if cfg.given and ref is not None:
+        st.session_state["real_head"] = RealHead(cfg.sentence, ref.sentence, ref.layer, ref.head, ref.model,
+                                                 REAL_HEAD_PAGES.get(ref.model, "a model"))
 
 
 def ensure_defaults() -> None:
