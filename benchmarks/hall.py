@@ -16,7 +16,11 @@
 3. saturation: 20 sessions rerunning back to back, reruns per second;
 4. one against two processes behind nginx (``deploy/``): 100 sessions joining at once, then each
    changing the sentence every 20 s for 2 minutes (slowest first render, p50, p95, errors), and
-   saturation; the ratios two/one.
+   saturation; the ratios two/one;
+5. lecture rooms (``benchmarks/room.py``): 100 and 300 followers joining a room against the floor, the
+   time from the lecturer's change until every follower has the new numbers, the lecturer's own
+   change with and without followers, memory per follower, and 300 followers on one and on two
+   processes behind nginx with the rooms in Redis.
 
 The load client runs on the same machine as the servers (loopback only): on a 2-core machine
 it takes CPU from them, so the two-process figures understate what two cores of a server give.
@@ -238,6 +242,10 @@ def run(quick: bool = False) -> dict:
     out["hall_two_vs_one_saturation_ratio"] = two["saturation_per_s"] / one["saturation_per_s"]
     out["hall_two_vs_one_join_max_cut"] = 1 - two["join_max_ms"] / one["join_max_ms"]
     out["hall_two_vs_one_p95_ratio"] = two["p95_ms"] / one["p95_ms"]
+    print("hall 5: lecture rooms")
+    from benchmarks import room  # (imports this module)
+
+    out["room"] = room.run(quick)
     print()
     print(table(out))
     return out

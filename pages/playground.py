@@ -66,10 +66,11 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         views.second_view(trace, head)
     with explained_above if st.session_state.get("explained") else edit:
         views.explain_view(trace, head)
-    room.publish(trace, head=head)  # a lecturer's room follows every edit
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
     draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers
+    room.publish(trace, head=head)  # a lecturer's room follows every edit (after this page is drawn: the
+    # followers' reruns then do not compete with the lecturer's own)
 
 
 try:

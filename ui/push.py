@@ -12,7 +12,9 @@ was away, a lecturer who went offline), so nothing depends on this path alone.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections import defaultdict
 
 from streamlit import runtime
@@ -24,6 +26,12 @@ from rooms.store import Store
 _LOG = logging.getLogger(__name__)
 #: Values a rerun must not repeat: a button press is delivered once.
 _TRIGGERS = {"trigger_value", "json_trigger_value", "string_trigger_value", "chat_input_value"}
+#: After a change, the followers' reruns wait this long, so the lecturer's own run (which published it)
+#: finishes and reaches the lecturer's screen before a hall of reruns competes with it for the process.
+PUSH_DELAY = 0.03
+#: Between two followers' reruns: a hundred script threads started at once fight over one interpreter
+#: lock and starve the event loop that sends everyone's messages; paced, each runs almost alone.
+PUSH_SPACING = 0.004
 
 
 def session_id() -> str | None:
@@ -38,6 +46,8 @@ class Followers:
     def __init__(self) -> None:
         self._rooms: dict[str, set[str]] = defaultdict(set)
         self._lock = threading.Lock()
+        self._changes: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._pusher: threading.Thread | None = None
 
     def follow(self, code: str, session: str) -> None:
         with self._lock:
@@ -55,15 +65,32 @@ class Followers:
             return len(self._rooms.get(code, ()))
 
     def changed(self, code: str) -> None:
-        """Room ``code`` changed: rerun its followers here (a closed session is forgotten)."""
+        """Room ``code`` changed: its followers here are rerun shortly (by :meth:`_push`'s thread)."""
         with self._lock:
-            sessions = list(self._rooms.get(code, ()))
-        if not sessions or not runtime.exists():
-            return
-        gone = [s for s in sessions if not _rerun(s)]
-        if gone:
-            with self._lock:
-                self._rooms[code].difference_update(gone)
+            if self._pusher is None:
+                self._pusher = threading.Thread(target=self._push, name="room-followers", daemon=True)
+                self._pusher.start()
+        self._changes.put(code)
+
+    def _push(self) -> None:
+        while True:
+            codes = {self._changes.get()}
+            time.sleep(PUSH_DELAY)
+            while not self._changes.empty():  # changes that came meanwhile: one rerun covers them
+                codes.add(self._changes.get_nowait())
+            for code in codes:
+                with self._lock:
+                    sessions = list(self._rooms.get(code, ()))
+                if not runtime.exists():
+                    continue
+                gone = []
+                for session in sessions:
+                    if not _rerun(session):
+                        gone.append(session)
+                    time.sleep(PUSH_SPACING)
+                if gone:
+                    with self._lock:
+                        self._rooms[code].difference_update(gone)
 
 
 def _rerun(session: str) -> bool:
