@@ -1,8 +1,9 @@
 """python -m benchmarks [--quick] [--skip-browser] [hall]: every speed and size figure in one run.
 
 Each figure is a ratio against a floor measured in the same run on the same machine
-(these machines are shared and noisy), printed as a table and written to
-benchmarks/results.json:
+(these machines are shared and noisy), printed as a table and written to docs/benchmarks.md
+(the hall part to docs/benchmarks_hall.md; the rooms, memory and language-model benchmarks write
+docs/benchmarks_room.md, docs/benchmarks_memory.md and docs/benchmarks_lm.md themselves):
 
 1. core: a full trace (1 and 8 heads, causal and not, d_model 64) against the NumPy
    seed's own code and, when torch is installed, torch computing the same intermediates;
@@ -14,22 +15,30 @@ benchmarks/results.json:
 5. real model: the NumPy forward pass of all-MiniLM-L6-v2 at 8, 32, 128 tokens and the
    Real model page's rerun at 32 tokens (when the optional model package is installed).
 
-``python -m benchmarks hall`` runs only the lecture-hall part instead (about 20 minutes, see
-benchmarks/hall.py): many websocket sessions on one process and on two behind nginx.
+``python -m benchmarks hall`` runs only the lecture-hall part instead (about 25 minutes, see
+benchmarks/hall.py): many websocket sessions on one process and on two behind nginx, and rooms.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 from pathlib import Path
 
 from benchmarks import browser, core, hall, real_model, rerun
 
-OUT = Path(__file__).with_name("results.json")
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+OUT, HALL_OUT = DOCS / "benchmarks.md", DOCS / "benchmarks_hall.md"
+#: The other benchmarks' own pages, listed on docs/benchmarks.md.
+OTHERS = {"benchmarks_hall.md": "python -m benchmarks hall", "benchmarks_room.md": "python -m benchmarks.room",
+          "benchmarks_memory.md": "python -m benchmarks.memory", "benchmarks_lm.md": "python -m benchmarks.smollm2 --interpret"}
+
+
+def header(title: str, command: str, when: str, m: dict) -> str:
+    return (f"# {title}\n\nWritten by `{command}` on {when} ({m['cores']} cores, {m['cpu']}, Python "
+            f"{m['python']}). Each ratio is against a floor measured in the same run on the same machine.\n")
 
 
 def machine() -> dict:
@@ -47,8 +56,13 @@ def main() -> None:
     ap.add_argument("--skip-browser", action="store_true")
     ap.add_argument("part", nargs="?", choices=["hall"], help="hall: only the lecture-hall part (~20 min)")
     args = ap.parse_args()
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     if args.part == "hall":
-        hall.run(quick=args.quick)  # prints its own table; results.json keeps the main run's figures
+        out = hall.run(quick=args.quick)  # prints its own table
+        if not args.quick:
+            HALL_OUT.write_text(header("The lecture hall", "python -m benchmarks hall", when, machine())
+                                + "\n" + hall.table(out) + "\n")
+            print(f"\nwrote {HALL_OUT}")
         return
 
     results: dict = {"machine": machine(), "measured_at": datetime.datetime.now(datetime.UTC).isoformat()}
@@ -60,7 +74,10 @@ def main() -> None:
     print()
     print(table(results))
     if not args.quick:
-        OUT.write_text(json.dumps(results, indent=1))
+        others = "\n".join(f"- [{name}]({name}): `{command}`" for name, command in OTHERS.items()
+                           if (DOCS / name).exists())
+        OUT.write_text(header("Speed and size", "python -m benchmarks", when, results["machine"]) + "\n"
+                       + table(results) + "\n\nThe other benchmarks write their own pages:\n\n" + others + "\n")
         print(f"\nwrote {OUT}")
 
 

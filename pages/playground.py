@@ -15,6 +15,7 @@ if state.room.role() == "follower":  # a student following a lecture: the lectur
 state.consume_pending()
 present = bool(st.session_state["present"])
 st.html(views.COMPACT)  # our own constant style: less padding, so edit and effect share one screen
+room_panel = st.sidebar.container()  # first in the sidebar: a lecturer reaches the room without scrolling
 messages = controls.sidebar(present)
 if not present:
     st.title("Attention Playground")
@@ -31,7 +32,7 @@ if found is None:
 base_trace, cfg0, frozen = found
 if not frozen:
     state.reconcile_edits(base_trace.base)  # edits on a regenerated matrix are set aside, never lost
-room.sidebar_panel(base_trace)  # teach this as a room; a lecturer's join link, followers and questions
+room.sidebar_panel(base_trace, room_panel)  # teach this as a room; a lecturer's join link, followers and questions
 if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)

@@ -11,6 +11,7 @@ import html
 import numpy as np
 import segno
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.serialize import state_from_json, state_to_json
@@ -67,9 +68,9 @@ def join_panel(*, big: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- the lecturer
-def sidebar_panel(trace: LabTrace | None) -> None:
-    """In the sidebar: "Teach this as a room", or the room's join link, followers, and questions."""
-    sb = st.sidebar
+def sidebar_panel(trace: LabTrace | None, sb: DeltaGenerator) -> None:
+    """In the sidebar (``sb``, a place at its top): "Teach this as a room", or the room's join link,
+    followers, and questions."""
     hall = shared.hall()
     problem = room_state.take_room_error()
     if room_state.role() != "lecturer":
@@ -119,7 +120,7 @@ def live_panel() -> None:
     counts = rooms.tally(code, q)
     st.caption(f"Question {q.id}, {q.status}: {sum(counts)} answer{'' if sum(counts) == 1 else 's'}")  # no text of anyone's in it
     st.plotly_chart(answers_figure(q, counts, reveal=q.status == "revealed"), width="stretch", key="room_tally",
-                    config=chart_config("answers"))
+                    config={**chart_config("answers"), "displayModeBar": False})
     c1, c2 = st.columns(2)
     if q.status == "open":
         c1.button("Close", key="room_close", on_click=_status, args=("closed",))
@@ -331,7 +332,7 @@ def question_view(snap: Snapshot, trace: LabTrace) -> None:
             st.warning(UNAVAILABLE)
             return
         st.plotly_chart(answers_figure(q, counts, reveal=True), width="stretch", key="follow_tally",
-                        config=chart_config("answers"))
+                        config={**chart_config("answers"), "displayModeBar": False})
         return
     mine = rooms.my_answer(snap.code, room_state.student(), q.id)
     key = room_state.answer_key(q.id)

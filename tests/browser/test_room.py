@@ -104,6 +104,17 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
         assert sum(bars["traces"][0]["y"]) == 3
         lect.screenshot(path=str(DOCS / "room_question_1280.png"))
 
+        # The presentation's first stage: the student link in large type and its QR code, on the projector.
+        lect.get_by_text("Presentation mode").click()
+        wait_idle(lect)
+        lect.get_by_text("Join", exact=True).first.wait_for()
+        link = lect.get_by_text(f"?room={code}").first
+        box, qr = link.bounding_box(), lect.locator("[data-testid=stImage] img").first.bounding_box()
+        assert box and qr and box["y"] + box["height"] <= 720 and qr["y"] + qr["height"] <= 720 and qr["width"] >= 300
+        assert float(link.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 32
+        assert key not in lect.locator("[data-testid=stMain]").inner_text()
+        lect.screenshot(path=str(DOCS / "room_join_1280.png"))
+
         # The key never reached a student, in any frame.
         for page, frames, _ in students:
             assert frames and not any(key.encode() in f for f in frames)
