@@ -214,3 +214,33 @@ def test_redis_going_away_says_so_and_the_room_resumes(redis_hall: RedisServer) 
 
     np.testing.assert_array_equal(chart_z(student.get("plotly_chart")[0]),
                                   shared.cached_run_lab(_lecturer_config(at)).attention.heads[0].weights)
+
+
+def test_the_lecturers_exports_carry_no_key() -> None:
+    at, code, key = lecturer()
+    edit_cell(at, "W_q", 0, 0, 1.5)
+    at.session_state["step_tab"] = "Share and export"
+    at.run()
+    assert not at.exception
+    main = "\n".join(str(n.proto) for n in _walk(at.main) if getattr(n, "proto", None) is not None)
+    assert "W_q%3A0%3A0%3A1.5" in main or "W_q:0:0:1.5" in main  # the share link is there …
+    assert key not in main  # … without the key
+    from attention_core.export import python_script
+    from attention_core.serialize import state_to_json
+    from ui import shared
+
+    trace = shared.cached_run_lab(_lecturer_config(at))
+    assert key not in python_script(trace) and key not in state_to_json(trace.config)
+
+
+def test_the_follow_view_stays_lean_with_a_question_and_a_stage() -> None:
+    at, code, _ = lecturer()
+    at.selectbox(key="room_q_kind").set_value("estimate").run()
+    at.button(key="room_ask").click().run()
+    student = open_app({"room": code})
+    assert student.slider and elements(student.main) <= 20, elements(student.main)
+    at.session_state["present"] = True
+    at.run()
+    at.button(key="next_stage").click().run()
+    student.run()
+    assert elements(student.main) <= 20 and "stage 2 of" in student.caption[0].value

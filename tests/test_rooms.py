@@ -238,3 +238,17 @@ def test_a_store_that_went_away_says_so(redis_server: RedisServer) -> None:
         assert rooms.publish(code, key, '{"a": 2}') == 2
     finally:
         server.close()
+
+
+def test_a_flood_of_changes_waits_as_one_per_room() -> None:
+    """100,000 changes to one room, faster than anyone can be rerun: what waits is one entry."""
+    from ui.push import Followers
+
+    followers = Followers()
+    followers.follow("ACEFHJ", "a-session")
+    tracemalloc.start()
+    for _ in range(100_000):
+        followers.changed("ACEFHJ")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert followers.pending() <= 1 and peak < 1_000_000, (followers.pending(), peak)

@@ -12,7 +12,6 @@ was away, a lecturer who went offline), so nothing depends on this path alone.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import defaultdict
@@ -46,7 +45,8 @@ class Followers:
     def __init__(self) -> None:
         self._rooms: dict[str, set[str]] = defaultdict(set)
         self._lock = threading.Lock()
-        self._changes: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._pending: set[str] = set()  # rooms changed since the last push
+        self._wake = threading.Event()
         self._pusher: threading.Thread | None = None
 
     def follow(self, code: str, session: str) -> None:
@@ -65,24 +65,31 @@ class Followers:
             return len(self._rooms.get(code, ()))
 
     def changed(self, code: str) -> None:
-        """Room ``code`` changed: its followers here are rerun shortly (by :meth:`_push`'s thread)."""
+        """Room ``code`` changed: its followers here are rerun shortly (by :meth:`_push`'s thread). Changes
+        that come faster than followers can be rerun are merged: what waits is a set of room codes, so a
+        flood of changes holds no more memory than one change per room."""
         with self._lock:
+            self._pending.add(code)
             if self._pusher is None:
                 self._pusher = threading.Thread(target=self._push, name="room-followers", daemon=True)
                 self._pusher.start()
-        self._changes.put(code)
+        self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
 
     def _push(self) -> None:
         while True:
-            codes = {self._changes.get()}
+            self._wake.wait()
             time.sleep(PUSH_DELAY)
-            while not self._changes.empty():  # changes that came meanwhile: one rerun covers them
-                codes.add(self._changes.get_nowait())
-            for code in codes:
-                with self._lock:
-                    sessions = list(self._rooms.get(code, ()))
-                if not runtime.exists():
-                    continue
+            with self._lock:
+                self._wake.clear()
+                codes, self._pending = self._pending, set()
+                batches = [(code, list(self._rooms.get(code, ()))) for code in codes]
+            if not runtime.exists():
+                continue
+            for code, sessions in batches:
                 gone = []
                 for session in sessions:
                     if not _rerun(session):
