@@ -26,6 +26,8 @@ NEEDS = {"streamlit": "streamlit", "plotly": "plotly", "pandas": "streamlit", "p
          "tokenizers": "tokenizers", "websockets": "streamlit", "ui": "streamlit", "pages": "streamlit",
          "benchmarks": "streamlit", "deploy": "streamlit", "rooms": "redis", "tests": "streamlit"}
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)(?:\.(\w+))?", re.MULTILINE)
+#: A test file that needs a package its imports do not show says so in a line ``# needs: name, name``.
+_DECLARED = re.compile(r"^# needs: (.+)$", re.MULTILINE)
 #: Test helpers that import only the core (a test importing them needs nothing more).
 CORE_HELPERS = {"redis_server"}
 _UNMET: pytest.StashKey[dict[str, str]] = pytest.StashKey()
@@ -59,8 +61,9 @@ def unmet_requirements(path: Path) -> list[str]:
 
 def needed(path: Path) -> set[str]:
     """The distributions a test file's imports need (``tests.X`` helpers: what X needs, read the same way)."""
-    found: set[str] = set()
-    for top, sub in _IMPORT.findall(path.read_text(errors="replace")):
+    text = path.read_text(errors="replace")
+    found: set[str] = {name.strip() for line in _DECLARED.findall(text) for name in line.split(",")}
+    for top, sub in _IMPORT.findall(text):
         if top == "tests" and sub in CORE_HELPERS:
             continue
         if top == "tests" and sub and (path.parent / f"{sub}.py").exists() and sub != path.stem:

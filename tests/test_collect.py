@@ -1,6 +1,9 @@
 """The suite collects however pytest is started: the ``pytest`` command, ``python -m pytest``, from
 any folder (the project root is put on the import path by pyproject.toml, not by the caller)."""
 
+# needs: streamlit, playwright, hypothesis
+# (these tests check the interpreter that runs the whole suite)
+
 from __future__ import annotations
 
 import re
