@@ -13,8 +13,8 @@ import segno
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from attention_core import LabConfig, LabTrace, ValidationError
-from attention_core.serialize import state_from_json, state_to_json
+from attention_core import LabTrace, ValidationError
+from attention_core.serialize import state_to_json
 from attention_core.steps import BY_NAME
 from rooms import Question, RoomError, StoreUnavailable
 from rooms.room import Snapshot
@@ -230,6 +230,7 @@ def follow_view() -> None:
         hall.rooms.follower_seen(code, room_state.student())
         snap = room_state.keep_snapshot(hall.rooms.snapshot(code))
         reachable = True
+        room_state.checked()
     except StoreUnavailable:  # keep showing the last state this student saw, and say why it stands still
         st.warning(UNAVAILABLE)
         snap, reachable = room_state.last_snapshot(), False
@@ -244,7 +245,7 @@ def follow_view() -> None:
         st.caption(literal(f"following {code} · waiting for the lecturer"))
         follow_check(snap.version, snap.lecturer_online)
         return
-    cfg, screen = _screen(snap)
+    cfg, screen = shared.room_screen(snap.state)
     where = (f"stage {int(screen.get('stage', 0)) + 1} of {int(screen.get('stages', 1))}"
              if screen.get("present") else "Playground")
     st.caption(literal(f"following {code} · {where}"))
@@ -267,10 +268,6 @@ def follow_view() -> None:
               help="The full lab with exactly the lecturer's state, in your session alone.")
     follow_check(snap.version if reachable else None, snap.lecturer_online)
 
-
-def _screen(snap: Snapshot) -> tuple[LabConfig, dict]:
-    cfg, extra, _ = state_from_json(snap.state or "")
-    return cfg, extra
 
 
 def _playground(trace: LabTrace, screen: dict) -> None:
@@ -369,7 +366,10 @@ def answers_figure(q: Question, counts: list[int], *, reveal: bool) -> FigureSpe
 
 @st.fragment(run_every=FOLLOW_CHECK_SECONDS)
 def follow_check(version: int | None, online: bool) -> None:
-    """The safety net: rerun the follow view when the room moved on and no push arrived (draws nothing)."""
+    """The safety net: rerun the follow view when the room moved on and no push arrived (draws nothing).
+    Its first run is part of the page's own run, which has just read the room: only the timer's runs look."""
+    if not room_state.due_for_check(FOLLOW_CHECK_SECONDS / 2):
+        return
     try:
         rooms = shared.hall().rooms
         rooms.follower_seen(room_state.code(), room_state.student())

@@ -3,6 +3,7 @@ of one server process (not session state: a hundred students opening the same li
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 from typing import NamedTuple, TypeVar
 
@@ -11,6 +12,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, run_lab
 from attention_core.budget import TRACE_BUDGET_BYTES
 from attention_core.cache import ByteLRU, nbytes
+from attention_core.serialize import state_from_json
 from rooms import Rooms, open_store
 from ui.push import Followers, start_listening
 
@@ -57,3 +59,11 @@ def hall() -> Hall:
     followers = Followers()
     start_listening(store, followers)
     return Hall(Rooms(store), followers)
+
+
+@functools.lru_cache(maxsize=64)
+def room_screen(state: str) -> tuple[LabConfig, dict]:
+    """A room's published state read once per process for all its followers (the lab's state-file reader):
+    the configuration and what the lecturer's screen shows. Both are shared: never change them."""
+    cfg, extra, _ = state_from_json(state)
+    return cfg, extra

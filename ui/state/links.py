@@ -49,6 +49,8 @@ def load_url_once() -> None:
     if not params:
         return
     room_messages = room.load_room_once(params, shared.hall().rooms)
+    if room.role() == "follower":  # the room holds the state a follower sees, not the link
+        return
     cfg, messages = config_from_query(params)
     remember_real_head(cfg, link_reference(params) if cfg.given else None)
     if params.get(TOO_LONG_KEY):

@@ -14,6 +14,7 @@ The link carries the role: ``?room=CODE&key=KEY`` (lecturer), ``?room=CODE`` (fo
 from __future__ import annotations
 
 import secrets
+import time
 
 import streamlit as st
 
@@ -169,6 +170,16 @@ def keep_snapshot(snap: Snapshot | None) -> Snapshot | None:
     """The room as this student last saw it, shown again while the store is unreachable."""
     st.session_state["room_snapshot"] = snap
     return snap
+
+
+def checked() -> None:
+    """The follow view has just read its room."""
+    st.session_state["room_checked_at"] = time.monotonic()
+
+
+def due_for_check(seconds: float) -> bool:
+    """Has the room not been read for ``seconds``?"""
+    return time.monotonic() - float(st.session_state.get("room_checked_at", 0.0)) >= seconds
 
 
 def last_snapshot() -> Snapshot | None:
