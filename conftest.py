@@ -24,7 +24,7 @@ NEEDS = {"streamlit": "streamlit", "plotly": "plotly", "pandas": "streamlit", "p
          "playwright": "playwright", "axe_playwright_python": "axe-playwright-python", "hypothesis": "hypothesis",
          "colorspacious": "colorspacious", "redis": "redis", "segno": "segno", "gguf": "gguf",
          "tokenizers": "tokenizers", "websockets": "streamlit", "ui": "streamlit", "pages": "streamlit",
-         "benchmarks": "streamlit", "deploy": "streamlit", "rooms": "redis", "tests": "streamlit"}
+         "benchmarks": "streamlit", "rooms": "redis", "tests": "streamlit"}  # (deploy.serve: the standard library)
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)(?:\.(\w+))?", re.MULTILINE)
 #: A test file that needs a package its imports do not show says so in a line ``# needs: name, name``.
 _DECLARED = re.compile(r"^# needs: (.+)$", re.MULTILINE)

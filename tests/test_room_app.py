@@ -186,7 +186,7 @@ def redis_hall(monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
     """The app's rooms on a real redis-server (persistence on), for this test only."""
     from ui import shared
 
-    server = RedisServer(persist=True)
+    server = RedisServer()
     monkeypatch.setenv("ATTENTION_LAB_REDIS_URL", server.url)
     shared.hall.clear()
     yield server

@@ -223,7 +223,7 @@ def test_a_flood_of_answers_holds_bounded_memory(make_rooms) -> None:
 
 
 def test_a_store_that_went_away_says_so(redis_server: RedisServer) -> None:
-    server = RedisServer(persist=True)
+    server = RedisServer()
     try:
         rooms = Rooms(RedisStore(server.url))
         code, key = rooms.create()

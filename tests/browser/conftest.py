@@ -6,6 +6,8 @@ Fixtures
   ``streamlit_factory``  session: ``start(script) -> url`` for other scripts, all stopped at the end.
   ``browser``            session: headless Chromium from /usr/bin/chromium (never ``playwright install``).
   ``page``               function: a fresh context (1400 x 1000) and page, closed after the test.
+  ``hall``               function: the lecture-hall deployment (``deploy/serve.py``): nginx in front of
+                         two app processes, rooms in a redis-server; stopped after the test.
 
 Every test in this folder is marked ``browser``. Without Chromium or Playwright the tests
 are skipped with the reason shown, except in CI (CI=true), where that is a failure.
@@ -157,3 +159,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     for proc in item.config.stash.get(_SERVERS, []):
         lines.append(f"server pid {proc.pid}, exit code {proc.poll()}:\n{server_log(proc, 2000)}")
     rep.sections.append(("browser", "\n".join(lines)))
+
+
+@pytest.fixture
+def hall() -> Iterator[Any]:
+    """Two app processes behind the real nginx, rooms in the real redis-server (Debian's packages): skipped
+    with the reason locally without them, a failure in CI (CI=true)."""
+    from deploy.serve import nginx_binary, redis_binary, start_hall
+
+    missing = [name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found]
+    if missing:
+        reason = f"no {' or '.join(missing)} (Debian: apt-get install -y nginx redis-server)"
+        if _in_ci():
+            pytest.fail(f"CI=true and the deployment tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    h = start_hall(2)
+    try:
+        yield h
+    finally:
+        h.stop()

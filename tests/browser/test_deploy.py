@@ -22,13 +22,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from benchmarks.hall import WS_LOAD, ws_load
-from deploy.serve import Hall, nginx_binary, start_hall
+from deploy.serve import Hall
 from tests.browser.helpers import (
     CHART_DRAWN_JS,
     error_elements,
@@ -48,18 +47,6 @@ slow = pytest.mark.skipif(not IN_CI and os.environ.get("ATTENTION_LAB_SLOW") != 
                           reason="the 3-minute lecture-hall load test runs in CI (CI=true) or with ATTENTION_LAB_SLOW=1")
 
 
-@pytest.fixture
-def hall() -> Iterator[Hall]:
-    if nginx_binary() is None:
-        reason = "no nginx (Debian: apt-get install -y nginx)"
-        if IN_CI:
-            pytest.fail(f"CI=true and the deployment tests cannot run: {reason}", pytrace=False)
-        pytest.skip(reason)
-    h = start_hall(2)
-    try:
-        yield h
-    finally:
-        h.stop()
 
 
 def websockets_logged(hall: Hall, total: int, timeout: float = 10.0) -> dict[str, int]:

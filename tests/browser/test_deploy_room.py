@@ -10,13 +10,10 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
-from deploy.serve import Hall, nginx_binary, redis_binary, start_hall
+from deploy.serve import Hall
 from tests.browser.helpers import (
     CHART_DRAWN_JS,
     error_elements,
@@ -26,25 +23,11 @@ from tests.browser.helpers import (
     wait_idle,
 )
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHANGED_JS = ("(old) => { const p = document.querySelectorAll('.js-plotly-plot')[0];"
               " return !!(p && p._fullData && p._fullData.length"
               " && JSON.stringify(Array.from(p._fullData[0].z, r => Array.from(r))) !== old); }")
 
 
-@pytest.fixture
-def hall() -> Iterator[Hall]:
-    missing = [name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found]
-    if missing:
-        reason = f"no {' or '.join(missing)} (Debian: apt-get install -y nginx redis-server)"
-        if IN_CI:
-            pytest.fail(f"CI=true and the deployment tests cannot run: {reason}", pytrace=False)
-        pytest.skip(reason)
-    h = start_hall(2)
-    try:
-        yield h
-    finally:
-        h.stop()
 
 
 def pinned(browser: Any, hall: Hall, backend: Any, viewport: dict[str, int]) -> tuple[Any, Any, str]:
