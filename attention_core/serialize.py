@@ -441,8 +441,8 @@ def head_from_reference(ref: HeadReference) -> LabConfig:
     model = {"all-MiniLM-L6-v2": minilm, "SmolLM2-135M": smollm2}[ref.model]
     shape = model.CONFIG  # the pinned model's: a head outside it is refused before anything runs
     if not (0 <= ref.layer < shape.n_layers and 0 <= ref.head < shape.n_heads):
-        raise ValidationError(f"{ref.model} has layers 0-{shape.n_layers - 1} and heads 0-{shape.n_heads - 1}, "
-                              f"not layer {ref.layer}, head {ref.head}")
+        raise ValidationError(f"{ref.model} has layers 0-{shape.n_layers - 1} and heads "
+                              f"0-{shape.n_heads - 1}, not layer {ref.layer}, head {ref.head}")
     return model.head_config(ref.sentence, ref.layer, ref.head)
 
 

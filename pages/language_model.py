@@ -584,7 +584,7 @@ if tab == "Head roles":
             heatmap(
                 z if np.isfinite(z).any() else np.zeros_like(z),
                 title=name,
-                row_labels=[f"L{l}" for l in range(lm.N_LAYERS)],
+                row_labels=[f"L{i}" for i in range(lm.N_LAYERS)],
                 col_labels=[str(x) for x in range(lm.N_HEADS)],
                 kind="weights",
                 row_title="layer",
@@ -606,8 +606,8 @@ if tab == "Head roles":
         "lm_roles",
         lambda: pd.DataFrame(
             [
-                {"layer": l, "head": h, **{names[r]: scores[r][l, h] for r in names}}
-                for l in range(lm.N_LAYERS)
+                {"layer": i, "head": h, **{names[r]: scores[r][i, h] for r in names}}
+                for i in range(lm.N_LAYERS)
                 for h in range(lm.N_HEADS)
             ]
         ),
@@ -670,7 +670,9 @@ if tab == "Patching":
             corrupt_run,
             answer,
             wrong,
-            progress=lambda f: progress.progress(min(1.0, f), text=f"Patching {lm.N_LAYERS * lm.N_HEADS} heads…"),
+            progress=lambda f: progress.progress(
+                min(1.0, f), text=f"Patching {lm.N_LAYERS * lm.N_HEADS} heads…"
+            ),
         )
 
     result = shared.shared_traces().get_or_compute(
@@ -683,7 +685,7 @@ if tab == "Patching":
             rec.T,
             title="recovered (1 = the head alone restores the clean answer)",
             row_labels=[str(h) for h in range(lm.N_HEADS)],
-            col_labels=[f"L{l}" for l in range(lm.N_LAYERS)],
+            col_labels=[f"L{i}" for i in range(lm.N_LAYERS)],
             kind="scores",
             row_title="head",
             col_title="layer",
@@ -706,8 +708,8 @@ if tab == "Patching":
         "lm_patch",
         lambda: pd.DataFrame(
             [
-                {"layer": l, "head": h, "patched diff": result.patched_diff[l, h], "recovered": rec[l, h]}
-                for l in range(lm.N_LAYERS)
+                {"layer": i, "head": h, "patched diff": result.patched_diff[i, h], "recovered": rec[i, h]}
+                for i in range(lm.N_LAYERS)
                 for h in range(lm.N_HEADS)
             ]
         ),
