@@ -47,7 +47,9 @@ class ByteLRU:
         self.bytes = 0
         self.hits = self.misses = 0
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any], size: Callable[[Any], int] = nbytes) -> Any:
+    def get_or_compute(
+        self, key: Hashable, compute: Callable[[], Any], size: Callable[[Any], int] = nbytes
+    ) -> Any:
         """The cached value of ``key``, or ``compute()`` (run once even if many threads ask at once)."""
         while True:
             with self._lock:
@@ -80,6 +82,12 @@ class ByteLRU:
             while self.bytes > self.max_bytes:
                 _, (_, old) = self._entries.popitem(last=False)
                 self.bytes -= old
+
+    def clear(self) -> None:
+        """Forget every entry (benchmarks time cold runs); a computation under way still finishes."""
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

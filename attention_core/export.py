@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str
     mask, come as :class:`numpy.ma.MaskedArray` whose mask is the cells the attention mask
     hides: the writers then tell a masked −∞ from a score that overflowed float64.
     """
-    cols = lambda m: [str(j) for j in range(m.shape[1])]
+    def cols(m: np.ndarray) -> list[str]:
+        return [str(j) for j in range(m.shape[1])]
+
     out: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
     for name in ("W_q", "W_k", "W_v"):
         m = getattr(trace, name)
@@ -53,7 +56,8 @@ def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str
             m = step.value(trace, h)
             if step.name in _SCORE_STEPS and step.per_head:
                 m = _with_hidden_cells(trace, step.name, h, m)
-            out[f"head{h}_{step.name}" if multi and step.per_head else step.name] = (m, *labels(trace, step, m))
+            key = f"head{h}_{step.name}" if multi and step.per_head else step.name
+            out[key] = (m, *labels(trace, step, m))
     return out
 
 
@@ -86,7 +90,7 @@ def to_csv(m: np.ndarray, rows: list[str], cols: list[str]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["", *(_cell(c) for c in cols)])
-    for label, row in zip(rows, np.asarray(m, dtype=np.float64)):
+    for label, row in zip(rows, np.asarray(m, dtype=np.float64), strict=True):
         w.writerow([_cell(label), *(repr(float(v)) for v in row)])
     return buf.getvalue()
 
@@ -142,33 +146,76 @@ def _lit(m: np.ndarray | None) -> list[list[float]] | None:
     return None if m is None else [[float(v) for v in row] for row in np.asarray(m, dtype=np.float64)]
 
 
-def script_inputs(trace: LabTrace) -> dict[str, Any]:
-    """What :mod:`.reproduce` needs to recompute ``trace``: its inputs, with full precision."""
+def _script_fields(trace: LabTrace) -> dict[str, Any]:
+    """What :mod:`.reproduce` needs to recompute ``trace``, matrices still as float64 arrays."""
     mh = trace.attention
-    zero = lambda name: _lit(trace.biases[name]) if name in trace.biases else 0.0
+
+    def as_array(m: np.ndarray | None) -> np.ndarray | None:
+        return None if m is None else np.asarray(m, dtype=np.float64)
+
+    def zero(name: str) -> np.ndarray | float:  # a bias the configuration has, or 0
+        return np.asarray(trace.biases[name], dtype=np.float64) if name in trace.biases else 0.0
+
     return {
-        "tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens), "cross": trace.is_cross,
-        "X": _lit(trace.embeddings), "X_kv": _lit(trace.embeddings_kv), "P": _lit(trace.position_table),
-        "W_q": _lit(trace.W_q), "W_k": _lit(trace.W_k), "W_v": _lit(trace.W_v), "W_o": _lit(trace.W_o),
-        "b_q": zero("b_q"), "b_k": zero("b_k"), "b_v": zero("b_v"),
+        "tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens),
+        "cross": trace.is_cross, "X": as_array(trace.embeddings), "X_kv": as_array(trace.embeddings_kv),
+        "P": as_array(trace.position_table), "W_q": as_array(trace.W_q), "W_k": as_array(trace.W_k),
+        "W_v": as_array(trace.W_v), "W_o": as_array(trace.W_o), "b_q": zero("b_q"), "b_k": zero("b_k"),
+        "b_v": zero("b_v"),
         "n_heads": mh.n_heads, "n_kv_heads": mh.n_kv_heads,
         "options": mh.options.to_dict(),  # whole: scale, causal, window, alibi, rope_base, normaliser
         "alibi_slopes": None if mh.alibi_slopes is None else [float(s) for s in mh.alibi_slopes],
     }
 
 
-def python_script(trace: LabTrace) -> str:
-    """The reproduce module (:mod:`.reproduce`, a real, linted file) with ``trace``'s inputs written in."""
+def script_inputs(trace: LabTrace) -> dict[str, Any]:
+    """What :mod:`.reproduce` needs to recompute ``trace``: its inputs, with full precision."""
+    return {k: _lit(v) if isinstance(v, np.ndarray) else v for k, v in _script_fields(trace).items()}
+
+
+def _script_json_pieces(trace: LabTrace) -> Iterator[str]:
+    """``json.dumps(script_inputs(trace))``, the same text, in pieces of at most one matrix row:
+    the whole document is never held as Python lists (~32 bytes per number, against ~20 as text)."""
+    fields = _script_fields(trace)
+    last = len(fields) - 1
+    for k, (name, value) in enumerate(fields.items()):
+        head = ("{" if k == 0 else "") + json.dumps(name) + ": "
+        tail = "}" if k == last else ", "
+        if not isinstance(value, np.ndarray):
+            yield head + json.dumps(value) + tail
+            continue
+        yield head + "["
+        for i, row in enumerate(value):
+            yield json.dumps(row.tolist()) + (", " if i < len(value) - 1 else "")
+        yield "]" + tail
+
+
+#: The line of reproduce.py the app replaces with the inputs.
+_INPUTS_MARKER = 'INPUTS: dict = json.loads("{}")  # the app writes the inputs here\n'
+
+
+def script_bytes(trace: LabTrace) -> bytes:
+    """The reproduce module (:mod:`.reproduce`, a real, linted file) with ``trace``'s inputs written in,
+    as UTF-8. The inputs are one JSON document, written as adjacent string literals of one matrix row
+    each, so what is held besides the file is one row (at 32 MB the whole text at once took 6x the file)."""
     source = Path(__file__).with_name("reproduce.py").read_text(encoding="utf-8")
-    marker = 'INPUTS: dict = json.loads("{}")  # the app writes the inputs here'
-    literal = json.dumps(script_inputs(trace))
-    source = source.replace(marker, f"INPUTS: dict = json.loads({literal!r})  # written by the app", 1)
     normaliser = trace.attention.options.normalise
     if normaliser.script:  # a normaliser the script does not have: its own plain-NumPy text
         registry = 'NORMALISERS = {"softmax": softmax}\n'
         source = source.replace(registry, f"{registry}\n\n{normaliser.script.strip()}\n\n\n"
                                 f"NORMALISERS[{normaliser.name!r}] = {normaliser.name}\n", 1)
-    return source
+    before, after = source.split(_INPUTS_MARKER, 1)
+    out = io.BytesIO()
+    out.write(before.encode("utf-8") + b"INPUTS: dict = json.loads(  # written by the app\n")
+    for piece in _script_json_pieces(trace):
+        out.write(b"    " + repr(piece).encode("utf-8") + b"\n")  # adjacent literals: Python joins them
+    out.write(b")\n" + after.encode("utf-8"))
+    return out.getvalue()  # BytesIO hands over its buffer (shrunk to size) rather than copying it
+
+
+def python_script(trace: LabTrace) -> str:
+    """:func:`script_bytes` as text (the app's download uses the bytes, which it holds once)."""
+    return script_bytes(trace).decode("utf-8")
 
 
 #: Characters a float takes in the files, on average, counted generously (repr: "-0.12345678901234567, ").
@@ -178,8 +225,9 @@ CHARS_PER_NUMBER = 24
 def estimated_bytes(trace: LabTrace) -> dict[str, int]:
     """About how large each whole-trace file would be, known before it is built: {"json", "script"}."""
     shown = sum(int(m.size) for m, _, _ in matrices(trace).values())
-    inputs = sum(int(np.asarray(m).size) for m in (trace.embeddings, trace.embeddings_kv, trace.position_table,
-                                                    trace.W_q, trace.W_k, trace.W_v, trace.W_o) if m is not None)
+    written = (trace.embeddings, trace.embeddings_kv, trace.position_table, trace.W_q, trace.W_k, trace.W_v,
+               trace.W_o)
+    inputs = sum(int(np.asarray(m).size) for m in written if m is not None)
     return {"json": CHARS_PER_NUMBER * shown, "script": CHARS_PER_NUMBER * inputs + 8_000}
 
 
@@ -192,7 +240,8 @@ def json_bytes(trace: LabTrace, config: dict[str, Any] | None = None) -> bytes:
     out.write(json.dumps(head)[:-1].encode() + b', "matrices": {')
     for k, (name, (m, rows, cols)) in enumerate(matrices(trace).items()):
         entry = {"rows": rows, "columns": cols, "values": _json_matrix(m)}
-        out.write((", " if k else "").encode() + json.dumps(name).encode() + b": " + json.dumps(entry).encode())
+        out.write((", " if k else "").encode() + json.dumps(name).encode() + b": "
+                  + json.dumps(entry).encode())
         del entry
     out.write(b"}" + (b', "config": ' + json.dumps(config).encode() if config is not None else b"") + b"}")
     return out.getvalue()

@@ -31,6 +31,7 @@ from .normalisers import NORMALISERS
 from .options import AttentionOptions
 from .positions import POSITION_KINDS, add_positions, position_table
 from .rng import INITS, RANDOM_SOURCES, Init, RandomSource, draw_matrix, make_generator
+from .rng.torch_mt import SEED_MAX, SEED_MIN
 from .settings import parse, setting, settings_of
 from .tokenize import Tokenization, tokenize
 from .trace import MultiHeadTrace
@@ -82,7 +83,8 @@ class LabConfig:
     #: False: W_q = W_k = W_v = identity, so Q = K = V = X.
     projections: bool = setting(True, "proj", "bool")
     random_source: RandomSource = setting("torch", "src", "choice", choices=RANDOM_SOURCES)
-    seed: int = setting(123, "seed", "int", lo=-(2**63), hi=2**64 - 1)
+    #: The widest source's range (torch's); make_generator refuses what the chosen source refuses.
+    seed: int = setting(123, "seed", "int", lo=SEED_MIN, hi=SEED_MAX)
     #: How W_q, W_k, W_v, W_o are drawn.
     init: Init = setting("kaiming", "init", "choice", choices=INITS)
     #: How a random embedding table is drawn (nn.Embedding: normal).

@@ -392,7 +392,7 @@ URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room
 #: A state file's or a link's key for a real model's head: {"model", "sentence", "layer", "head"} in a
 #: file; ``rh=model:layer:head`` with the sentence the model read under ``s`` in a link.
 REAL_HEAD_KEY = "rh"
-#: The models whose heads the Playground can open, and the most tokens each page lets them read.
+#: The models whose heads the Playground can open (their modules are read in head_from_reference).
 REAL_MODELS: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
 #: What a real head fixes (its tokens, sizes and matrices); the other settings (scaling, mask,
 #: positions, window) are the person's and travel with it.
@@ -435,16 +435,15 @@ def reference_to_dict(ref: HeadReference) -> dict[str, Any]:
 def head_from_reference(ref: HeadReference) -> LabConfig:
     """The Playground configuration of the referenced head, recomputed from the installed model
     (ValidationError when the model is not installed or the reference does not fit it)."""
-    from . import pretrained  # the models are optional and heavy: imported only for a real head
+    # The models are optional and heavy: imported only for a real head.
+    from .pretrained import minilm, smollm2
 
-    if ref.model == "all-MiniLM-L6-v2":
-        result = pretrained.run(ref.sentence, max_tokens=pretrained.APP_MAX_TOKENS)
-        return pretrained.head_config(result, ref.sentence, ref.layer, ref.head)
-    from .pretrained import smollm2
-
-    if not (0 <= ref.layer < 30 and 0 <= ref.head < 9):
-        raise ValidationError(f"SmolLM2-135M has layers 0-29 and heads 0-8, not layer {ref.layer}, head {ref.head}")
-    return smollm2.head_config(ref.sentence, ref.layer, ref.head)
+    model = {"all-MiniLM-L6-v2": minilm, "SmolLM2-135M": smollm2}[ref.model]
+    shape = model.CONFIG  # the pinned model's: a head outside it is refused before anything runs
+    if not (0 <= ref.layer < shape.n_layers and 0 <= ref.head < shape.n_heads):
+        raise ValidationError(f"{ref.model} has layers 0-{shape.n_layers - 1} and heads "
+                              f"0-{shape.n_heads - 1}, not layer {ref.layer}, head {ref.head}")
+    return model.head_config(ref.sentence, ref.layer, ref.head)
 
 
 def _free_settings(cfg: LabConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from attention_core import pretrained
+from attention_core.pretrained import minilm
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (8, 32, 128)
@@ -40,7 +41,7 @@ def run(quick: bool = False) -> dict:
         text = sentence_of(n)
         times = []
         for _ in range(reps):
-            pretrained._CACHE.clear()
+            minilm._CACHE.clear()
             t0 = time.perf_counter()
             pretrained.run(text)
             times.append((time.perf_counter() - t0) * 1000)
@@ -53,13 +54,15 @@ def run(quick: bool = False) -> dict:
     at.switch_page("pages/real_model.py").run()
     times = []
     for k in range(reps):  # a person picks another head: the forward pass is cached
-        at.selectbox(key="rm_head").set_value(k % 12)
+        at.selectbox(key="rm_head").set_value(k % minilm.CONFIG.n_heads)
         t0 = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t0) * 1000)
     assert not at.exception, [e.value for e in at.exception]
     titles = [c.proto.spec for c in at.get("plotly_chart")]
-    assert any(f"head {(reps - 1) % 12}: weights" in t for t in titles), "the page did not show the chosen head"
+    chosen = f"head {(reps - 1) % minilm.CONFIG.n_heads}: weights"
+    assert any(chosen in t for t in titles), "the page did not show the chosen head"
     out["real_model_rerun_ms"][str(n)] = statistics.median(times)
-    print(f"real model page rerun at {n} tokens (AppTest, ms, median of {reps}): {statistics.median(times):.1f}")
+    print(f"real model page rerun at {n} tokens (AppTest, ms, median of {reps}): "
+          f"{statistics.median(times):.1f}")
     return out

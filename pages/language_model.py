@@ -432,7 +432,7 @@ if tab == "Logit lens":
         max(0, T - most),
         key="lm_lens_from",
         disabled=T <= most,
-        help=f"{most} positions at a time (each costs 30 full output layers).",
+        help=f"{most} positions at a time (each costs {lm.N_LAYERS} full output layers).",
     )
     positions = list(range(first, min(T, first + most)))
     lm.keep_lens_cell(positions)
@@ -474,7 +474,7 @@ if tab == "Logit lens":
         ),
     )
     c1, c2 = st.columns(2)
-    layer_pick = c1.selectbox("Layer", list(range(30)), key=lm.LENS_LAYER)
+    layer_pick = c1.selectbox("Layer", list(range(lm.N_LAYERS)), key=lm.LENS_LAYER)
     pos_pick = c2.selectbox(
         "Position", positions, key=lm.LENS_POS, format_func=lambda p: f"{p} · {readable(after.tokens[p])}"
     )
@@ -525,8 +525,8 @@ if tab == "Head roles":
     if found and rseed is not None:
         ind = np.nan_to_num(scores["induction"], nan=-1.0)
         order = np.argsort(-ind, axis=None, kind="stable")
-        best = divmod(int(order[0]), 9)
-        top = [divmod(int(i), 9) for i in order[: int(k_out or 1)]]
+        best = divmod(int(order[0]), lm.N_HEADS)
+        top = [divmod(int(i), lm.N_HEADS) for i in order[: int(k_out or 1)]]
         losses = smollm2.token_losses(text)
         knocked = smollm2.token_losses(smollm2.run_ids(text.ids, ablate=top)) if k_out is not None else None
         c1, c2 = st.columns(2)
@@ -584,8 +584,8 @@ if tab == "Head roles":
             heatmap(
                 z if np.isfinite(z).any() else np.zeros_like(z),
                 title=name,
-                row_labels=[f"L{l}" for l in range(30)],
-                col_labels=[str(x) for x in range(9)],
+                row_labels=[f"L{i}" for i in range(lm.N_LAYERS)],
+                col_labels=[str(x) for x in range(lm.N_HEADS)],
                 kind="weights",
                 row_title="layer",
                 col_title="head",
@@ -596,7 +596,7 @@ if tab == "Head roles":
             config=chart_config(f"smollm2-{role}"),
         )
         if np.isfinite(z).any():
-            b = divmod(int(np.nanargmax(z)), 9)
+            b = divmod(int(np.nanargmax(z)), lm.N_HEADS)
             where.caption(literal(f"highest: L{b[0]} H{b[1]}, {z[b]:.2f}"))
         else:
             where.caption(literal("no token repeats here: no target (use the button)"))
@@ -606,9 +606,9 @@ if tab == "Head roles":
         "lm_roles",
         lambda: pd.DataFrame(
             [
-                {"layer": l, "head": h, **{names[r]: scores[r][l, h] for r in names}}
-                for l in range(30)
-                for h in range(9)
+                {"layer": i, "head": h, **{names[r]: scores[r][i, h] for r in names}}
+                for i in range(lm.N_LAYERS)
+                for h in range(lm.N_HEADS)
             ]
         ),
     )
@@ -664,13 +664,15 @@ if tab == "Patching":
     bar = st.empty()
 
     def compute() -> smollm2.Patching:
-        progress = bar.progress(0.0, text="Patching 270 heads…")
+        progress = bar.progress(0.0, text=f"Patching {lm.N_LAYERS * lm.N_HEADS} heads…")
         return smollm2.patch_heads(
             clean_run,
             corrupt_run,
             answer,
             wrong,
-            progress=lambda f: progress.progress(min(1.0, f), text="Patching 270 heads…"),
+            progress=lambda f: progress.progress(
+                min(1.0, f), text=f"Patching {lm.N_LAYERS * lm.N_HEADS} heads…"
+            ),
         )
 
     result = shared.shared_traces().get_or_compute(
@@ -682,8 +684,8 @@ if tab == "Patching":
         heatmap(
             rec.T,
             title="recovered (1 = the head alone restores the clean answer)",
-            row_labels=[str(h) for h in range(9)],
-            col_labels=[f"L{l}" for l in range(30)],
+            row_labels=[str(h) for h in range(lm.N_HEADS)],
+            col_labels=[f"L{i}" for i in range(lm.N_LAYERS)],
             kind="scores",
             row_title="head",
             col_title="layer",
@@ -699,22 +701,22 @@ if tab == "Patching":
         config=chart_config("smollm2-patching"),
     )
     finite = np.isfinite(rec)
-    best = divmod(int(np.nanargmax(np.where(finite, rec, -np.inf))), 9) if finite.any() else (0, 0)
+    best = divmod(int(np.nanargmax(np.where(finite, rec, -np.inf))), lm.N_HEADS) if finite.any() else (0, 0)
     lm.words_and_table(
         f"logit difference: clean {result.clean_diff:.2f}, corrupted {result.corrupted_diff:.2f}; the head that "
         f"recovers most is L{best[0]} H{best[1]} ({rec[best]:.2f}).",
         "lm_patch",
         lambda: pd.DataFrame(
             [
-                {"layer": l, "head": h, "patched diff": result.patched_diff[l, h], "recovered": rec[l, h]}
-                for l in range(30)
-                for h in range(9)
+                {"layer": i, "head": h, "patched diff": result.patched_diff[i, h], "recovered": rec[i, h]}
+                for i in range(lm.N_LAYERS)
+                for h in range(lm.N_HEADS)
             ]
         ),
     )
     c1, c2, c3 = st.columns([1, 1, 2])
-    pl = c1.selectbox("Layer", list(range(30)), key=lm.PATCH_LAYER, persist_state="session")
-    ph = c2.selectbox("Head", list(range(9)), key=lm.PATCH_HEAD, persist_state="session")
+    pl = c1.selectbox("Layer", list(range(lm.N_LAYERS)), key=lm.PATCH_LAYER, persist_state="session")
+    ph = c2.selectbox("Head", list(range(lm.N_HEADS)), key=lm.PATCH_HEAD, persist_state="session")
     knock = c3.toggle("Knock this head out of the clean prompt", key="lm_patch_knock")
     st.plotly_chart(
         heatmap(

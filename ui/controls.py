@@ -16,13 +16,21 @@ import pyarrow as pa
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
-from attention_core.lab import MAX_DIM, MAX_SENTENCE_CHARS, MAX_TOKENS, SCALE_LIMIT
 from attention_core.serialize import cap_messages
+from attention_core.settings import settings_of
 from ui import shared, state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
 from ui.state.widgets import SEED_SLIDER_MAX
 from ui.text import literal
+
+#: Every field's declared setting (attention_core.lab): the widgets read their limits from it.
+FIELDS = settings_of(LabConfig)
+
+
+def _limits(name: str) -> dict:
+    """A number widget's min_value and max_value: the field's own."""
+    return {"min_value": FIELDS[name].lo, "max_value": FIELDS[name].hi}
 
 SCALE_LABELS = {
     "sqrt_dk": "1/√d_k (default)",
@@ -61,11 +69,12 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
             msg[name] = msg["sentence"]
         return msg
     sb.header("Sentence")
-    sb.text_input("Sentence", key="sentence", persist_state="session", max_chars=MAX_SENTENCE_CHARS, help="Press Enter to apply.")
+    sb.text_input("Sentence", key="sentence", persist_state="session", max_chars=FIELDS["sentence"].max_chars,
+                  help="Press Enter to apply.")
     msg["sentence"] = sb.empty()
     sb.text_input(
         "Second sentence (cross-attention: keys and values come from it)", key="cross_sentence", persist_state="session",
-        max_chars=MAX_SENTENCE_CHARS, placeholder="leave empty for self-attention",
+        max_chars=FIELDS["cross_sentence"].max_chars, placeholder="leave empty for self-attention",
     )
     msg["cross_sentence"] = sb.empty()
     c1, c2 = sb.columns(2)
@@ -76,9 +85,11 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     sb.radio("Embeddings", list(EMBEDDING_LABELS), format_func=EMBEDDING_LABELS.get, key="embedding", persist_state="session")
     msg["embedding"] = sb.empty()
     c1, c2, c3 = sb.columns(3)
-    c1.number_input("d_model", min_value=1, max_value=MAX_DIM, step=1, key="d_model", persist_state="session")
-    c2.number_input("d_k", min_value=1, max_value=MAX_DIM, step=1, key="d_k", persist_state="session", disabled=not st.session_state["projections"])
-    c3.number_input("d_v", min_value=1, max_value=MAX_DIM, step=1, key="d_v", persist_state="session", disabled=not st.session_state["projections"])
+    c1.number_input("d_model", **_limits("d_model"), step=1, key="d_model", persist_state="session")
+    c2.number_input("d_k", **_limits("d_k"), step=1, key="d_k", persist_state="session",
+                    disabled=not st.session_state["projections"])
+    c3.number_input("d_v", **_limits("d_v"), step=1, key="d_v", persist_state="session",
+                    disabled=not st.session_state["projections"])
     sb.checkbox("Projections W_q, W_k, W_v (off: Q = K = V = X)", key="projections", persist_state="session")
     msg["d_model"] = msg["d_k"] = msg["d_v"] = msg["projections"] = sb.empty()
 
@@ -108,7 +119,8 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
         msg["seed"].error(literal(st.session_state["seed_error"]))
     sb.header("Scaling, mask, heads")
     sb.radio("Scale the scores by", list(SCALE_LABELS), format_func=SCALE_LABELS.get, key="scale_mode", persist_state="session")
-    sb.slider("Scale factor (custom)", -SCALE_LIMIT, SCALE_LIMIT, step=0.01, key="scale_custom", persist_state="session", on_change=state.on_scale_slider)
+    sb.slider("Scale factor (custom)", FIELDS["scale_value"].lo, FIELDS["scale_value"].hi, step=0.01,
+              key="scale_custom", persist_state="session", on_change=state.on_scale_slider)
     msg["scale"] = sb.empty()
     sb.toggle("Causal mask (a token sees only itself and earlier tokens)", key="causal", persist_state="session")
     width_k = st.session_state["d_k"] if st.session_state["projections"] else st.session_state["d_model"]
@@ -140,8 +152,8 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     sb.selectbox("Where a word stands", list(POSITION_LABELS), format_func=POSITION_LABELS.get, key="positions",
                  persist_state="session")
     if st.session_state["positions"] == "rope":
-        sb.number_input("RoPE base", min_value=1.0, max_value=1e7, key="rope_base", persist_state="session")
-    sb.number_input("Sliding window (0 = none; implies the causal mask)", min_value=0, max_value=MAX_TOKENS, step=1,
+        sb.number_input("RoPE base", **_limits("rope_base"), key="rope_base", persist_state="session")
+    sb.number_input("Sliding window (0 = none; implies the causal mask)", **_limits("window"), step=1,
                     key="window", persist_state="session")
     msg["positions"] = msg["rope_base"] = msg["window"] = sb.empty()
     return msg

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
-from attention_core.export import estimated_bytes, json_bytes, matrices, python_script, to_csv, to_latex
+from attention_core.export import estimated_bytes, json_bytes, matrices, script_bytes, to_csv, to_latex
 from attention_core.serialize import (
     MAX_STATE_BYTES,
     REAL_HEAD_KEY,
@@ -37,8 +37,8 @@ def render(trace: LabTrace) -> None:
         st.text("A link to exactly this state (it is also kept in the address bar as you work):")
         st.code(state.share_link(params), language=None, wrap_lines=True)
     except LinkTooLong as exc:
-        st.warning(literal(f"No link for this state: {exc}. The address bar does not hold it either, so a reload "
-                           "would lose it: the state file below keeps every setting and edit."))
+        st.warning(literal(f"No link for this state: {exc}. The address bar does not hold it either, so a "
+                           "reload would lose it: the state file below keeps every setting and edit."))
     except ValidationError as exc:
         st.info(literal(f"No link for this state: {exc}"))
 
@@ -48,7 +48,8 @@ def render(trace: LabTrace) -> None:
     m, rows, cols = mats[name]
     # Files are made when their button is clicked (Streamlit calls the function then), so a
     # 1,024-token matrix costs nothing on the reruns that do not ask for it.
-    c1.download_button(f"{name}.csv", data=lambda: to_csv(m, rows, cols).encode("utf-8"),  # bytes: no third copy
+    c1.download_button(f"{name}.csv",
+                       data=lambda: to_csv(m, rows, cols).encode("utf-8"),  # bytes: no third copy
                        file_name=f"{name}.csv", mime="text/csv", key="dl_csv")
     if m.size <= MAX_LATEX_SHOWN:
         c2.text("LaTeX (for slides):")
@@ -65,7 +66,7 @@ def render(trace: LabTrace) -> None:
     _bounded_download(c1, "All matrices (JSON)", size["json"], functools.partial(_all_json, trace),
                       file_name="attention-lab.json", mime="application/json", key="dl_json")
     _bounded_download(c2, "Reproduce in Python (NumPy script)", size["script"],
-                      lambda: python_script(trace).encode("utf-8"), file_name="attention_lab.py",
+                      functools.partial(script_bytes, trace), file_name="attention_lab.py",
                       mime="text/x-python", key="dl_py")
     reference = state.head_reference(cfg)
     if cfg.given and reference is None:  # matrices given outright, origin unknown: nothing to write
@@ -87,13 +88,13 @@ def render(trace: LabTrace) -> None:
 MAX_DOWNLOAD_BYTES = 32 * 2**20
 
 
-def _bounded_download(where: st.delta_generator.DeltaGenerator, label: str, size: int, build: Callable[[], bytes],
-                      **kwargs: str) -> None:
+def _bounded_download(where: st.delta_generator.DeltaGenerator, label: str, size: int,
+                      build: Callable[[], bytes], **kwargs: str) -> None:
     """A download button that names the file's size, or, above the bound, a message saying what to use."""
     if size > MAX_DOWNLOAD_BYTES:
-        where.info(f"{label}: about {size / 2**20:,.0f} MB, more than the {MAX_DOWNLOAD_BYTES / 2**20:,.0f} MB "
-                   "this app builds for a download. Download the matrices one by one (CSV above), or use a "
-                   "shorter sentence or fewer heads.")
+        where.info(f"{label}: about {size / 2**20:,.0f} MB, more than the "
+                   f"{MAX_DOWNLOAD_BYTES / 2**20:,.0f} MB this app builds for a download. Download the "
+                   "matrices one by one (CSV above), or use a shorter sentence or fewer heads.")
         return
     where.download_button(f"{label}, about {_size(size)}", data=build, **kwargs)
 
@@ -118,7 +119,8 @@ def _state(cfg: LabConfig, reference: HeadReference | None = None) -> str:
 
 def _import(data: bytes) -> None:
     if len(data) > MAX_STATE_BYTES:
-        st.error(literal(f"The file is {len(data):,} bytes; the limit is {MAX_STATE_BYTES:,}. Nothing was changed."))
+        st.error(literal(f"The file is {len(data):,} bytes; the limit is {MAX_STATE_BYTES:,}. "
+                         "Nothing was changed."))
         return
     try:
         cfg, _extra, messages = state_from_json(data)

@@ -21,8 +21,9 @@ from ui.palettes import colorscales
 if TYPE_CHECKING:
     from attention_core import LabTrace
 
-#: A Plotly figure as its JSON-ready dict. We hand dicts to ``st.plotly_chart``, which
-#: validates them into a Figure once; building Figures ourselves would do that work twice.
+#: A Plotly figure as its JSON-ready dict: cheap to build, to measure and to cache. Plotly validates
+#: a dict given to ``st.plotly_chart`` on every rerun, so the Playground's shared figures are made
+#: into a Figure once per server (``ui.views.shared_figure``).
 FigureSpec = dict
 
 #: Matrices up to this many cells get their values written in the cells.
@@ -49,9 +50,9 @@ MAX_CELLS_CLICKABLE = 32 * 32  # (one marker per cell, sent as JSON lists)
 #: colour, the picture almost nothing. Hover then names the row and column; the exact
 #: values are in the exports.
 MAX_CELLS_AS_HEATMAP = 256 * 256
-#: Colour-blind-safe sequential scale for weights (fixed 0..1) and diverging scale for the rest.
-#: (A palette's scales come from :mod:`ui.palettes`, checked under colour-vision deficiencies.)
-WEIGHTS_SCALE, DIVERGING_SCALE = colorscales("default")
+#: The default palette's colour-blind-safe sequential scale, for weights (fixed 0..1). Every palette's
+#: scales, diverging ones included, come from :mod:`ui.palettes` (checked under colour-vision deficiencies).
+WEIGHTS_SCALE = colorscales("default")[0]
 
 
 def plotly_text(text: str) -> str:
@@ -134,7 +135,8 @@ def heatmap(
         trace_kwargs.update(colorscale=sequential, zmin=0.0, zmax=1.0)
     else:
         bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
-        trace_kwargs.update(colorscale=diverging, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
+        # Symmetric bounds put 0 in the middle of the scale (Plotly ignores zmid once zmin/zmax are set).
+        trace_kwargs.update(colorscale=diverging, zmin=-bound or -1.0, zmax=bound or 1.0)
     xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
     if z.size > MAX_CELLS_AS_HEATMAP:
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
@@ -461,8 +463,8 @@ def _palette_png(z: np.ndarray, colorscale: str | list = WEIGHTS_SCALE, zmin: fl
 
 
 def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs: list[int], ys: list[int],
-             row_title: str, col_title: str, height: int | None, colorscale: str | list, zmin: float, zmax: float,
-             zmid: float | None = None) -> FigureSpec:
+             row_title: str, col_title: str, height: int | None, colorscale: str | list, zmin: float,
+             zmax: float) -> FigureSpec:
     """A large matrix as one picture: the same colours, axes and title as :func:`heatmap`.
 
     One invisible 1 x 2 heatmap outside the visible range carries the colour bar. Hover names

@@ -21,7 +21,8 @@ from ui.figures import FigureSpec, head_grid, plotly_text
 from ui.text import literal
 
 Head = tuple[int, int]
-N_LAYERS, N_HEADS, GROUP = 30, 9, 3
+#: The model's shape, as pinned (read before it is loaded).
+N_LAYERS, N_HEADS, GROUP = smollm2.CONFIG.n_layers, smollm2.CONFIG.n_heads, smollm2.CONFIG.group
 #: Every head as the multiselect shows it, in order.
 HEAD_LABELS: tuple[str, ...] = tuple(f"L{l} H{h}" for l in range(N_LAYERS) for h in range(N_HEADS))
 #: Session keys (all start with "lm_", the page's own).

@@ -12,6 +12,7 @@ import streamlit as st
 from attention_core import settings
 from attention_core.errors import ValidationError
 from attention_core.lab import MAX_SENTENCE_CHARS
+from attention_core.pretrained.loader import CONFIG
 
 LAYER, HEAD, RESIDUAL, HIDE, LINKED, URL_DONE, MESSAGES = (
     "rm_layer",
@@ -22,7 +23,8 @@ LAYER, HEAD, RESIDUAL, HIDE, LINKED, URL_DONE, MESSAGES = (
     "rm_url_loaded",
     "rm_url_messages",
 )
-N_LAYERS, N_HEADS = 6, 12
+#: The model's shape, as pinned (read before it is loaded).
+N_LAYERS, N_HEADS = CONFIG.n_layers, CONFIG.n_heads
 DEFAULT_RESIDUAL = 0.5
 
 
@@ -34,7 +36,8 @@ def _whole(text: str, hi: int, name: str) -> int | None:
 
 
 def load_link_once(playground_sentence: str) -> None:
-    """On the page's first run, take ``s``, ``rm_layer``, ``rm_head``, ``rm_res`` and ``rm_hide``; never fail."""
+    """On the page's first run, take ``s``, ``rm_layer``, ``rm_head``, ``rm_res`` and ``rm_hide``;
+    never fail."""
     if st.session_state.get(URL_DONE):
         return
     st.session_state[URL_DONE] = True

@@ -113,6 +113,16 @@ class BertConfig:
     def head_size(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
+    @property
+    def n_layers(self) -> int:
+        """``num_hidden_layers`` by the name SmolLM2's configuration uses: callers read either model alike."""
+        return self.num_hidden_layers
+
+    @property
+    def n_heads(self) -> int:
+        """``num_attention_heads``, by that shared name."""
+        return self.num_attention_heads
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BertConfig:
         if d.get("model_type", "bert") != "bert":

@@ -37,6 +37,11 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 #: SHA-256 of its model/vocab.txt (30,522 tokens): the ids depend on it.
 VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
+#: The shape of that checkpoint (its config.json): what pages and links may ask for before the
+#: model is loaded. The pinned load refuses a config.json that says otherwise.
+CONFIG = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                    intermediate_size=1536, max_position_embeddings=512, type_vocab_size=2,
+                    layer_norm_eps=1e-12)
 
 
 class ModelNotInstalled(ValidationError):
@@ -125,7 +130,7 @@ def load_checkpoint(directory: Path, *, name: str | None = None, model_sha256: s
         raise ModelMismatch(f"vocab.txt has more tokens than the model's {config.vocab_size}")
     try:
         tensors = load_file(str(files["model.safetensors"]))
-    except Exception as exc:  # noqa: BLE001 (safetensors raises its own error types, from Rust)
+    except Exception as exc:
         raise ModelMismatch(f"cannot read {files['model.safetensors']}: {exc}") from None
     return PretrainedModel(name=name or directory.name, directory=directory, bert=Bert(config, tensors),
                            tokenizer=tokenizer)
@@ -137,6 +142,9 @@ _LOAD_LOCK = threading.Lock()
 @functools.lru_cache(maxsize=2)
 def _load_pinned_once(directory: Path) -> PretrainedModel:
     model = load_checkpoint(directory, name=MODEL_NAME, model_sha256=MODEL_SHA256, vocab_sha256=VOCAB_SHA256)
+    if model.bert.config != CONFIG:
+        raise ModelMismatch(f"{directory / 'config.json'} describes {model.bert.config}, "
+                            f"not the pinned {CONFIG}")
     limit_blas_threads(1)
     return model
 

