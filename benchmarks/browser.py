@@ -14,7 +14,7 @@ from tests.browser.helpers import edit_grid_cell, goto_app, set_cell, set_text_i
 SIZES = (6, 64, 512, 1024)
 
 
-def _last_value(title_part: str) -> str:
+def last_value(title_part: str) -> str:
     """JS: z[0][0] of the chart whose title contains ``title_part`` (the last one drawn on the page)."""
     return f"""() => {{
       const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -24,7 +24,7 @@ def _last_value(title_part: str) -> str:
     }}"""
 
 
-def _timed_edits(page, url: str, edit, probe: str, edits: int) -> list[float]:
+def timed_edits(page, url: str, edit, probe: str, edits: int) -> list[float]:
     """Edit cell (0, 0) ``edits`` times with new values; time each from Enter to the changed chart.
 
     Each edit starts from a freshly loaded page (the Playground restores its state from the
@@ -59,18 +59,18 @@ def run(quick: bool = False) -> dict:
                 if n != 6:
                     set_text_input(page, "Sentence", " ".join(f"w{i}" for i in range(n)))
                 link = page.url  # the address bar holds the sentence
-                ours = statistics.median(_timed_edits(
+                ours = statistics.median(timed_edits(
                     page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark),
-                    _last_value("weights"), edits))
+                    last_value("weights"), edits))
                 page.close()
                 os.environ["FLOOR_N"], os.environ["FLOOR_D"] = str(n), "24"
                 furl, fproc = start_streamlit(ROOT / "benchmarks" / "floor_app.py")
                 floors.append(fproc)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                floor = statistics.median(_timed_edits(
+                floor = statistics.median(timed_edits(
                     page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first,
                                                                     0, 0, v, before_commit=mark),
-                    _last_value("weights"), edits))
+                    last_value("weights"), edits))
                 page.close()
                 fproc.terminate()
                 out["edit_to_render_ms"][str(n)], out["edit_to_render_floor_ms"][str(n)] = ours, floor

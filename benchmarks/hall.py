@@ -100,7 +100,7 @@ def rerun_cost(url: str, pid: int, tokens: int, reruns: int) -> tuple[float, flo
 FLOORS = {"floor (same settings)": (), "floor (Streamlit defaults)": ("--runner.postScriptGC", "true")}
 
 
-def _serve(script: Path, prefix: Path, args: tuple[str, ...] = ()) -> tuple[str, subprocess.Popen]:
+def serve(script: Path, prefix: Path, args: tuple[str, ...] = ()) -> tuple[str, subprocess.Popen]:
     b = start_backend(script, free_port(), prefix, args=args)
     try:
         wait_healthy(b.url, b.proc, b.log, 90)
@@ -127,9 +127,9 @@ def element_budget(tmp: Path, sessions: int = 100, rounds: int = 2, reruns: int 
         for n in BUDGET_CAPTIONS:
             script = tmp / f"floor_plus_{n}.py"
             script.write_text(TRIVIAL_APP + (f"for i in range({n}):\n    st.caption(f'element {{i}}')\n" if n else ""))
-            servers[f"floor+{n}"] = _serve(script, tmp)
-        servers["minimal lab"] = _serve(ROOT / "benchmarks" / "minimal_lab.py", tmp)
-        servers["app"] = _serve(ROOT / "app.py", tmp)
+            servers[f"floor+{n}"] = serve(script, tmp)
+        servers["minimal lab"] = serve(ROOT / "benchmarks" / "minimal_lab.py", tmp)
+        servers["app"] = serve(ROOT / "app.py", tmp)
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in servers}
         for _ in range(rounds):
             for name, (url, _proc) in servers.items():
@@ -175,7 +175,7 @@ def run(quick: bool = False) -> dict:
     print("hall 1: one process each; the app against the floor served two ways")
     servers = {"app": (ROOT / "app.py", ()), **{k: (floor_script, a) for k, a in FLOORS.items()}}
     for name, (script, args) in servers.items():
-        url, proc = _serve(script, tmp, args)
+        url, proc = serve(script, tmp, args)
         try:
             costs = {str(n): rerun_cost(url, proc.pid, n, edits) for n in TOKENS}
             fig: dict = {"rerun_ms": {n: c[0] for n, c in costs.items()},

@@ -25,7 +25,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from attention_core import multi_head_attention
-from benchmarks.browser import _last_value, _timed_edits
+from benchmarks.browser import last_value, timed_edits
 from benchmarks.core import medians_ms, numpy_reference
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.browser.helpers import (
@@ -121,12 +121,12 @@ if part in ("all", "browser", "slider", "first"):
             if n != 6:
                 set_text_input(page, "Sentence", " ".join(f"w{i}" for i in range(n)))
             link = page.url
-            ours = statistics.median(_timed_edits(page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark), _last_value("weights"), 5))
+            ours = statistics.median(timed_edits(page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark), last_value("weights"), 5))
             page.close()
             os.environ["FLOOR_N"], os.environ["FLOOR_D"] = str(n), "24"
             furl, fproc = start_streamlit(ROOT / "benchmarks" / "floor_app.py"); floors.append(fproc)
             page = b.new_page(viewport={"width": 1280, "height": 720})
-            floor = statistics.median(_timed_edits(page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first, 0, 0, v, before_commit=mark), _last_value("weights"), 5))
+            floor = statistics.median(timed_edits(page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first, 0, 0, v, before_commit=mark), last_value("weights"), 5))
             page.close()
             print(f"edit->render n={n}: app {ours:.0f} ms floor {floor:.0f} ms ratio {ours/floor:.2f}", flush=True)
         if part != "first":

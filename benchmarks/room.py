@@ -35,7 +35,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from benchmarks.hall import TRIVIAL_APP, _serve, ws_load
+from benchmarks.hall import TRIVIAL_APP, serve, ws_load
 from deploy.serve import cpu_seconds, start_hall, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,8 +186,8 @@ def run(quick: bool = False) -> dict:
     floor_script.write_text(TRIVIAL_APP)
     out: dict = {"when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "sizes": sizes}
     print("room 1: one process, followers joining at once, beside the floor")
-    floor_url, floor_proc = _serve(floor_script, tmp)
-    app_url, app_proc = _serve(ROOT / "app.py", tmp)
+    floor_url, floor_proc = serve(floor_script, tmp)
+    app_url, app_proc = serve(ROOT / "app.py", tmp)
     try:
         for n in sizes:
             f = ws_load(floor_url, n, 0)
