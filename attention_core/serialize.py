@@ -134,22 +134,9 @@ def config_from_dict(data: Any) -> tuple[LabConfig, list[str]]:
         except ValidationError as exc:
             messages.append(f"ignored '{key}': {exc}")
     cfg = dataclasses.replace(_base(preset), **values)
-    edits = data.get("edits", [])
-    if not isinstance(edits, list):
-        messages.append("ignored 'edits': must be a list")
-        edits = []
-    if len(edits) > MAX_EDITS:
-        messages.append(f"ignored 'edits': more than {MAX_EDITS:,} cells")
-        edits = []
-    kept = {}
-    for item in edits:
-        try:
-            m, r, c, v = _parse_edit(item)
-            kept[(m, r, c)] = v
-        except ValidationError as exc:
-            messages.append(f"ignored an edit ({exc})")
+    kept, about_edits = _read_edit_list(data.get("edits", []))
     held, more = make_holdable(cfg.with_edits(kept), _base(preset))
-    return held, messages + more
+    return held, messages + about_edits + more
 
 
 def state_to_json(cfg: LabConfig, **extra: Any) -> str:
