@@ -37,6 +37,7 @@ from .errors import ValidationError
 from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig, make_holdable
 from .presets import PRESETS
 from .settings import Setting, parse, parse_number
+from .view import VIEW_KEYS
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
 #: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but a reload
@@ -384,8 +385,10 @@ def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 
 #: Written instead of the state when it is too large for a link (the reader says so).
 TOO_LONG_KEY = "toolong"
-#: Query keys the app uses for its own view state (not part of the configuration).
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore")
+#: Query keys the app uses for its own view state (not part of the configuration); the pages' view
+#: settings are declared in :mod:`.view`.
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore",
+                                   *VIEW_KEYS)
 
 
 # --------------------------------------------------------------------------- a real model's head

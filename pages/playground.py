@@ -35,7 +35,8 @@ room.sidebar_panel(base_trace)  # teach this as a room; a lecturer's join link, 
 if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)
-    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if state.room.role() == "lecturer" else None)
+    lecturer = state.room.role() == "lecturer"
+    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if lecturer else None)
     room.publish(trace)
     st.stop()
 controls.stash_notice(base_trace)
@@ -59,7 +60,6 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         st.rerun()
     if not frozen:
         state.remember_good(trace)
-        state.write_url(trace.config)
     with view:  # … and its effect, side by side
         head = views.head_choice(trace)
         views.weights_view(trace, cfg0, head)
@@ -69,6 +69,8 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     room.publish(trace, head=head)  # a lecturer's room follows every edit
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
+    if not frozen:  # after the views: the link holds the view too (head, "also show", clicked weight, tab)
+        state.write_url(trace.config)
     draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers
 
 

@@ -17,6 +17,7 @@ from attention_core import LabConfig, LabTrace, ValidationError, explain_weight,
 from attention_core.describe import describe_matrix, describe_weights
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
+from attention_core.view import SECOND_VIEWS
 from ui import export_panel, shared, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
@@ -33,8 +34,6 @@ from ui.text import literal
 
 #: Height of the weights heatmap: with the sidebar open at 1280×720 it sits beside the editor.
 WEIGHTS_HEIGHT = 400
-#: Steps a person can put under the weights (visible at 1920×1080 without scrolling).
-SECOND_VIEWS = ("scores", "Q", "K", "V", "output")
 
 COMPACT = """
 <style>
@@ -102,6 +101,7 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
 def head_choice(trace: LabTrace) -> int:
     """With several heads: every head's weights side by side (click one to focus it) and a selector."""
     n = trace.attention.n_heads
+    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit (nor a link)
     if n == 1:
         return 0
     event = _chart(st, head_weights_figure(trace, height=200, palette=palette()), "all_heads", on_select="rerun",
@@ -109,7 +109,6 @@ def head_choice(trace: LabTrace) -> int:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
         state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
-    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit
     if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
         return int(st.number_input(f"Head (0 … {n - 1})", min_value=0, max_value=n - 1, step=1, key="head_shown",
                                    persist_state="session"))
@@ -125,6 +124,8 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     h = trace.attention.heads[head]
     cell = st.session_state.get("explained")
     cell = tuple(cell) if cell and cell[0] < h.n_q and cell[1] < h.n_k else None
+    if cell is None and st.session_state.get("explained") is not None:  # a link's cell outside this matrix
+        state.select_weight(None)
     pal = palette()
 
     def build() -> FigureSpec:
@@ -216,8 +217,9 @@ def every_step(trace: LabTrace, head: int) -> None:
     shown = {"weights", st.session_state.get("second_view")}  # already on screen above
     steps = [s for s in steps_for(trace) if s.name not in shown]
     # Only the open tab is computed and sent (on_change="rerun"): the others cost nothing per rerun.
-    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order", "Share and export"], key="step_tab",
-                   on_change="rerun")
+    titles = ["Tokens", *(s.title for s in steps), "Word order", "Share and export"]
+    state.keep_choice("step_tab", titles, titles[0])  # a link's tab that is not here: the first
+    tabs = st.tabs(titles, key="step_tab", on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
             token_tables(trace)
