@@ -400,8 +400,8 @@ REAL_MODELS: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
 #: What a real head fixes (its tokens, sizes and matrices); the other settings (scaling, mask,
 #: positions, window) are the person's and travel with it.
 REAL_HEAD_FIXED: frozenset[str] = frozenset({
-    "sentence", "lowercase", "keep_punctuation", "cross_sentence", "embedding", "d_model", "d_k", "d_v",
-    "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
+    "sentence", "lowercase", "keep_punctuation", "keep_contractions", "cross_sentence", "embedding", "d_model",
+    "d_k", "d_v", "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
 _LAYER_OR_HEAD = Setting("rh", "int", lo=0, hi=1_000)
 _REFERENCE_SENTENCE = Setting("s", "text", max_chars=20_000)
 

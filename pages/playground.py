@@ -6,6 +6,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from ui import controls, presentation, room, shared, state, views
+from ui.intro import intro
 
 state.ensure_defaults()
 state.load_url_once()
@@ -18,6 +19,7 @@ st.html(views.COMPACT)  # our own constant style: less padding, so edit and effe
 messages = controls.sidebar(present)
 if not present:
     st.title("Attention Playground")
+    intro("playground")
 if state.room.role() == "explorer":
     room.explorer_banner()
 if st.session_state["given"] and not present:

@@ -1,0 +1,36 @@
+"""One sentence under each page's title for a newcomer: what the page shows and what to try.
+
+One place for all of them, so the pages say it in one voice; each goes through
+:func:`ui.text.literal` (``W_Q`` would otherwise turn italic in Markdown).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.text import literal
+
+INTROS: dict[str, str] = {
+    "playground": (
+        "The heatmap shows how much each word of the sentence (a row) attends to every word (a column), "
+        "computed from the matrices on the left: type your own sentence, choose a cell of W_Q and drag the "
+        "slider under the grid to watch the weights move, or click a weight to see its arithmetic."),
+    "walkthrough": (
+        "This page replays a published tutorial step by step with its own seed, so every matrix below is the "
+        "one it printed: compare the numbers at the bottom, or open the configuration in the Playground "
+        "to change it."),
+    "fast_attention": (
+        "Press Next to walk the tiles one at a time and watch the running maximum m and sum ℓ of each row "
+        "reach the exact weights without the whole score matrix ever being written down."),
+    "real_model": (
+        "Choose a layer and a head to see which words each word attends to in a trained model, then open "
+        "that head in the Playground to edit its matrices."),
+    "language_model": (
+        "Type a prompt to see the model's next-word guesses, then knock out or rescale heads (or press "
+        "'Mary and John') to see which heads a prediction depends on."),
+}
+
+
+def intro(page: str) -> None:
+    """The newcomer's sentence of ``page`` (a key of :data:`INTROS`), under its title."""
+    st.caption(literal(INTROS[page]))
