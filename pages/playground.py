@@ -25,6 +25,8 @@ if state.room.role() == "explorer":
 if st.session_state["given"] and not present:
     controls.real_head_banner()
 controls.link_messages()
+if not present:
+    controls.page_sentence()  # shown on a phone only (views.COMPACT): there the sidebar is collapsed
 
 # The configuration the widgets describe (before hand edits), or the last good one.
 found = controls.base_trace(messages)

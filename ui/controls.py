@@ -155,6 +155,19 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     return msg
 
 
+#: The sentence box on the page itself (its key); shown on narrow screens only (see views.COMPACT).
+PAGE_SENTENCE = "page_sentence"
+
+
+def page_sentence() -> None:
+    """The sentence on the page, for a phone: there the sidebar starts collapsed, and a newcomer
+    would not find the sentence in it. Wider screens hide this box (CSS) and use the sidebar's."""
+    state.mirror_sentence(PAGE_SENTENCE)
+    st.text_input("Your sentence (press Enter)", key=PAGE_SENTENCE, max_chars=MAX_SENTENCE_CHARS,
+                  on_change=state.on_present_sentence, args=(PAGE_SENTENCE,),
+                  disabled=bool(st.session_state.get("given")))
+
+
 def _leave_real_head() -> None:
     """Back to the toy lab with the sentence the real head was computed for (default settings)."""
     loaded = st.session_state.pop("real_head", None)

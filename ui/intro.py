@@ -13,7 +13,7 @@ from ui.text import literal
 INTROS: dict[str, str] = {
     "playground": (
         "The heatmap shows how much each word of the sentence (a row) attends to every word (a column), "
-        "computed from the matrices on the left: type your own sentence, choose a cell of W_Q and drag the "
+        "computed from the matrices you edit: type your own sentence, choose a cell of W_Q and drag the "
         "slider under the grid to watch the weights move, or click a weight to see its arithmetic."),
     "walkthrough": (
         "This page replays a published tutorial step by step with its own seed, so every matrix below is the "

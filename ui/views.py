@@ -35,10 +35,27 @@ from ui.text import literal
 #: Height of the weights heatmap: with the sidebar open at 1280×720 it sits beside the editor.
 WEIGHTS_HEIGHT = 400
 
+#: Our own constant style. Wide screens: less padding, so edit and effect share one screen; the sentence
+#: box on the page is hidden (the sidebar has it). Narrow screens (a phone, 390 px): the title clears
+#: Streamlit's top bar, the sentence is on the page, and the small controls beside the grid stay side by
+#: side (Streamlit stacks every row of columns below 640 px), so the grid and the weights are one scroll
+#: apart.
 COMPACT = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
 [data-testid="stMain"] h1 { font-size: 1.6rem !important; padding: 0 0 0.3rem 0 !important; }
+.st-key-page_sentence { display: none !important; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem 0.75rem !important; }
+  [data-testid="stMain"] h1 { font-size: 1.35rem !important; }
+  .st-key-page_sentence { display: block !important; }
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.6rem; }
+  [data-testid="stMain"] [role="radiogroup"] { flex-wrap: wrap !important; row-gap: 0.25rem; }
+  [data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) { margin-top: 1.6rem; }
+  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] { flex-wrap: nowrap !important; gap: 0.5rem; }
+  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
+    min-width: 0 !important; width: auto !important; flex: 1 1 0 !important; }
+}
 </style>
 """
 
@@ -142,8 +159,8 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
         if 0 <= i < h.n_q and 0 <= j < h.n_k and (i, j) != cell:
             state.select_weight((i, j))
             st.rerun(scope="fragment")
-    if st.toggle("Show the change made by my edits (against the unedited matrices)", key="show_change",
-                 persist_state="session") and cfg0.edits != trace.config.edits:
+    if st.toggle("Show what my edits changed", key="show_change", persist_state="session",
+                 help="The weights minus the weights of the unedited matrices.") and cfg0.edits != trace.config.edits:
         plain = shared.cached_run_lab(cfg0).attention.heads[head]
         if plain.weights.shape == h.weights.shape:
             _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",
