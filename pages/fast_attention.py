@@ -24,7 +24,7 @@ from attention_core import (
 from attention_core.view import FAST_ATTENTION_VIEW, FastAttentionView
 from ui import shared, state
 from ui.figures import chart_config, heatmap
-from ui.intro import intro
+from ui.intro import titled
 from ui.text import literal
 
 #: Words for the example sentence: the Playground's default sentence, continued.
@@ -32,8 +32,7 @@ PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tel
 BLOCK_SIZES = (4, 8, 16)
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 
-st.title("How attention is computed fast")
-intro("fast_attention")
+titled("How attention is computed fast", "fast_attention")
 st.caption(
     "Exact attention writes down the whole n × n matrix of scores. FlashAttention never does: it walks over "
     "tiles of queries × keys and keeps three running numbers per query row. It ends with the same weights. "

@@ -13,7 +13,7 @@ from attention_core.pretrained.bpe import readable
 from ui import language_model as lm
 from ui import shared, state
 from ui.figures import chart_config, heatmap, with_click_layer
-from ui.intro import intro
+from ui.intro import titled
 from ui.text import literal
 
 state.ensure_defaults()
@@ -21,8 +21,7 @@ lm.load_link_once(smollm2.EXAMPLE_PROMPT)
 lm.take_grid_click()
 lm.take_patch_click()
 
-st.title("Language model: SmolLM2-135M")
-intro("language_model")
+titled("Language model: SmolLM2-135M", "language_model")
 st.caption(
     "A small instruction-tuned language model (HuggingFaceTB/SmolLM2-135M-Instruct, 4-bit GGUF: 30 layers, "
     "9 query heads sharing 3 key/value heads per layer, 576 dimensions, RoPE), computed here in NumPy. "

@@ -6,7 +6,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from ui import controls, presentation, room, shared, state, views
-from ui.intro import intro
+from ui.intro import titled
 
 state.ensure_defaults()
 state.load_url_once()
@@ -18,8 +18,7 @@ present = bool(st.session_state["present"])
 st.html(views.COMPACT)  # our own constant style: less padding, so edit and effect share one screen
 messages = controls.sidebar(present)
 if not present:
-    st.title("Attention Playground")
-    intro("playground")
+    titled("Attention Playground", "playground")
 if state.room.role() == "explorer":
     room.explorer_banner()
 if st.session_state["given"] and not present:

@@ -11,10 +11,9 @@ import streamlit as st
 from ui.text import literal
 
 INTROS: dict[str, str] = {
-    "playground": (
-        "The heatmap shows how much each word of the sentence (a row) attends to every word (a column), "
-        "computed from the matrices you edit: type your own sentence, choose a cell of W_Q and drag the "
-        "slider under the grid to watch the weights move, or click a weight to see its arithmetic."),
+    "playground": (  # one line at 1920 px: the lab below still fits the screen
+        "Each row of the heatmap shows how much one word attends to every word: type a sentence, pick a cell "
+        "of W_Q and drag its slider to watch the weights move, or click a weight to see its arithmetic."),
     "walkthrough": (
         "This page replays a published tutorial step by step with its own seed, so every matrix below is the "
         "one it printed: compare the numbers at the bottom, or open the configuration in the Playground "
@@ -34,3 +33,11 @@ INTROS: dict[str, str] = {
 def intro(page: str) -> None:
     """The newcomer's sentence of ``page`` (a key of :data:`INTROS`), under its title."""
     st.caption(literal(INTROS[page]))
+
+
+def titled(title: str, page: str) -> None:
+    """A page's title with its newcomer's sentence right under it, kept together in one container
+    (Streamlit pulls the element after a title up by a gap's height)."""
+    with st.container():
+        st.title(title)
+        intro(page)

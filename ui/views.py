@@ -42,17 +42,20 @@ WEIGHTS_HEIGHT = 400
 #: apart.
 COMPACT = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
-[data-testid="stMain"] h1 { font-size: 1.6rem !important; padding: 0 0 0.3rem 0 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.25rem !important; }
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] { gap: 0.25rem; }
+[data-testid="stMain"] h1 { font-size: 1.6rem !important; line-height: 1.1 !important; padding: 0 !important; }
 .st-key-page_sentence { display: none !important; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem 0.75rem !important; }
-  [data-testid="stMain"] h1 { font-size: 1.35rem !important; }
+  [data-testid="stMain"] h1 { font-size: 1.35rem !important; padding-bottom: 0.45rem !important; }
   .st-key-page_sentence { display: block !important; }
   [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.6rem; }
   [data-testid="stMain"] [role="radiogroup"] { flex-wrap: wrap !important; row-gap: 0.25rem; }
-  [data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) { margin-top: 1.6rem; }
-  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] { flex-wrap: nowrap !important; gap: 0.5rem; }
+  [data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {
+    margin-top: 1.6rem; }  /* room for the grid's toolbar, which floats above it */
+  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] {
+    flex-wrap: nowrap !important; gap: 0.5rem; }
   [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
     min-width: 0 !important; width: auto !important; flex: 1 1 0 !important; }
 }
@@ -159,8 +162,9 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
         if 0 <= i < h.n_q and 0 <= j < h.n_k and (i, j) != cell:
             state.select_weight((i, j))
             st.rerun(scope="fragment")
-    if st.toggle("Show what my edits changed", key="show_change", persist_state="session",
-                 help="The weights minus the weights of the unedited matrices.") and cfg0.edits != trace.config.edits:
+    show_change = st.toggle("Show what my edits changed", key="show_change", persist_state="session",
+                            help="The weights minus the weights of the unedited matrices.")
+    if show_change and cfg0.edits != trace.config.edits:
         plain = shared.cached_run_lab(cfg0).attention.heads[head]
         if plain.weights.shape == h.weights.shape:
             _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",

@@ -6,6 +6,7 @@ The screenshot docs/phone_playground.png is taken here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Boxes of what a person reads or touches on the page (visible ones only), to check against the edges.
 BOXES_JS = """() => {
   const seen = s => Array.from(document.querySelectorAll(s)).filter(e => {
-    const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0 && getComputedStyle(e).visibility !== 'hidden';
+    const b = e.getBoundingClientRect();
+    return b.width > 0 && b.height > 0 && getComputedStyle(e).visibility !== 'hidden';
   }).map(e => { const b = e.getBoundingClientRect();
-    return {what: s, text: (e.innerText || '').slice(0, 40), left: b.left, right: b.right, top: b.top, bottom: b.bottom}; });
+    return {what: s, text: (e.innerText || '').slice(0, 40), left: b.left, right: b.right, top: b.top,
+            bottom: b.bottom}; });
   const main = document.querySelector('[data-testid=stMain]');
   // Text cut short with an ellipsis (a label wider than its box): the box hides what overflows.
   const truncated = Array.from(main.querySelectorAll('[data-testid=stWidgetLabel] p, label p, h1'))
@@ -35,7 +38,8 @@ BOXES_JS = """() => {
     parts: ['[data-testid=stMain] h1', '[data-testid=stMain] [data-testid=stWidgetLabel]',
             '[data-testid=stMain] [data-testid=stRadioOption]', '[data-testid=stMain] button',
             '[data-testid=stMain] [data-testid=stCaptionContainer]', '[data-testid=stMain] input',
-            '[data-testid=stMain] .js-plotly-plot', '[data-testid=stMain] [data-testid=stDataFrame]'].flatMap(seen),
+            '[data-testid=stMain] .js-plotly-plot',
+            '[data-testid=stMain] [data-testid=stDataFrame]'].flatMap(seen),
   };
 }"""
 
@@ -58,8 +62,8 @@ def rect(page: Any, selector: str) -> dict:
 def page_top(page: Any, selector: str) -> float:
     """Where ``selector`` starts on the page (not the viewport): the main area scrolls itself."""
     return float(page.evaluate(
-        "(s) => document.querySelector(s).getBoundingClientRect().top + document.querySelector('[data-testid=stMain]').scrollTop",
-        selector))
+        "(s) => document.querySelector(s).getBoundingClientRect().top"
+        " + document.querySelector('[data-testid=stMain]').scrollTop", selector))
 
 
 def test_phone_layout(phone: Any, streamlit_app: str) -> None:
@@ -76,7 +80,7 @@ def test_phone_layout(phone: Any, streamlit_app: str) -> None:
     sentence = rect(phone, ".st-key-page_sentence input")
     assert sentence["bottom"] <= PHONE["height"] and sentence["right"] <= PHONE["width"]
     assert phone.locator(".st-key-page_sentence input").input_value() == "Life is short, eat dessert first"
-    assert rect(phone, "[data-testid=stSidebar]")["right"] <= 0  # the sidebar is collapsed: it had been the only way
+    assert rect(phone, "[data-testid=stSidebar]")["right"] <= 0  # collapsed: it had been the only way in
 
     # Nothing cut off at the screen's edges, and no sideways scrolling of the page.
     assert found["overflow"] <= 0, found["overflow"]
@@ -91,7 +95,7 @@ def test_phone_layout(phone: Any, streamlit_app: str) -> None:
         for o in options:
             assert (bar["right"] <= o["left"] or bar["left"] >= o["right"] or bar["bottom"] <= o["top"]
                     or bar["top"] >= o["bottom"]), (bar, o)
-    for a, b in zip(options, options[1:], strict=False):  # a row of options wraps instead of overlapping
+    for a, b in pairwise(options):  # a row of options wraps instead of overlapping
         assert b["left"] >= a["right"] - 0.5 or b["top"] >= a["bottom"] - 0.5, (a, b)
 
     # The chosen matrix's grid and the weights heatmap are one scroll apart: one scroll position shows the
@@ -121,5 +125,5 @@ def test_phone_layout(phone: Any, streamlit_app: str) -> None:
 
 def test_wide_screens_keep_the_sentence_in_the_sidebar(projector_page: Any, streamlit_app: str) -> None:
     goto_app(projector_page, streamlit_app)
-    assert projector_page.locator(".st-key-page_sentence").first.bounding_box() is None  # hidden (display: none)
+    assert projector_page.locator(".st-key-page_sentence").first.bounding_box() is None  # display: none
     assert rect(projector_page, "[data-testid=stSidebar] input[aria-label='Sentence']")["right"] > 0
