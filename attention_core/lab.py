@@ -73,6 +73,8 @@ class LabConfig:
     sentence: str = setting(DEFAULT_SENTENCE, "s", "text", max_chars=MAX_SENTENCE_CHARS)
     lowercase: bool = setting(False, "lc", "bool")
     keep_punctuation: bool = setting(False, "kp", "bool")
+    #: Keep "didn't" whole instead of splitting it at the apostrophe (off: links made before keep theirs).
+    keep_contractions: bool = setting(False, "kc", "bool")
     #: Non-empty: keys and values come from this sentence (cross-attention).
     cross_sentence: str = setting("", "s2", "text", max_chars=MAX_SENTENCE_CHARS)
     embedding: EmbeddingSource = setting("random", "emb", "choice", choices=EMBEDDING_SOURCES)
@@ -181,7 +183,8 @@ def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
         raise ValidationError(
             f"{name} is {len(text):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}", field=field
         )
-    tok = tokenize(text, lowercase=cfg.lowercase, keep_punctuation=cfg.keep_punctuation)
+    tok = tokenize(text, lowercase=cfg.lowercase, keep_punctuation=cfg.keep_punctuation,
+                   keep_contractions=cfg.keep_contractions)
     if len(tok) == 0:
         raise ValidationError(f"{name} has no tokens: type at least one word", field=field)
     if len(tok) > MAX_TOKENS:
@@ -318,7 +321,7 @@ def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[
 
 #: Settings that :func:`make_holdable` puts back together: a sentence's tokenizer options go
 #: with it, and typed embeddings fit only the sentence and width they were typed for.
-_TYPED_FOR = ("sentence", "cross_sentence", "lowercase", "keep_punctuation", "d_model")
+_TYPED_FOR = ("sentence", "cross_sentence", "lowercase", "keep_punctuation", "keep_contractions", "d_model")
 
 
 def make_holdable(cfg: LabConfig, base: LabConfig | None = None) -> tuple[LabConfig, list[str]]:

@@ -37,6 +37,7 @@ from .errors import ValidationError
 from .lab import EDITABLE, MAX_DIM, SETTINGS, LabConfig, make_holdable
 from .presets import PRESETS
 from .settings import Setting, parse, parse_number
+from .view import VIEW_KEYS
 
 MAX_STATE_BYTES = 2_000_000  # a state file larger than this is refused outright
 #: The longest query string the app writes (URL-encoded). Chromium takes 2 MB, but a reload
@@ -371,8 +372,10 @@ def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 
 #: Written instead of the state when it is too large for a link (the reader says so).
 TOO_LONG_KEY = "toolong"
-#: Query keys the app uses for its own view state (not part of the configuration).
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore")
+#: Query keys the app uses for its own view state (not part of the configuration); the pages' view
+#: settings are declared in :mod:`.view`.
+URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore",
+                                   *VIEW_KEYS)
 
 
 # --------------------------------------------------------------------------- a real model's head
@@ -384,8 +387,8 @@ REAL_MODELS: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
 #: What a real head fixes (its tokens, sizes and matrices); the other settings (scaling, mask,
 #: positions, window) are the person's and travel with it.
 REAL_HEAD_FIXED: frozenset[str] = frozenset({
-    "sentence", "lowercase", "keep_punctuation", "cross_sentence", "embedding", "d_model", "d_k", "d_v",
-    "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
+    "sentence", "lowercase", "keep_punctuation", "keep_contractions", "cross_sentence", "embedding", "d_model",
+    "d_k", "d_v", "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
 _LAYER_OR_HEAD = Setting("rh", "int", lo=0, hi=1_000)
 _REFERENCE_SENTENCE = Setting("s", "text", max_chars=20_000)
 

@@ -26,11 +26,13 @@ from typing import Any, Literal
 
 from .errors import ValidationError
 
-Kind = Literal["text", "bool", "int", "float", "choice"]
+Kind = Literal["text", "bool", "int", "float", "choice", "cell"]
 
 # ASCII only: int() and float() also accept other scripts' digits ("١٢") and "_" separators,
 # which a link must not half-accept.
 _INT = re.compile(r"[+-]?[0-9]{1,24}", re.ASCII)
+#: A cell of a matrix in a link: "row.column" (``3.5``), each a whole number in ASCII digits.
+_CELL = re.compile(r"([0-9]{1,6})\.([0-9]{1,6})", re.ASCII)
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?", re.ASCII)
 #: Most combining marks allowed in a row (Unicode's stream-safe limit, UAX #15): a browser takes
 #: seconds to lay out thousands of marks stacked on one letter, and no script needs more than a few.
@@ -47,8 +49,9 @@ class Setting:
     kind: Kind
     lo: float | None = None  # numbers: smallest allowed value
     hi: float | None = None  # numbers: largest allowed value
-    choices: tuple[str, ...] = ()  # kind "choice": the allowed values
+    choices: tuple[str, ...] = ()  # kind "choice": the allowed values (kind "int": as text, if only some)
     max_chars: int | None = None  # kind "text": the longest value
+    none: str | None = None  # how a link writes "no value" (None), when the setting may have none
 
 
 def setting(default: Any, key: str, kind: Kind, **limits: Any) -> Any:
@@ -115,6 +118,9 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
     def refuse(why: str) -> ValidationError:
         return ValidationError(why, field=name)
 
+    if spec.none is not None and value in (spec.none, None):
+        return None
+
     if spec.kind == "text":
         if not isinstance(value, str):
             raise refuse("must be text")
@@ -135,6 +141,8 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
         if not isinstance(value, str) or value not in spec.choices:
             raise refuse(f"must be one of {', '.join(spec.choices)}")
         return value
+    if spec.kind == "cell":
+        return _parse_cell(spec, value, from_text=from_text, refuse=refuse)
     if spec.kind == "int":
         if from_text and isinstance(value, str):
             if not _INT.fullmatch(value.strip()):
@@ -151,7 +159,39 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
             value = parse_number(value)
         except ValidationError as exc:
             raise refuse(str(exc)) from None
+    if spec.kind == "int" and spec.choices and str(value) not in spec.choices:
+        raise refuse(f"must be one of {', '.join(spec.choices)}")
     if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
         raise refuse(f"must be between {spec.lo:g} and {spec.hi:g}" if spec.kind == "float"
                      else f"must be between {int(spec.lo)} and {int(spec.hi)}")
     return value
+
+
+def _parse_cell(spec: Setting, value: Any, *, from_text: bool, refuse: Any) -> tuple[int, int]:
+    """A (row, column) pair: ``"3.5"`` in a link, ``[3, 5]`` in a state file; each within lo … hi."""
+    if from_text and isinstance(value, str):
+        match = _CELL.fullmatch(value.strip())
+        if not match:
+            raise refuse("must be row.column, two whole numbers (e.g. 2.3)")
+        pair = (int(match.group(1)), int(match.group(2)))
+    elif (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise refuse("must be a row and a column, two whole numbers")
+    lo = 0 if spec.lo is None else spec.lo
+    hi = math.inf if spec.hi is None else spec.hi
+    if not all(lo <= v <= hi for v in pair):
+        raise refuse(f"row and column must be between {int(lo)} and {hi:g}")
+    return pair
+
+
+def format_value(spec: Setting, value: Any) -> str:
+    """``value`` as a link writes it (read back by :func:`parse` with ``from_text=True``)."""
+    if value is None and spec.none is not None:
+        return spec.none
+    if spec.kind == "bool":
+        return "1" if value else "0"
+    if spec.kind == "cell":
+        return f"{int(value[0])}.{int(value[1])}"
+    return repr(value) if isinstance(value, float) else str(value)

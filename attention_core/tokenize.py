@@ -17,6 +17,8 @@ generalised so that any text gives sensible tokens:
 * each CJK ideograph, kana or hangul syllable is a token (these scripts do not
   separate words with spaces), and so is each emoji or other symbol together
   with its modifiers (skin tone, variation selector, ZWJ sequence);
+* an apostrophe between two letters ("didn't", "O’Neil") splits the word like any punctuation
+  (the seed's behaviour), unless ``keep_contractions`` keeps such a word whole;
 * ids number the *sorted* unique tokens (Python's code-point order, so
   "Life" < "dessert"), exactly as the seed's ``sorted(...)`` does.
 """
@@ -27,6 +29,8 @@ import unicodedata
 from dataclasses import dataclass
 
 _ZWJ = "\u200d"
+#: Apostrophes that join a contraction ("didn't", "didn’t") when ``keep_contractions`` is on.
+APOSTROPHES = frozenset("'\u2019")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,12 @@ def _is_modifier(ch: str) -> bool:
     return 0xFE00 <= cp <= 0xFE0F or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F
 
 
-def _split(text: str, keep_punctuation: bool) -> list[str]:
+def _inside_word(text: str, i: int, word: list[str]) -> bool:
+    """Whether the apostrophe at ``text[i]`` joins two letters of one word ("didn't")."""
+    return bool(word) and word[-1].isalpha() and i + 1 < len(text) and text[i + 1].isalpha()
+
+
+def _split(text: str, keep_punctuation: bool, keep_contractions: bool = False) -> list[str]:
     """Cut normalised text into raw tokens (before lowercasing and ids)."""
     tokens: list[str] = []
     word: list[str] = []
@@ -91,6 +100,8 @@ def _split(text: str, keep_punctuation: bool) -> list[str]:
         elif _is_cjk(ch):
             flush()
             tokens.append(ch)
+        elif keep_contractions and ch in APOSTROPHES and _inside_word(text, i, word):
+            word.append(ch)
         elif (cat.startswith("P") or cat in ("Sm", "Sc", "Sk")) and ch != "_":
             flush()
             if keep_punctuation:
@@ -106,18 +117,20 @@ def _split(text: str, keep_punctuation: bool) -> list[str]:
     return tokens
 
 
-def tokenize(sentence: str, *, lowercase: bool = False, keep_punctuation: bool = False) -> Tokenization:
+def tokenize(sentence: str, *, lowercase: bool = False, keep_punctuation: bool = False,
+             keep_contractions: bool = False) -> Tokenization:
     """Tokens, positions and vocabulary ids of ``sentence``.
 
     ``lowercase`` folds case before building the vocabulary (so "The" and "the"
     share an id); ``keep_punctuation`` makes each punctuation mark a token
-    instead of dropping it. An empty result is allowed here; the app refuses it
-    with a message.
+    instead of dropping it; ``keep_contractions`` keeps a word with an apostrophe
+    between two letters whole ("didn't" rather than "didn", "t"). An empty result
+    is allowed here; the app refuses it with a message.
     """
     if not isinstance(sentence, str):
         raise TypeError(f"sentence must be a str, got {type(sentence).__name__}")
     text = unicodedata.normalize("NFC", sentence)
-    raw = _split(text, keep_punctuation)
+    raw = _split(text, keep_punctuation, keep_contractions)
     tokens = tuple(t.lower() for t in raw) if lowercase else tuple(raw)
     vocabulary = tuple(sorted(set(tokens)))
     index = {tok: i for i, tok in enumerate(vocabulary)}
@@ -127,3 +140,13 @@ def tokenize(sentence: str, *, lowercase: bool = False, keep_punctuation: bool =
         ids=tuple(index[t] for t in tokens),
         vocabulary=vocabulary,
     )
+
+
+def split_contractions(sentence: str) -> list[str]:
+    """The words of ``sentence`` that an apostrophe between two letters splits into several tokens
+    ("didn't" → "didn", "t"), as typed: what ``keep_contractions`` would keep whole."""
+    if not isinstance(sentence, str):
+        return []
+    text = unicodedata.normalize("NFC", sentence)
+    whole = _split(text, keep_punctuation=False, keep_contractions=True)
+    return list(dict.fromkeys(t for t in whole if any(a in t for a in APOSTROPHES)))

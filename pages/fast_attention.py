@@ -21,21 +21,26 @@ from attention_core import (
     state_after,
     tiled_attention,
 )
+from attention_core.view import FAST_ATTENTION_VIEW, FastAttentionView
 from ui import shared, state
 from ui.figures import chart_config, heatmap
+from ui.intro import titled
+from ui.text import literal
 
 #: Words for the example sentence: the Playground's default sentence, continued.
 PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tell", "the", "story", "of", "the", "meal", "to", "a", "friend", "who", "was", "not", "there", "because", "every", "story", "grows", "a", "little", "each", "time", "it", "is", "told", "and", "the", "dessert", "becomes", "larger", "the", "walk", "home", "longer", "and", "the", "rain", "heavier", "until", "one", "day", "the", "friend", "tells", "it", "back", "to", "you", "as", "their", "own", "and", "you", "both", "laugh", "at", "the", "table", "again"]
 BLOCK_SIZES = (4, 8, 16)
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 
-st.title("How attention is computed fast")
+titled("How attention is computed fast", "fast_attention")
 st.caption(
     "Exact attention writes down the whole n × n matrix of scores. FlashAttention never does: it walks over "
     "tiles of queries × keys and keeps three running numbers per query row. It ends with the same weights. "
     "The example is the Playground's default configuration (random embeddings, torch seed 123, d_k = 24, "
     "d_v = 28, one head) on a longer sentence.")
 
+for problem in state.load_page_view_once(FAST_ATTENTION_VIEW, "fa_url_loaded"):  # the link's size and step
+    st.warning(literal(problem))
 c1, c2, c3 = st.columns([2, 1, 1])
 n_tokens = c1.slider("Sentence length (tokens)", 16, 64, 24, key="fa_tokens", persist_state="session")
 block = c2.selectbox("Block size (queries and keys per tile)", BLOCK_SIZES, index=1, key="fa_block",
@@ -177,3 +182,4 @@ st.plotly_chart({  # a Plotly line (keyboard- and screen-reader-quiet like the h
 }, width="stretch", key="kv_growth")
 dc = float(np.max(np.abs(decoded.output - full.output)))
 st.text(f"max |cached − full causal| = {dc:.3g} over all {len(tokens)} tokens' outputs.")
+state.write_page_view(FAST_ATTENTION_VIEW, FastAttentionView())  # the address bar: this size and step

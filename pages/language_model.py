@@ -13,6 +13,7 @@ from attention_core.pretrained.bpe import readable
 from ui import language_model as lm
 from ui import shared, state
 from ui.figures import chart_config, heatmap, with_click_layer
+from ui.intro import titled
 from ui.text import literal
 
 state.ensure_defaults()
@@ -20,7 +21,7 @@ lm.load_link_once(smollm2.EXAMPLE_PROMPT)
 lm.take_grid_click()
 lm.take_patch_click()
 
-st.title("Language model: SmolLM2-135M")
+titled("Language model: SmolLM2-135M", "language_model")
 st.caption(
     "A small instruction-tuned language model (HuggingFaceTB/SmolLM2-135M-Instruct, 4-bit GGUF: 30 layers, "
     "9 query heads sharing 3 key/value heads per layer, 576 dimensions, RoPE), computed here in NumPy. "
@@ -62,7 +63,8 @@ if tab in lm.TABS[:3]:  # the tabs that read the prompt
         on_click=lm.load_example,
         key="lm_example",
         width="stretch",
-        help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John'.",
+        help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John' "
+        "(the task and how the heads were found are explained when it is loaded).",
     )
     c2.button(
         "Reset heads",
@@ -72,6 +74,8 @@ if tab in lm.TABS[:3]:  # the tabs that read the prompt
         help="Bring every head back at factor 1.",
     )
 
+    if lm.showing_example():
+        st.info(literal(lm.EXAMPLE_EXPLANATION))
     ablated = [lm.label_head(x) for x in st.session_state.get(lm.ABLATE, [])]
     scales = dict(st.session_state.get(lm.SCALES, {}))
     try:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError
 from ui import controls, presentation, room, shared, state, views
+from ui.intro import titled
 
 state.ensure_defaults()
 state.load_url_once()
@@ -18,12 +19,14 @@ st.html(views.COMPACT)  # our own constant style: less padding, so edit and effe
 room_panel = st.sidebar.container()  # first in the sidebar: a lecturer reaches the room without scrolling
 messages = controls.sidebar(present)
 if not present:
-    st.title("Attention Playground")
+    titled("Attention Playground", "playground")
 if state.room.role() == "explorer":
     room.explorer_banner()
 if st.session_state["given"] and not present:
     controls.real_head_banner()
 controls.link_messages()
+if not present:
+    controls.page_sentence()  # shown on a phone only (views.COMPACT): there the sidebar is collapsed
 
 # The configuration the widgets describe (before hand edits), or the last good one.
 found = controls.base_trace(messages)
@@ -36,7 +39,8 @@ room.sidebar_panel(base_trace, room_panel)  # teach this as a room; a lecturer's
 if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)
-    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if state.room.role() == "lecturer" else None)
+    lecturer = state.room.role() == "lecturer"
+    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if lecturer else None)
     room.publish(trace)
     st.stop()
 controls.stash_notice(base_trace)
@@ -60,7 +64,6 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         st.rerun()
     if not frozen:
         state.remember_good(trace)
-        state.write_url(trace.config)
     with view:  # … and its effect, side by side
         head = views.head_choice(trace)
         views.weights_view(trace, cfg0, head)
@@ -69,6 +72,8 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
         views.explain_view(trace, head)
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
+    if not frozen:  # after the views: the link holds the view too (head, "also show", clicked weight, tab)
+        state.write_url(trace.config)
     draw_slider()  # last: when the browser sees it redrawn, every heatmap above has its new numbers
     room.publish(trace, head=head)  # a lecturer's room follows every edit (after this page is drawn: the
     # followers' reruns then do not compete with the lecturer's own)

@@ -10,6 +10,7 @@ from attention_core import LabConfig, ValidationError, pretrained
 from ui import real_model as rm
 from ui import state
 from ui.figures import chart_config, head_grid, heatmap
+from ui.intro import titled
 from ui.text import literal
 
 #: Up to this many tokens the 72-head grid is one Plotly heatmap (hover shows each weight;
@@ -19,7 +20,7 @@ GRID_MAX_TOKENS_AS_CHART = 40
 
 state.ensure_defaults()
 
-st.title("Real model: all-MiniLM-L6-v2")
+titled("Real model: all-MiniLM-L6-v2", "real_model")
 st.caption(
     "A small pretrained BERT (sentence-transformers/all-MiniLM-L6-v2: 6 layers, 12 heads per layer, "
     "384 dimensions, 32 per head), run in NumPy. Every number below is computed here, not looked up."

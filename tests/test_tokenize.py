@@ -67,9 +67,49 @@ def test_any_text_tokenizes_consistently(text: str, lowercase: bool, keep: bool)
     assert len(t.tokens) == len(t.ids) == len(t.positions)
     assert all(tok and not tok.isspace() for tok in t.tokens)
     assert list(t.vocabulary) == sorted(set(t.tokens))
-    assert all(t.vocabulary[i] == tok for i, tok in zip(t.ids, t.tokens))
+    assert all(t.vocabulary[i] == tok for i, tok in zip(t.ids, t.tokens, strict=True))
 
 
 def test_non_string_refused() -> None:
     with pytest.raises(TypeError):
         tokenize(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- contractions (issue 26)
+@pytest.mark.parametrize(
+    ("text", "default", "whole"),
+    [
+        ("I didn't go", ("I", "didn", "t", "go"), ("I", "didn't", "go")),
+        ("she didn’t", ("she", "didn", "t"), ("she", "didn’t")),  # the typographic apostrophe
+        ("O'Neil's rock'n'roll", ("O", "Neil", "s", "rock", "n", "roll"), ("O'Neil's", "rock'n'roll")),
+        ("'quoted' words'", ("quoted", "words"), ("quoted", "words")),  # quotes at a word's edge stay out
+        ("it's 4'5", ("it", "s", "4", "5"), ("it's", "4", "5")),  # only between two letters
+    ],
+)
+def test_contractions_are_kept_whole_only_when_asked(text: str, default: tuple, whole: tuple) -> None:
+    assert tokenize(text).tokens == default  # the default is today's: links made before keep their tokens
+    assert tokenize(text, keep_contractions=True).tokens == whole
+
+
+def test_contractions_with_punctuation_kept() -> None:
+    t = tokenize("didn't, 'so'", keep_contractions=True, keep_punctuation=True)
+    assert t.tokens == ("didn't", ",", "'", "so", "'")
+
+
+def test_the_hint_names_each_word_the_default_splits() -> None:
+    from attention_core.tokenize import split_contractions
+
+    assert split_contractions("I didn't know O’Neil's 'dog' didn't") == ["didn't", "O’Neil's"]
+    assert split_contractions("Life is short, eat dessert first") == []
+
+
+def test_links_made_before_keep_their_tokenization() -> None:
+    from attention_core import LabConfig, run_lab
+    from attention_core.serialize import config_from_query, config_to_query
+
+    old, _ = config_from_query({"s": "I didn't go"})  # a link from before the option existed
+    assert old.keep_contractions is False and run_lab(old).tokens_q.tokens == ("I", "didn", "t", "go")
+    new = LabConfig(sentence="I didn't go", keep_contractions=True)
+    assert config_to_query(new)["kc"] == "1"
+    back, messages = config_from_query(config_to_query(new))
+    assert not messages and run_lab(back).tokens_q.tokens == ("I", "didn't", "go")

@@ -18,6 +18,7 @@ import streamlit as st
 from attention_core import LabConfig, LabTrace, ValidationError
 from attention_core.serialize import cap_messages
 from attention_core.settings import settings_of
+from attention_core.tokenize import split_contractions
 from ui import shared, state, views
 from ui.live_slider import live_slider
 from ui.palettes import PALETTES
@@ -80,6 +81,13 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     c1, c2 = sb.columns(2)
     c1.checkbox("lowercase", key="lowercase", persist_state="session")
     c2.checkbox("keep punctuation", key="keep_punctuation", persist_state="session")
+    sb.checkbox("keep contractions whole (didn't)", key="keep_contractions", persist_state="session",
+                help="Off (the tutorials' tokenizer): an apostrophe splits a word, \"didn't\" → \"didn\", \"t\".")
+    split = [] if st.session_state["keep_contractions"] else split_contractions(
+        st.session_state["sentence"] + " " + st.session_state["cross_sentence"])
+    if split:
+        sb.caption(literal(f"Split at the apostrophe: {', '.join(split[:4])}{' …' if len(split) > 4 else ''} "
+                           "(each becomes two tokens); tick 'keep contractions whole' to keep them as one."))
 
     sb.header("Embeddings and sizes")
     sb.radio("Embeddings", list(EMBEDDING_LABELS), format_func=EMBEDDING_LABELS.get, key="embedding", persist_state="session")
@@ -159,6 +167,19 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
     return msg
 
 
+#: The sentence box on the page itself (its key); shown on narrow screens only (see views.COMPACT).
+PAGE_SENTENCE = "page_sentence"
+
+
+def page_sentence() -> None:
+    """The sentence on the page, for a phone: there the sidebar starts collapsed, and a newcomer
+    would not find the sentence in it. Wider screens hide this box (CSS) and use the sidebar's."""
+    state.mirror_sentence(PAGE_SENTENCE)
+    st.text_input("Your sentence (press Enter)", key=PAGE_SENTENCE, max_chars=MAX_SENTENCE_CHARS,
+                  on_change=state.on_present_sentence, args=(PAGE_SENTENCE,),
+                  disabled=bool(st.session_state.get("given")))
+
+
 def _leave_real_head() -> None:
     """Back to the toy lab with the sentence the real head was computed for (default settings)."""
     loaded = st.session_state.pop("real_head", None)
@@ -189,8 +210,12 @@ def row_labels(trace: LabTrace, name: str) -> list[str]:
     if name.startswith("b_"):
         return ["bias"]
     rows = trace.base[name].shape[0]
-    prefix = "v" if name == "W_o" else "x"
-    return [f"{prefix}{i}" for i in range(rows)]
+    if name == "W_o":  # row i multiplies number i of the heads' outputs laid side by side
+        per_head = max(1, rows // trace.attention.n_heads)
+        return [f"head {i // per_head} out {i % per_head}" if trace.attention.n_heads > 1 else f"out dim {i}"
+                for i in range(rows)]
+    # W_Q, W_K, W_V: row i multiplies number i of each token's embedding (x W: the row is x's dimension)
+    return [f"emb dim {i}" for i in range(rows)]
 
 
 def grid_row_labels(trace: LabTrace, name: str) -> list[str]:
@@ -267,13 +292,16 @@ def nudge(name: str, label: str, trace: LabTrace) -> Callable[[], None]:
     value = trace.base[name][r0, c0] if (name, r0, c0) not in st.session_state["edits"] \
         else st.session_state["edits"][(name, r0, c0)]
     c1, c2, c4 = st.columns([1, 1, 1.3], vertical_alignment="bottom")
-    c1.selectbox("row", range(rows), key=f"nudge_row::{name}", format_func=lambda i: row_labels(trace, name)[i][:12])
+    shown_rows = grid_row_labels(trace, name)  # a repeated word is told apart by its position ("2·the")
+    c1.selectbox("row", range(rows), key=f"nudge_row::{name}", format_func=lambda i: shown_rows[i][:16])
     c2.selectbox("column", range(cols), key=f"nudge_col::{name}")
     slot = st.container()
     span = max(1.0, 2 * float(np.max(np.abs(base)))) if base.size else 1.0
     lo, hi = round(min(-span, value - 1), 2), round(max(span, value + 1), 2)
     state.prime_nudge(name, r0, c0, value)
-    c4.text_input("exact value", key="nudge_text", on_change=state.on_nudge_text, args=(name, r0, c0, base))
+    c4.text_input("exact value", key="nudge_text", on_change=state.on_nudge_text, args=(name, r0, c0, base),
+                  help="Shown to 6 significant digits; the link and the exports keep every digit. Type a "
+                       "number and press Enter to set the cell to exactly that.")
     message = state.nudge_error()
     if message:
         st.error(literal(message))

@@ -460,6 +460,26 @@ def take_messages() -> list[str]:
     return st.session_state.pop(MESSAGES, [])
 
 
+#: What the "Mary and John" button shows: the task, and how its three heads were found (the search is
+#: described with its numbers at smollm2.EXAMPLE_HEADS).
+EXAMPLE_EXPLANATION = (
+    "The task, indirect-object identification (Wang et al., 2022): in \"When Mary and John went to the "
+    "store, John gave a drink to\" the next word should be the name that is not repeated, Mary. The model "
+    "says \" Mary\" with p = 0.92.\n"
+    "The three heads were found by a greedy search on logit(\" Mary\") − logit(\" John\"), 3.08 at first: "
+    "knock out each of the 270 heads in turn (its attention output set to zero), keep the one that lowers the "
+    "difference most, and repeat. Step 1 found L23 H3 (alone it lifts p(John) tenfold, 0.004 → 0.040); step 2 "
+    "L1 H5 (alone the biggest drop of p(Mary), 0.92 → 0.65); step 3 L24 H4, and \" John\" wins "
+    "(p(Mary) 0.92 → 0.13, p(John) 0.004 → 0.78).\n"
+    "Try: bring the heads back one at a time to see each one's share, or press Reset heads.")
+
+
+def showing_example() -> bool:
+    """Whether the prompt and the knocked-out heads are the "Mary and John" example's."""
+    return (st.session_state.get(PROMPT) == smollm2.EXAMPLE_PROMPT
+            and sorted(st.session_state.get(ABLATE, [])) == sorted(head_label(h) for h in smollm2.EXAMPLE_HEADS))
+
+
 def load_example() -> None:
     """The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John'."""
     st.session_state[PROMPT] = smollm2.EXAMPLE_PROMPT

@@ -19,6 +19,7 @@ from attention_core import LabConfig, LabTrace, ValidationError, explain_weight,
 from attention_core.describe import describe_matrix, describe_weights
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
+from attention_core.view import SECOND_VIEWS
 from ui import export_panel, shared, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
@@ -35,13 +36,31 @@ from ui.text import literal
 
 #: Height of the weights heatmap: with the sidebar open at 1280×720 it sits beside the editor.
 WEIGHTS_HEIGHT = 400
-#: Steps a person can put under the weights (visible at 1920×1080 without scrolling).
-SECOND_VIEWS = ("scores", "Q", "K", "V", "output")
 
+#: Our own constant style. Wide screens: less padding, so edit and effect share one screen; the sentence
+#: box on the page is hidden (the sidebar has it). Narrow screens (a phone, 390 px): the title clears
+#: Streamlit's top bar, the sentence is on the page, and the small controls beside the grid stay side by
+#: side (Streamlit stacks every row of columns below 640 px), so the grid and the weights are one scroll
+#: apart.
 COMPACT = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
-[data-testid="stMain"] h1 { font-size: 1.6rem !important; padding: 0 0 0.3rem 0 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.25rem !important; }
+[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] { gap: 0.25rem; }
+[data-testid="stMain"] h1 { font-size: 1.6rem !important; line-height: 1.1 !important; padding: 0 !important; }
+.st-key-page_sentence { display: none !important; }
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem 0.75rem !important; }
+  [data-testid="stMain"] h1 { font-size: 1.35rem !important; padding-bottom: 0.45rem !important; }
+  .st-key-page_sentence { display: block !important; }
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.6rem; }
+  [data-testid="stMain"] [role="radiogroup"] { flex-wrap: wrap !important; row-gap: 0.25rem; }
+  [data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) {
+    margin-top: 1.6rem; }  /* room for the grid's toolbar, which floats above it */
+  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] {
+    flex-wrap: nowrap !important; gap: 0.5rem; }
+  [data-testid="stHorizontalBlock"] [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
+    min-width: 0 !important; width: auto !important; flex: 1 1 0 !important; }
+}
 </style>
 """
 
@@ -121,6 +140,7 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
 def head_choice(trace: LabTrace) -> int:
     """With several heads: every head's weights side by side (click one to focus it) and a selector."""
     n = trace.attention.n_heads
+    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit (nor a link)
     if n == 1:
         return 0
     event = _chart(st, head_weights_figure(trace, height=200, palette=palette()), "all_heads", on_select="rerun",
@@ -128,7 +148,6 @@ def head_choice(trace: LabTrace) -> int:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
         state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
-    state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit
     if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
         return int(st.number_input(f"Head (0 … {n - 1})", min_value=0, max_value=n - 1, step=1, key="head_shown",
                                    persist_state="session"))
@@ -144,6 +163,8 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     h = trace.attention.heads[head]
     cell = st.session_state.get("explained")
     cell = tuple(cell) if cell and cell[0] < h.n_q and cell[1] < h.n_k else None
+    if cell is None and st.session_state.get("explained") is not None:  # a link's cell outside this matrix
+        state.select_weight(None)
     pal = palette()
 
     def build() -> FigureSpec:
@@ -160,8 +181,9 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
         if 0 <= i < h.n_q and 0 <= j < h.n_k and (i, j) != cell:
             state.select_weight((i, j))
             st.rerun(scope="fragment")
-    if st.toggle("Show the change made by my edits (against the unedited matrices)", key="show_change",
-                 persist_state="session") and cfg0.edits != trace.config.edits:
+    show_change = st.toggle("Show what my edits changed", key="show_change", persist_state="session",
+                            help="The weights minus the weights of the unedited matrices.")
+    if show_change and cfg0.edits != trace.config.edits:
         plain = shared.cached_run_lab(cfg0).attention.heads[head]
         if plain.weights.shape == h.weights.shape:
             _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",
@@ -235,8 +257,9 @@ def every_step(trace: LabTrace, head: int) -> None:
     shown = {"weights", st.session_state.get("second_view")}  # already on screen above
     steps = [s for s in steps_for(trace) if s.name not in shown]
     # Only the open tab is computed and sent (on_change="rerun"): the others cost nothing per rerun.
-    tabs = st.tabs(["Tokens", *(s.title for s in steps), "Word order", "Share and export"], key="step_tab",
-                   on_change="rerun")
+    titles = ["Tokens", *(s.title for s in steps), "Word order", "Share and export"]
+    state.keep_choice("step_tab", titles, titles[0])  # a link's tab that is not here: the first
+    tabs = st.tabs(titles, key="step_tab", on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
             token_tables(trace)

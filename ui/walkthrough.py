@@ -11,7 +11,27 @@ from attention_core import PRESETS, Preset
 from attention_core.steps import labels, steps_for
 from ui import shared, state
 from ui.figures import step_figures
+from ui.intro import intro
 from ui.text import literal
+
+#: Decimals a walkthrough table shows, as PyTorch prints a tensor (``torch.set_printoptions``' default
+#: precision); a matrix of whole numbers shows none. A table showed 0.00000000000000005 and cut columns off.
+TABLE_DECIMALS = 4
+
+
+def decimals_of(m: np.ndarray) -> int:
+    """Decimals to show ``m`` with, as the tutorials print it: none for whole numbers, else 4."""
+    values = np.asarray(m, dtype=float)
+    finite = values[np.isfinite(values)]
+    return 0 if finite.size and np.all(finite == np.round(finite)) else TABLE_DECIMALS
+
+
+def table(where: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, decimals: int) -> None:
+    """A table of numbers at a fixed number of decimals (the values themselves stay exact: a copy or
+    a download of the table has every digit)."""
+    where.dataframe(frame, hide_index=True, column_config={
+        str(c): st.column_config.NumberColumn(format=f"%.{decimals}f")
+        for c in frame.columns if pd.api.types.is_float_dtype(frame[c])})
 
 
 def matrix_frame(m: np.ndarray, rows: list[str]) -> pd.DataFrame:
@@ -34,9 +54,9 @@ def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
                             f"largest difference from the app: {dev:.2g}"))
         c1, c2 = st.columns(2)
         c1.caption("printed by the tutorial")
-        c1.dataframe(pd.DataFrame(theirs), hide_index=True)
-        c2.caption("computed here")
-        c2.dataframe(pd.DataFrame(mine), hide_index=True)
+        table(c1, pd.DataFrame(theirs, columns=[str(j) for j in range(theirs.shape[1])]), spec.decimals)
+        c2.caption("computed here (as many decimals as the tutorial printed)")
+        table(c2, pd.DataFrame(mine, columns=[str(j) for j in range(mine.shape[1])]), spec.decimals)
 
 
 def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> None:
@@ -44,6 +64,7 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
     preset = PRESETS[key]
     trace = shared.cached_run_lab(preset.config)
     st.header(preset.title)
+    intro("walkthrough")
     st.caption(literal(preset.source))
     st.info(literal(preset.description))
     if st.button("Open this configuration in the Playground", key=f"open_{key}"):
@@ -60,9 +81,10 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
     st.subheader("Weights drawn from the seed")
     cols = st.columns(3 if trace.W_o is None else 4)
     for col, (name, m) in zip(cols, (("W_Q", trace.W_q), ("W_K", trace.W_k), ("W_V", trace.W_v),
-                                     ("W_O", trace.W_o))):
+                                     ("W_O", trace.W_o)), strict=False):  # no W_O with one head
         col.caption(name)
-        col.dataframe(matrix_frame(m, [f"x{i}" for i in range(m.shape[0])]), hide_index=True)
+        what = "out dim" if name == "W_O" else "emb dim"  # the row multiplies that number of its input
+        table(col, matrix_frame(m, [f"{what} {i}" for i in range(m.shape[0])]), decimals_of(m))
     for step in steps_for(trace):  # the registry's order is the tutorials' order
         st.subheader(step.title)
         c1, c2 = st.columns([2, 3])
@@ -71,7 +93,7 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
             if step.name == "scaled_scores":
                 st.text(f"c = {h.scale:.6g}")
             value = step.value(trace, 0)
-            st.dataframe(matrix_frame(value, labels(trace, step, value)[0]), hide_index=True)
+            table(st, matrix_frame(value, labels(trace, step, value)[0]), decimals_of(value))
         c2.plotly_chart(figs[step.name], width="stretch", key=f"{key}_{step.name}")
     ours = {"embeddings": trace.embeddings, "W_q": trace.W_q, "Q": h.Q, "K": h.K, "V": h.V,
             "scores": h.scores, "weights": h.weights, "output": trace.attention.output,

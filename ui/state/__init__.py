@@ -35,10 +35,12 @@ from ui.state.edits import (
 )
 from ui.state.links import (
     consume_pending,
+    load_page_view_once,
     load_url_once,
     request_config,
     share_link,
     take_load_messages,
+    write_page_view,
     write_url,
 )
 from ui.state.session import (
@@ -88,10 +90,12 @@ __all__ = [
     "focus_head",
     "go_stage",
     "grid_selected",
+    "head_reference",
     "keep_choice",
     "keep_in_range",
     "last_good_trace",
     "load_config",
+    "load_page_view_once",
     "load_url_once",
     "mirror_sentence",
     "move_step",
@@ -108,6 +112,7 @@ __all__ = [
     "reconcile_edits",
     "refuse_last_edit",
     "remember_good",
+    "remember_real_head",
     "replace_setting",
     "request_config",
     "reset_edits",
@@ -121,5 +126,6 @@ __all__ = [
     "take_edit_refused",
     "take_load_messages",
     "undo_last_edit",
+    "write_page_view",
     "write_url",
 ]

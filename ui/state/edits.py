@@ -119,7 +119,7 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     set_matrix_edits(name, cells, base)
     # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a drag is slow)
     st.session_state["nudge_target"] = (name, r, c, float(value))
-    st.session_state["nudge_text"] = repr(float(value))  # the exact-value box follows the slider
+    st.session_state["nudge_text"] = shown_value(float(value))  # the exact-value box follows the slider
 
 
 def nudge_cell(name: str, rows: int, cols: int) -> tuple[int, int]:
@@ -144,11 +144,19 @@ def grid_selected(name: str, r: int, c: int) -> None:
             st.session_state[f"nudge_{axis}::{name}"] = value
 
 
+def shown_value(value: float) -> str:
+    """A cell's value as the exact-value box shows it: 6 significant digits (the link, the state file
+    and the exports keep all 17)."""
+    return f"{value:.6g}"
+
+
 def prime_nudge(name: str, r: int, c: int, value: float) -> None:
-    """Before the nudge widgets are drawn: they show the chosen cell's value in force."""
+    """Before the nudge widgets are drawn: they show the chosen cell's value in force, to 6 significant
+    digits (:func:`shown_value`; a newcomer met a cut-off 17-digit number). The cell keeps every digit
+    until a number is typed: the box's callback runs only when its text changes."""
     if st.session_state.get("nudge_target") != (name, r, c, float(value)):
         st.session_state["nudge_target"] = (name, r, c, float(value))
-        st.session_state["nudge_text"] = repr(float(value))
+        st.session_state["nudge_text"] = shown_value(float(value))
         st.session_state.pop("nudge_error", None)
 
 

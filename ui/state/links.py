@@ -15,6 +15,8 @@ from attention_core.serialize import (
     config_to_query,
     link_reference,
 )
+from attention_core.settings import Setting, format_value, parse
+from attention_core.view import PLAYGROUND_VIEW, PlaygroundView
 from ui import shared
 from ui.palettes import PALETTES
 from ui.state import room
@@ -54,8 +56,8 @@ def load_url_once() -> None:
     cfg, messages = config_from_query(params)
     remember_real_head(cfg, link_reference(params) if cfg.given else None)
     if params.get(TOO_LONG_KEY):
-        messages.append("this link was made from a state too large for a link, so it does not hold that state: "
-                        "ask for its state file (Share, export, import)")
+        messages.append("this link was made from a state too large for a link, so it does not hold that "
+                        "state: ask for its state file (Share, export, import)")
     st.session_state["pending_config"] = cfg
     st.session_state["present"] = params.get("present") == "1"
     st.session_state["stage"], problem = _link_step(params.get("step"))
@@ -65,7 +67,52 @@ def load_url_once() -> None:
         st.session_state["palette"] = params["pal"]
     elif "pal" in params:
         messages.append(f"ignored 'pal': the palettes are {', '.join(PALETTES)}")
+    messages += load_view(PLAYGROUND_VIEW, params)
     st.session_state["load_messages"] = messages + room_messages
+
+
+def load_view(view: dict[str, Setting], params: dict[str, str]) -> list[str]:
+    """Put the view settings ``params`` carries into the session (field name = session key = widget
+    key); one message per value that cannot be read (that setting keeps its value)."""
+    messages = []
+    for name, spec in view.items():
+        if spec.key not in params:
+            continue
+        try:
+            st.session_state[name] = parse(name, spec, params[spec.key], from_text=True)
+        except ValidationError as exc:
+            messages.append(f"ignored '{spec.key}' ({name}): {exc}")
+    return messages
+
+
+def view_params(view: dict[str, Setting], defaults: object) -> dict[str, str]:
+    """The link keys of the view settings that differ from their defaults (``defaults``: the view's
+    dataclass, e.g. ``PlaygroundView()``)."""
+    params = {}
+    for name, spec in view.items():
+        value, default = st.session_state.get(name, getattr(defaults, name)), getattr(defaults, name)
+        if isinstance(value, list):  # a cell kept as a list
+            value = tuple(value)
+        if value != default and (value is not None or spec.none is not None):
+            params[spec.key] = format_value(spec, value)
+    return params
+
+
+def load_page_view_once(view: dict[str, Setting], flag: str) -> list[str]:
+    """A page's first run (``flag``: its session key saying it is done): take its view settings from
+    its link; returns what could not be read (for the page to show, literally), else nothing."""
+    if st.session_state.get(flag):
+        return []
+    st.session_state[flag] = True
+    params = {str(k): str(st.query_params.get(k) or "") for k in st.query_params}
+    return load_view(view, params)
+
+
+def write_page_view(view: dict[str, Setting], defaults: object) -> None:
+    """A page's address bar: its view settings that differ from their defaults."""
+    params = view_params(view, defaults)
+    if {k: st.query_params.get(k) for k in st.query_params} != params:
+        st.query_params.from_dict(params)
 
 
 def write_url(cfg: LabConfig) -> None:
@@ -88,6 +135,7 @@ def write_url(cfg: LabConfig) -> None:
         params.update(present="1", step=str(st.session_state.get("stage", 0)))
     if st.session_state.get("palette", "default") != "default":
         params["pal"] = st.session_state["palette"]
+    params.update(view_params(PLAYGROUND_VIEW, PlaygroundView()))
     params.update(room.link_params())
     # Compare with the address bar itself, not with what we last wrote: a page switch clears it.
     if {k: st.query_params.get(k) for k in st.query_params} != params:

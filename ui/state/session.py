@@ -70,6 +70,8 @@ def ensure_defaults() -> None:
     st.session_state.setdefault("palette", "default")
     st.session_state.setdefault("image_format", "png")
     st.session_state.setdefault("edit_matrix", "W_q")
+    st.session_state.setdefault("explained", None)  # the clicked weight (row, column), in the link as "w"
+    st.session_state.setdefault("head_shown", 0)
     st.session_state.setdefault("edits", {})
     st.session_state.setdefault("edit_bases", {})
     st.session_state.setdefault("stash", None)
@@ -84,7 +86,8 @@ def load_config(cfg: LabConfig) -> None:
     """
     for name, value in _fields(cfg).items():
         st.session_state[name] = value
-    st.session_state["seed_slider"] = cfg.seed if 0 <= cfg.seed <= 1000 else st.session_state.get("seed_slider", 0)
+    in_range = 0 <= cfg.seed <= 1000
+    st.session_state["seed_slider"] = cfg.seed if in_range else st.session_state.get("seed_slider", 0)
     st.session_state["seed_exact"] = str(cfg.seed)
     st.session_state["scale_custom"] = float(cfg.scale_value)
     st.session_state["edits"] = cfg.edit_dict()

@@ -60,13 +60,15 @@ def go_stage(delta: int, n_stages: int) -> None:
     st.session_state["stage"] = max(0, min(n_stages - 1, int(st.session_state.get("stage", 0)) + delta))
 
 
-def mirror_sentence() -> None:
-    """Presentation mode's sentence box starts from the sentence in force."""
-    st.session_state["present_sentence"] = st.session_state["sentence"]
+def mirror_sentence(key: str = "present_sentence") -> None:
+    """A second sentence box (presentation mode's, the phone's on the page) starts from the sentence
+    in force; the sidebar's box holds it under ``sentence``."""
+    st.session_state[key] = st.session_state["sentence"]
 
 
-def on_present_sentence() -> None:
-    st.session_state["sentence"] = st.session_state["present_sentence"]
+def on_present_sentence(key: str = "present_sentence") -> None:
+    """A second sentence box was changed: it is the sentence now."""
+    st.session_state["sentence"] = st.session_state[key]
 
 
 def exit_presentation() -> None:
