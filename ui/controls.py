@@ -175,7 +175,7 @@ def page_sentence() -> None:
     """The sentence on the page, for a phone: there the sidebar starts collapsed, and a newcomer
     would not find the sentence in it. Wider screens hide this box (CSS) and use the sidebar's."""
     state.mirror_sentence(PAGE_SENTENCE)
-    st.text_input("Your sentence (press Enter)", key=PAGE_SENTENCE, max_chars=MAX_SENTENCE_CHARS,
+    st.text_input("Your sentence (press Enter)", key=PAGE_SENTENCE, max_chars=FIELDS["sentence"].max_chars,
                   on_change=state.on_present_sentence, args=(PAGE_SENTENCE,),
                   disabled=bool(st.session_state.get("given")))
 
