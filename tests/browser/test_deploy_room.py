@@ -13,6 +13,8 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from deploy.serve import Hall
 from tests.browser.helpers import (
     CHART_DRAWN_JS,
@@ -56,6 +58,7 @@ def follows(student: Any, lecturer: Any, matrix: str, row: int, col: int, value:
     return took
 
 
+@pytest.mark.alone  # it asserts a time: run alone (see pyproject.toml)
 def test_a_room_across_two_processes_and_redis(browser: Any, hall: Hall) -> None:
     a, b = hall.backends
     lect_ctx, lect, lect_route = pinned(browser, hall, a, {"width": 1280, "height": 720})

@@ -78,6 +78,7 @@ def measure_rate(page: Any, seconds: float = 4.0) -> tuple[float, int]:
     return (s_b - s_a) / (t_b - t_a), len(changes) - 1
 
 
+@pytest.mark.alone  # it asserts a time: run alone (see pyproject.toml)
 def test_run_forms_the_diagonal_at_twenty_steps_per_second(page: Any, learn_url: str) -> None:
     goto_app(page, learn_url)
     assert step_shown(page) == 0

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from tests.browser.helpers import error_elements, goto_app, plotly_figures, set_cell, wait_idle
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -40,6 +42,7 @@ def student(browser: Any, url: str, viewport: dict[str, int]) -> tuple[Any, Any,
     return context, page, frames
 
 
+@pytest.mark.alone  # it asserts a time: run alone (see pyproject.toml)
 def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
     lect_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     lect = lect_ctx.new_page()
