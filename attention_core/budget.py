@@ -22,12 +22,24 @@ def square_matrices_per_head(*, masked: bool, alibi: bool) -> int:
     return 3 + int(masked) + 2 * int(alibi)
 
 
-def estimate_trace_bytes(n_q: int, n_k: int, d_model: int, d_k: int, d_v: int, n_heads: int, *,
-                         masked: bool, alibi: bool, rope: bool) -> int:
+def estimate_trace_bytes(
+    n_q: int,
+    n_k: int,
+    d_model: int,
+    d_k: int,
+    d_v: int,
+    n_heads: int,
+    *,
+    masked: bool,
+    alibi: bool,
+    rope: bool,
+) -> int:
     """Bytes a trace of these sizes will hold (float64), within a few per cent of :func:`cache.nbytes`."""
     square = n_heads * square_matrices_per_head(masked=masked, alibi=alibi) * n_q * n_k * 8  # per-head n²
     mask = n_q * n_k if masked else 0  # one boolean mask shared by the heads
-    rows = (n_q + n_k) * (d_model + d_k + d_v) * 8 * (2 if rope else 1)  # X, Q, K, V (rotated copies with RoPE)
+    rows = (
+        (n_q + n_k) * (d_model + d_k + d_v) * 8 * (2 if rope else 1)
+    )  # X, Q, K, V (rotated copies with RoPE)
     output = n_q * (2 * d_v + d_model) * 8  # per-head outputs, concat, final output
     params = d_model * (2 * d_k + d_v) * 8 + d_v * d_model * 8
     return square + mask + rows + output + params

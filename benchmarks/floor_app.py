@@ -17,5 +17,8 @@ shift = float(edited.drop(columns="row").to_numpy(dtype=float).sum())
 rs = np.random.RandomState(0)
 for shape, title in [((n, n), "weights"), ((n, n), "scores"), ((n, d), "output")]:
     z = (rs.rand(*shape) + shift).astype(np.float32 if shape[0] * shape[1] > 4096 else np.float64)
-    st.plotly_chart({"data": [{"type": "heatmap", "z": z}], "layout": {"title": {"text": title}}}, key=title,
-                    width="stretch")
+    st.plotly_chart(
+        {"data": [{"type": "heatmap", "z": z}], "layout": {"title": {"text": title}}},
+        key=title,
+        width="stretch",
+    )

@@ -49,8 +49,14 @@ def test_page_starts_at_step_zero_with_every_figure(at: AppTest) -> None:
     assert metric(at, "step") == "0 / 300"
     assert metric(at, "every row's largest weight on target") == "not yet"
     titles = set(charts(at))
-    assert {"loss (cross-entropy)", "weights at step 0", "target pattern", "dL/dW_Q at step 0",
-            "dL/dW_K at step 0", "dL/dW_V at step 0"} <= titles
+    assert {
+        "loss (cross-entropy)",
+        "weights at step 0",
+        "target pattern",
+        "dL/dW_Q at step 0",
+        "dL/dW_K at step 0",
+        "dL/dW_V at step 0",
+    } <= titles
 
 
 def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
@@ -59,7 +65,9 @@ def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
     expected = train(make_problem(LEARN_CONFIG, "previous"), 1)
     np.testing.assert_array_equal(chart_z(charts(at)["weights at step 1"]), expected.now.trace.weights)
     for name, title in (("W_q", "dL/dW_Q"), ("W_k", "dL/dW_K"), ("W_v", "dL/dW_V")):
-        np.testing.assert_array_equal(chart_z(charts(at)[f"{title} at step 1"]), expected.now.param_grads()[name])
+        np.testing.assert_array_equal(
+            chart_z(charts(at)[f"{title} at step 1"]), expected.now.param_grads()[name]
+        )
 
 
 def test_run_reaches_the_previous_token_diagonal(at: AppTest) -> None:
@@ -163,7 +171,8 @@ def app_with_learn(tmp_path: Path) -> AppTest:
     (tmp_path / "app.py").write_text(
         "import streamlit as st\n"
         "st.navigation([st.Page('pages/playground.py', title='Playground', default=True),\n"
-        "               st.Page('pages/learn.py', title='Learn')]).run()\n")
+        "               st.Page('pages/learn.py', title='Learn')]).run()\n"
+    )
     app = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60).run()
     return app.switch_page("pages/learn.py").run()
 

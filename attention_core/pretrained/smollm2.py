@@ -179,14 +179,27 @@ class LlamaConfig:
 
 #: The shape of the pinned file (its SHA-256 fixes it): what pages and links may ask for before the
 #: model is loaded. The pinned load refuses a file whose metadata says otherwise.
-CONFIG = LlamaConfig(n_layers=30, n_heads=9, n_kv_heads=3, d_model=576, d_ff=1536, vocab_size=49152,
-                     rope_base=100000.0, rms_eps=9.999999747378752e-06, context_length=8192)
+CONFIG = LlamaConfig(
+    n_layers=30,
+    n_heads=9,
+    n_kv_heads=3,
+    d_model=576,
+    d_ff=1536,
+    vocab_size=49152,
+    rope_base=100000.0,
+    rms_eps=9.999999747378752e-06,
+    context_length=8192,
+)
 #: Forward results kept per process (attentions and hidden states, float32: about 3 MB at 32 tokens,
 #: 89 MB at 256): the page's three runs at the largest prompt, as trained, with knock-outs and
 #: continued, stay cached together (at 192 MB they evicted each other: three forward passes per
 #: layer change).
-CACHE_BYTES = 3 * 4 * (CONFIG.n_layers * CONFIG.n_heads * MAX_TOKENS**2
-                       + (CONFIG.n_layers + 1) * MAX_TOKENS * CONFIG.d_model) + 16 * 2**20
+CACHE_BYTES = (
+    3
+    * 4
+    * (CONFIG.n_layers * CONFIG.n_heads * MAX_TOKENS**2 + (CONFIG.n_layers + 1) * MAX_TOKENS * CONFIG.d_model)
+    + 16 * 2**20
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -609,8 +622,9 @@ def run_ids(
     if min(ids) < 0 or max(ids) >= model.config.vocab_size:
         raise ValidationError(f"token ids must lie in 0..{model.config.vocab_size - 1}", field="ids")
     factors = _factors(model.config, ablate, head_scale)
-    attentions, hidden = _CACHE.forward((model, ids, factors.tobytes()),
-                                        lambda: model.forward(np.array(ids), factors))
+    attentions, hidden = _CACHE.forward(
+        (model, ids, factors.tobytes()), lambda: model.forward(np.array(ids), factors)
+    )
     factors.setflags(write=False)
     pieces = tuple(model.tokenizer.tokens[i] for i in ids)
     return LMRun(
@@ -729,8 +743,16 @@ def head_config(result: LMRun | str, layer: int, head: int) -> LabConfig:
     ``tok<i>``), so the rows line up.
     """
     hi = head_inputs(result, layer, head)
-    return head_lab_config([t.strip() for t in hi.tokens], hi.X, hi.W_q, hi.W_k, hi.W_v, causal=True,
-                           rope_base=hi.rope_base, field="text")
+    return head_lab_config(
+        [t.strip() for t in hi.tokens],
+        hi.X,
+        hi.W_q,
+        hi.W_k,
+        hi.W_v,
+        causal=True,
+        rope_base=hi.rope_base,
+        field="text",
+    )
 
 
 # --------------------------------------------------------------------------- reading the model (interpretability)

@@ -216,7 +216,7 @@ class TorchGenerator:
             # for them: torch draws 16 new uniforms for the last 16 positions
             # (overwriting part of the last full block) and transforms those.
             tail = self._uniform_float32(16).astype(np.float64)  # (16,)
-            out[n - 16:] = _box_muller_blocks(tail.reshape(1, 16)).ravel()
+            out[n - 16 :] = _box_muller_blocks(tail.reshape(1, 16)).ravel()
         return out.astype(np.float32)  # one rounding, from exact-as-possible doubles
 
     # ---- randn, fewer than 16 elements (normal_distribution<double>) ---------

@@ -35,8 +35,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 _SERVERS: pytest.StashKey[list] = pytest.StashKey()
 _CONSOLE: pytest.StashKey[list] = pytest.StashKey()
@@ -47,7 +52,9 @@ def _missing() -> str | None:
     if not CHROMIUM.exists():
         return f"no Chromium at {CHROMIUM}: apt-get install chromium"
     if importlib.util.find_spec("playwright") is None:
-        return "no playwright Python package: pip install -r requirements-dev.txt (never `playwright install`)"
+        return (
+            "no playwright Python package: pip install -r requirements-dev.txt (never `playwright install`)"
+        )
     return None
 
 
@@ -133,7 +140,10 @@ def _page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int]
     pg.set_default_timeout(30_000)
     console = request.node.stash.setdefault(_CONSOLE, [])
     pg.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    pg.on("console", lambda msg: console.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+    pg.on(
+        "console",
+        lambda msg: console.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     yield pg
     context.close()
 
@@ -167,7 +177,9 @@ def hall() -> Iterator[Any]:
     with the reason locally without them, a failure in CI (CI=true)."""
     from deploy.serve import nginx_binary, redis_binary, start_hall
 
-    missing = [name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found]
+    missing = [
+        name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found
+    ]
     if missing:
         reason = f"no {' or '.join(missing)} (Debian: apt-get install -y nginx redis-server)"
         if _in_ci():

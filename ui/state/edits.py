@@ -54,7 +54,8 @@ def restore_stash(base: dict[str, np.ndarray]) -> int:
     """Re-apply stashed edits to the current matrices (cells that still exist); return how many."""
     stash: dict[Cell, float] = st.session_state.get("stash") or {}
     kept = {
-        (m, r, c): v for (m, r, c), v in stash.items()
+        (m, r, c): v
+        for (m, r, c), v in stash.items()
         if m in base and r < base[m].shape[0] and c < base[m].shape[1]
     }
     st.session_state["edits"] = {**st.session_state["edits"], **kept}
@@ -174,7 +175,9 @@ def on_nudge_text(name: str, r: int, c: int, base: np.ndarray) -> None:
     try:
         value = parse_number(text)
     except ValidationError as exc:
-        st.session_state["nudge_error"] = f"Not a finite number in {name}[{r}, {c}]: {exc}. It keeps its value."
+        st.session_state["nudge_error"] = (
+            f"Not a finite number in {name}[{r}, {c}]: {exc}. It keeps its value."
+        )
         return
     st.session_state.pop("nudge_error", None)
     set_cell(name, r, c, value, base)
