@@ -50,9 +50,8 @@ def header(title: str, command: str, when: str, m: dict) -> str:
 def machine() -> dict:
     model = ""
     try:
-        model = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor()
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}

@@ -36,7 +36,7 @@ def timed_edits(page, url: str, edit, probe: str, edits: int) -> list[float]:
         goto_app(page, url)
         before = page.evaluate(probe)
         start: list[float] = []
-        edit(page, f"{3 + 0.37 * (k + 1):.2f}", lambda: start.append(time.perf_counter()))
+        edit(page, f"{3 + 0.37 * (k + 1):.2f}", lambda start=start: start.append(time.perf_counter()))
         page.wait_for_function(f"() => ({probe})() !== {before!r}", polling="raf", timeout=60_000)
         times.append((time.perf_counter() - start[0]) * 1000)
     return times

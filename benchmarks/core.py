@@ -113,8 +113,11 @@ def run(quick: bool = False) -> dict:
         W = [rs.randn(D_MODEL, D_MODEL) / 8 for _ in range(4)]
         worst_np, worst_torch, peak_units = 0.0, None, 0.0
         for heads, causal in CONFIGS:
-            ours = lambda: multi_head_attention(x, x, *W, heads, causal=causal)
-            ref = lambda: numpy_reference(x, *W, heads, causal)
+            # Defaults bind this iteration's values (the lambdas are only called within it anyway).
+            ours = lambda x=x, W=W, heads=heads, causal=causal: multi_head_attention(
+                x, x, *W, heads, causal=causal
+            )
+            ref = lambda x=x, W=W, heads=heads, causal=causal: numpy_reference(x, *W, heads, causal)
             reps = repeats(n)
             same, sdpa = torch_functions(x, *W, heads, causal)
             fns = {"ours": ours, "numpy": ref, **({"torch": same, "sdpa": sdpa} if same else {})}

@@ -20,6 +20,7 @@ whole path for three students). The load client shares the 2-core machine with t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import os
 import statistics
@@ -152,10 +153,8 @@ async def _room(url: str, followers: int, changes: int, cookies: list[str | None
         errors += [d for d in done if isinstance(d, BaseException)]
         lags += [d - t_change for d in done if not isinstance(d, BaseException)]
     for s in [lecturer, *crowd]:
-        try:
+        with contextlib.suppress(Exception):  # a closed socket is what we want
             await s.close()
-        except Exception:  # noqa: BLE001  (a closed socket is what we want)
-            pass
     q = statistics.quantiles(lags, n=20) if len(lags) > 1 else [float("nan")] * 19
     return {
         "join_max_ms": 1000
@@ -254,11 +253,13 @@ def run(quick: bool = False) -> dict:
 def report(r: dict) -> str:
     small, big = r["sizes"]
     rows = [
-        f"# Lecture rooms under load\n\nWritten by `python -m benchmarks.room` on {r['when']} "
-        f"({os.cpu_count()} cores, Python {sys.version.split()[0]}). Followers are websocket-protocol "
-        'clients on the same machine; "rendered" is the server\'s script_finished after it sent the new '
-        "numbers. The floor is the hall floor (`../shared/tools/trivial_app.py`) joined by as many sessions "
-        "in the same run.\n",
+        (
+            f"# Lecture rooms under load\n\nWritten by `python -m benchmarks.room` on {r['when']} "
+            f"({os.cpu_count()} cores, Python {sys.version.split()[0]}). Followers are websocket-protocol "
+            'clients on the same machine; "rendered" is the server\'s script_finished after it sent the '
+            "new numbers. The floor is the hall floor (`../shared/tools/trivial_app.py`) joined by as many "
+            "sessions in the same run.\n"
+        ),
         "| one process | " + " | ".join(f"{n} followers" for n in (small, big)) + " |",
         "|---|---|---|",
     ]
@@ -290,12 +291,18 @@ def report(r: dict) -> str:
     ]
     n1, n2 = r["nginx_1"], r["nginx_2"]
     rows += [
-        f"| slowest first render (ms) | {n1['join_max_ms']:.0f} | {n2['join_max_ms']:.0f} | "
-        f"x{n2['join_max_ms'] / n1['join_max_ms']:.2f} |",
-        f"| propagation p95 (ms) | {n1['lag_p95_ms']:.0f} | {n2['lag_p95_ms']:.0f} | "
-        f"x{n2['lag_p95_ms'] / n1['lag_p95_ms']:.2f} |",
-        f"| saturation (reruns/s, 20 sessions back to back) | {n1['saturation_per_s']:.1f} | "
-        f"{n2['saturation_per_s']:.1f} | x{n2['saturation_per_s'] / n1['saturation_per_s']:.2f} |",
+        (
+            f"| slowest first render (ms) | {n1['join_max_ms']:.0f} | {n2['join_max_ms']:.0f} | "
+            f"x{n2['join_max_ms'] / n1['join_max_ms']:.2f} |"
+        ),
+        (
+            f"| propagation p95 (ms) | {n1['lag_p95_ms']:.0f} | {n2['lag_p95_ms']:.0f} | "
+            f"x{n2['lag_p95_ms'] / n1['lag_p95_ms']:.2f} |"
+        ),
+        (
+            f"| saturation (reruns/s, 20 sessions back to back) | {n1['saturation_per_s']:.1f} | "
+            f"{n2['saturation_per_s']:.1f} | x{n2['saturation_per_s'] / n1['saturation_per_s']:.2f} |"
+        ),
         f"| errors, exception elements | {n1['errors']}, {n1['exceptions']} | {n2['errors']}, {n2['exceptions']} | |",
     ]
     return "\n".join(rows)

@@ -13,7 +13,11 @@ Usage: ws_load.py URL SESSIONS RERUNS [--pid PID] [--every SECONDS] [--tokens N]
 This is the project's copy of the shared tool ../shared/tools/ws_load.py (so that CI and an
 operator checking a deployment have it), with two additions: --tokens, --cookie."""
 
-import asyncio, statistics, sys, time
+import asyncio
+import statistics
+import sys
+import time
+
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -31,9 +35,10 @@ lat, join, errors, exceptions = [], [], [], 0
 
 def rss_mb(p):
     try:
-        for line in open(f"/proc/{p}/status"):
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
+        with open(f"/proc/{p}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
     except OSError:
         return None
 
@@ -97,7 +102,7 @@ async def session(k):
                 dt, _, _ = await run_script(ws, [w], page)
                 lat.append(dt)
                 await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
-    except Exception as e:  # noqa
+    except Exception as e:  # noqa: BLE001 - every failure is counted in the report
         errors.append(f"{type(e).__name__}: {e}"[:120])
 
 

@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import json
 import zlib
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -16,13 +17,11 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from attention_core import LabConfig, ValidationError, run_lab, tokenize
-from urllib.parse import urlencode
-
 from attention_core.serialize import MAX_LINK_CHARS, config_from_query, config_to_query, state_from_json
-from tests.app_driver import edit_cell
-from tests.test_app import ROOT, fig, plain, z_of
 from attention_core.settings import parse_number
+from tests.app_driver import edit_cell
 from tests.plotly_json import decode
+from tests.test_app import ROOT, fig, plain, z_of
 from ui.figures import heatmap, plotly_text
 from ui.text import WORD_JOINER
 

@@ -20,9 +20,9 @@ from attention_core.learn import (
     to_config,
     train,
 )
-from attention_core.positions import sinusoidal_positions
 from attention_core.losses import output_squared_error, weights_cross_entropy
 from attention_core.optim import adam_init, adam_step, gd_step
+from attention_core.positions import sinusoidal_positions
 from attention_core.serialize import MAX_QUERY_CHARS, config_from_query, config_to_query
 
 FIXTURE = Path(__file__).parent / "fixtures" / "backward_reference.npz"

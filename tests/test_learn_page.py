@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attention_core.serialize import config_from_query
 from attention_core import run_lab
 from attention_core.learn import LEARN_CONFIG, make_problem, train
+from attention_core.serialize import config_from_query
 from tests.plotly_json import decode
 from tests.plotly_json import figures as charts
 

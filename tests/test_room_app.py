@@ -230,7 +230,7 @@ def test_redis_going_away_says_so_and_the_room_resumes(redis_hall: RedisServer) 
 
 
 def test_the_lecturers_exports_carry_no_key() -> None:
-    at, code, key = lecturer()
+    at, _code, key = lecturer()
     edit_cell(at, "W_q", 0, 0, 1.5)
     at.session_state["step_tab"] = "Share and export"
     at.run()

@@ -236,7 +236,7 @@ def test_csv_latex_json_exports() -> None:
 
 
 # --------------------------------------------------------------------------- long states (issue 15)
-from attention_core.serialize import (  # noqa: E402
+from attention_core.serialize import (
     COMPACT_KEY,
     MAX_LINK_CHARS,
     MAX_PLAIN_LINK_CHARS,

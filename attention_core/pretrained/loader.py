@@ -142,7 +142,7 @@ def load_checkpoint(
         raise ModelMismatch(f"vocab.txt has more tokens than the model's {config.vocab_size}")
     try:
         tensors = load_file(str(files["model.safetensors"]))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - safetensors raises many types on a damaged file
         raise ModelMismatch(f"cannot read {files['model.safetensors']}: {exc}") from None
     return PretrainedModel(
         name=name or directory.name, directory=directory, bert=Bert(config, tensors), tokenizer=tokenizer

@@ -398,7 +398,7 @@ def load_gguf(path: Path, *, sha256: str | None = None) -> LanguageModel:
             )
     try:
         reader = GGUFReader(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - gguf raises many types on a damaged file
         raise ModelMismatch(f"cannot read {path}: {exc}") from None
     if _field(reader, "general.architecture") != "llama":
         raise ModelMismatch(f"{path} is not a Llama-architecture model")

@@ -163,7 +163,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         path = shots / (re.sub(r"[^\w.-]+", "_", item.nodeid)[-120:] + ".png")
         page.screenshot(path=str(path), full_page=True)
         lines.append(f"screenshot: {path}")
-    except Exception as exc:  # the page may be gone; the report matters more
+    except Exception as exc:  # noqa: BLE001 - the page may be gone; the report matters more
         lines.append(f"no screenshot: {exc!r}")
     lines += item.stash.get(_CONSOLE, [])[-20:]
     for proc in item.config.stash.get(_SERVERS, []):

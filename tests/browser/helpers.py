@@ -82,36 +82,37 @@ def start_streamlit(
     :func:`stop_streamlit` (also registered to run at interpreter exit).
     """
     port = port or free_port()
-    out = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False)
-    err = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-            *(extra_args or []),
-        ],
-        cwd=ROOT,
-        stdout=out,
-        stderr=err,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out.close()
-    err.close()
+    # Closed once Popen has them: the server keeps its own handles, the test reads the files by name.
+    with (
+        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False) as out,
+        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False) as err,
+    ):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                *(extra_args or []),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     proc.log_paths = (out.name, err.name)  # type: ignore[attr-defined]
     atexit.register(stop_streamlit, proc)
     url = f"http://127.0.0.1:{port}"

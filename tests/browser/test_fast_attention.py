@@ -24,7 +24,7 @@ from tests.browser.helpers import (
 PAGE = ROOT / "pages" / "fast_attention.py"
 
 
-def _weights(page) -> np.ndarray:  # noqa: ANN001 (a Playwright page)
+def _weights(page) -> np.ndarray:
     z = figure(page, "weights so far")["traces"][0]["z"]
     return np.array([[np.nan if v is None else v for v in row] for row in z], dtype=float)
 
