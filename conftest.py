@@ -4,8 +4,9 @@ The core (``attention_core``) needs NumPy alone, and so do its tests: they run f
 with NumPy and pytest. The app's tests need Streamlit and Plotly, the browser tests Playwright, some
 tests Hypothesis, Redis's client or the QR library. A test file whose imports need a package this
 interpreter lacks (or has at the wrong version, read from ``requirements-dev.txt``) is not collected,
-instead of failing with a traceback of its own (it is collected as no tests); the run then ends with one line naming what is
-missing and the command that runs the whole suite, and exit code 4 (so such a run is never green).
+instead of failing with a traceback of its own (it is collected as no tests); the run then ends with
+one line naming what is missing and the command that runs the whole suite, and exit code 4 (so such
+a run is never green).
 """
 
 from __future__ import annotations

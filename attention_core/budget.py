@@ -18,7 +18,10 @@ TRACE_BUDGET_BYTES = 320 * 2**20
 
 
 def square_matrices_per_head(*, masked: bool, alibi: bool) -> int:
-    """How many (n_q, n_k) float64 matrices a head keeps: scores, scaled, weights (+ masked, + bias and biased)."""
+    """How many (n_q, n_k) float64 matrices a head keeps.
+
+    Always scores, scaled and weights; plus masked with a mask, plus bias and biased with ALiBi.
+    """
     return 3 + int(masked) + 2 * int(alibi)
 
 
@@ -49,7 +52,8 @@ def check_budget(estimate: int, budget: int = TRACE_BUDGET_BYTES) -> None:
     """Refuse a configuration whose trace would exceed ``budget`` bytes, saying by how much and what helps."""
     if estimate > budget:
         raise ValidationError(
-            f"this configuration would hold about {estimate / 2**20:,.0f} MB of intermediate matrices; "
-            f"the limit for one configuration is {budget / 2**20:,.0f} MB. Use fewer heads or a shorter sentence.",
+            f"this configuration would hold about {estimate / 2**20:,.0f} MB of intermediate matrices; the "
+            f"limit for one configuration is {budget / 2**20:,.0f} MB. Use fewer heads or a shorter "
+            "sentence.",
             field="n_heads",
         )

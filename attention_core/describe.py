@@ -31,7 +31,10 @@ def describe_weights(weights: np.ndarray, queries: Sequence[str], keys: Sequence
     if blind.any():
         rows = np.flatnonzero(blind)
         named = ", ".join(f"{queries[r]!r} (row {r})" for r in rows[:5]) + (" …" if len(rows) > 5 else "")
-        text += f" {len(rows)} row(s) see no key (the mask hides every key from them; their weights are 0): {named}."
+        text += (
+            f" {len(rows)} row(s) see no key (the mask hides every key from them; their weights are 0): "
+            f"{named}."
+        )
     return text
 
 

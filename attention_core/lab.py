@@ -348,7 +348,10 @@ def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[
     listed = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
     shape_list = ", ".join(f"{m} {a}×{b}" for m, (a, b) in shapes.items())
     return replace(cfg, edits=tuple(kept)), [
-        f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices are {shape_list})"
+        (
+            f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices "
+            f"are {shape_list})"
+        )
     ]
 
 
@@ -422,7 +425,10 @@ def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, l
         huge = [f"{m}[{r}, {c}] = {v!r}" for m, r, c, v in cfg.edits if abs(v) >= OVERFLOW_SAFE]
         kept = tuple(e for e in cfg.edits if abs(e[3]) < OVERFLOW_SAFE)
         return replace(cfg, edits=kept), messages + [
-            f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"
+            (
+                f"ignored {len(huge)} edit(s) that overflow: "
+                f"{', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"
+            )
         ]
 
 
@@ -566,7 +572,10 @@ def overflow_note(attention: MultiHeadTrace) -> str | None:
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:
-    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``, in the shapes :func:`plan` decides."""
+    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``.
+
+    The shapes are the ones :func:`plan` decides.
+    """
     validate(cfg)
     p = plan(cfg)
     tok_q, tok_kv, vocabulary, shapes, cross = p.tokens_q, p.tokens_kv, p.vocabulary, p.shapes, p.is_cross

@@ -31,7 +31,10 @@ def permutation_matrix(perm: np.ndarray) -> np.ndarray:
 
 
 def shuffled_config(trace: LabTrace, perm: np.ndarray) -> LabConfig:
-    """``trace``'s configuration with its tokens in the order ``perm`` (hand edits of X follow their token)."""
+    """``trace``'s configuration with its tokens in the order ``perm``.
+
+    Hand edits of X follow their token.
+    """
     cfg = trace.config
     tokens = trace.tokens_q.tokens
     perm = np.asarray(perm)

@@ -49,7 +49,7 @@ n = len(s.split())
 z = np.random.default_rng(len(s)).random((n, n)).round(3).tolist()
 for k in range(3):
     st.plotly_chart({"data": [{"type": "heatmap", "z": z, "texttemplate": "%{z:.2f}"}], "layout": {"height": 300}}, key=f"h{k}")
-"""
+"""  # noqa: E501 - a verbatim copy of ../shared/tools/trivial_app.py (the floor every hall figure is against)
 #: How many one-line captions are added to the floor in the element budget (``element_budget``).
 BUDGET_CAPTIONS = (0, 10, 20, 40, 96)
 TOKENS = (6, 64)
@@ -194,7 +194,10 @@ def _fmt(r: dict) -> str:
 
 
 def run(quick: bool = False) -> dict:
-    """All figures as a dict (ms, reruns/s); ``quick`` shrinks every count (a smoke run, no figures to quote)."""
+    """All figures as a dict (ms, reruns/s).
+
+    ``quick`` shrinks every count (a smoke run, no figures to quote).
+    """
     edits, joins, sat, hall = (
         (4, (5, 10), (4, 2), (10, 1, 2.0)) if quick else (24, (50, 100), SATURATION, HALL)
     )
@@ -251,7 +254,8 @@ def run(quick: bool = False) -> dict:
             flush=True,
         )
     print(
-        f"hall 2: the element budget: the join storm of {joins[-1]} on the floor plus N captions, and on the app"
+        f"hall 2: the element budget: the join storm of {joins[-1]} on the floor plus N captions, and on the "
+        "app"
     )
     out["hall_element_budget"] = element_budget(tmp, joins[-1], rounds=1 if quick else 2)
     print(budget_table(out["hall_element_budget"]), flush=True)
@@ -365,8 +369,8 @@ def table(r: dict) -> str:
         "| behind nginx | 1 process | 2 processes | 2 vs 1 |",
         "|---|---|---|---|",
         (
-            f"| join storm: slowest first render (ms) | {one['join_max_ms']:.0f} | {two['join_max_ms']:.0f} | "
-            f"{100 * r['hall_two_vs_one_join_max_cut']:.0f}% shorter (aim ≥ 35%) |"
+            f"| join storm: slowest first render (ms) | {one['join_max_ms']:.0f} | {two['join_max_ms']:.0f} "
+            f"| {100 * r['hall_two_vs_one_join_max_cut']:.0f}% shorter (aim ≥ 35%) |"
         ),
         f"| join storm: median first render (ms) | {one['join_p50_ms']:.0f} | {two['join_p50_ms']:.0f} | |",
         f"| every 20 s: rerun p50 (ms) | {one['p50_ms']:.0f} | {two['p50_ms']:.0f} | |",

@@ -116,7 +116,8 @@ def main() -> None:
         results.update(browser(args.quick))
     print("core steps/s (8 tokens, d = 8):", json.dumps(results["core_steps_per_s"]))
     print(
-        f"{'task/optimiser':<22} {'lr':>5} {'loss start':>11} {'loss end':>11} {'steps':>6} {'on target at':>13}"
+        f"{'task/optimiser':<22} {'lr':>5} {'loss start':>11} {'loss end':>11} {'steps':>6} "
+        f"{'on target at':>13}"
     )
     for key, r in results["tasks"].items():
         print(

@@ -4,7 +4,8 @@
   intermediates (``benchmarks.core.numpy_reference``);
 - edit -> every on-screen heatmap updated, in headless Chromium at 1280x720, against the floor app (one data
   editor, three same-size heatmaps) at 6, 64 and 512 tokens;
-- the nudge slider dragged with the mouse for 3 s: how many times a second the weights heatmap shows new numbers;
+- the nudge slider dragged with the mouse for 3 s: how many times a second the weights heatmap shows
+  new numbers;
 - first paint: a fresh page until the first heatmap is drawn and the script is idle, against a trivial page
   with one Plotly heatmap; and the budget: the same page with a data grid, with seven common widgets, and with
   both, and the minimal lab (benchmarks/minimal_lab.py), so the ratio a first screen made of those parts can
@@ -58,12 +59,16 @@ if part in ("all", "core"):
                 7 if n == 1024 else 11,
             )
             print(
-                f"core n={n} 8 heads causal={causal}: ours {t['ours']:.1f} ms numpy {t['numpy']:.1f} ms ratio {t['ours'] / t['numpy']:.2f}",
+                f"core n={n} 8 heads causal={causal}: ours {t['ours']:.1f} ms numpy {t['numpy']:.1f} ms "
+                f"ratio {t['ours'] / t['numpy']:.2f}",
                 flush=True,
             )
 
 #: First-paint pages: the trivial one (one Plotly heatmap) and the same with the parts of a first screen.
-HEATMAP = 'import streamlit as st, numpy as np\nst.plotly_chart({"data": [{"type": "heatmap", "z": [[1, 2], [3, 4]]}]})\n'
+HEATMAP = (
+    "import streamlit as st, numpy as np\n"
+    'st.plotly_chart({"data": [{"type": "heatmap", "z": [[1, 2], [3, 4]]}]})\n'
+)
 GRID = (
     'st.dataframe(np.random.default_rng(0).random((8, 8)), on_select="rerun", selection_mode="single-cell",'
     ' key="grid")\n'
@@ -91,7 +96,10 @@ FIRST_PAINT_JS = f"""(() => {{
   const idleStates = {json.dumps(list(IDLE_STATES))};
   const idle = () => {{ const s = state();
     return idleStates.includes(s.script) && s.connection === 'CONNECTED' && !s.runningIcon; }};
-  const tick = () => {{ if (drawn() && idle()) {{ window.__firstPaint = performance.now(); }} else {{ requestAnimationFrame(tick); }} }};
+  const tick = () => {{
+    if (drawn() && idle()) {{ window.__firstPaint = performance.now(); }}
+    else {{ requestAnimationFrame(tick); }}
+  }};
   requestAnimationFrame(tick);
 }})();"""
 
@@ -177,9 +185,11 @@ if part in ("all", "browser", "slider", "first"):
             goto_app(page, url)
             page.evaluate("""() => { window.__redraws = 0; let last = null;
                 setInterval(() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
-                    .find(e => ((e._fullLayout || {}).title || {}).text && e._fullLayout.title.text.includes('weights = softmax'));
+                    .find(e => ((e._fullLayout || {}).title || {}).text
+                      && e._fullLayout.title.text.includes('weights = softmax'));
                   const d = el && el._fullData && el._fullData[0]; if (!d) return;
-                  const v = JSON.stringify(d.z[0]); if (last !== null && v !== last) window.__redraws += 1; last = v; }, 10); }""")
+                  const v = JSON.stringify(d.z[0]);
+                  if (last !== null && v !== last) window.__redraws += 1; last = v; }, 10); }""")
             thumb = live_slider(page, "W_Q[0, 0]").locator("input[type=range]")
             tb = thumb.bounding_box()
             y = tb["y"] + tb["height"] / 2
@@ -196,8 +206,8 @@ if part in ("all", "browser", "slider", "first"):
             page.mouse.up()
             wait_idle(page)
             print(
-                f"slider dragged with the mouse for {dt:.1f} s: {redraws} redraws of the weights while the button was"
-                f" down = {redraws / dt:.1f} per second",
+                f"slider dragged with the mouse for {dt:.1f} s: {redraws} redraws of the weights while the "
+                f"button was down = {redraws / dt:.1f} per second",
                 flush=True,
             )
             page.close()

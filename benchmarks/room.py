@@ -214,9 +214,10 @@ def run(quick: bool = False) -> dict:
             out[f"one_{n}"] = r
             print(
                 f"  {n} followers: slowest join {r['join_max_ms']:.0f} ms (floor {f['join_max']:.0f} ms, "
-                f"x{r['join_max_ms'] / f['join_max']:.2f}); propagation p50/p95/max {r['lag_p50_ms']:.0f}/"
-                f"{r['lag_p95_ms']:.0f}/{r['lag_max_ms']:.0f} ms; lecturer {r['own_ms']:.0f} ms; "
-                f"errors {r['errors']}+{r['floor_errors']:.0f}; RSS +{r['rss_per_follower_kb']:.0f} KB/follower",
+                f"x{r['join_max_ms'] / f['join_max']:.2f}); propagation p50/p95/max "
+                f"{r['lag_p50_ms']:.0f}/{r['lag_p95_ms']:.0f}/{r['lag_max_ms']:.0f} ms; lecturer "
+                f"{r['own_ms']:.0f} ms; errors {r['errors']}+{r['floor_errors']:.0f}; RSS "
+                f"+{r['rss_per_follower_kb']:.0f} KB/follower",
                 flush=True,
             )
         out["lecturer_alone_ms"] = lecturer_alone(app_url, changes)
@@ -267,7 +268,8 @@ def report(r: dict) -> str:
     rows += [
         "| slowest first render: room / floor (ms) | "
         + " | ".join(
-            f"{x['join_max_ms']:.0f} / {x['floor_join_max_ms']:.0f} = x{x['join_max_ms'] / x['floor_join_max_ms']:.2f}"
+            f"{x['join_max_ms']:.0f} / {x['floor_join_max_ms']:.0f} = "
+            f"x{x['join_max_ms'] / x['floor_join_max_ms']:.2f}"
             for x in one
         )
         + " |",
@@ -303,7 +305,10 @@ def report(r: dict) -> str:
             f"| saturation (reruns/s, 20 sessions back to back) | {n1['saturation_per_s']:.1f} | "
             f"{n2['saturation_per_s']:.1f} | x{n2['saturation_per_s'] / n1['saturation_per_s']:.2f} |"
         ),
-        f"| errors, exception elements | {n1['errors']}, {n1['exceptions']} | {n2['errors']}, {n2['exceptions']} | |",
+        (
+            f"| errors, exception elements | {n1['errors']}, {n1['exceptions']} | {n2['errors']}, "
+            f"{n2['exceptions']} | |"
+        ),
     ]
     return "\n".join(rows)
 

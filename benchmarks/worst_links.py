@@ -40,7 +40,8 @@ for k in range(2, 21):
     del at
     gc.collect()
 print(
-    f"after 20 such links in a row: {rss_mb():.0f} MB (+{rss_mb() - idle:.0f}); highest seen {peak:.0f} MB (+{peak - idle:.0f})",
+    f"after 20 such links in a row: {rss_mb():.0f} MB (+{rss_mb() - idle:.0f}); highest seen {peak:.0f} MB "
+    f"(+{peak - idle:.0f})",
     flush=True,
 )
 over = open_link({"s": sentence, "dk": "512", "dv": "512", "h": "64", "causal": "1"})

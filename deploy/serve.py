@@ -217,7 +217,7 @@ class Hall:
         return counts
 
     def served_by(self, route: str) -> str | None:
-        """The backend address that served the last logged request of the browser whose cookie is ``route``."""
+        """The backend that served the last logged request of the browser whose cookie is ``route``."""
         last = None
         for line in tail(self.prefix / "access.log", 10**9).splitlines():
             if line.endswith(f" route={route}"):
@@ -254,8 +254,9 @@ class Hall:
 def start_backend(
     script: Path, port: int, prefix: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> Backend:
-    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix`` (not yet healthy);
-    ``args``: more ``streamlit run`` options (they override the project's ``.streamlit/config.toml``)."""
+    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix``
+    (not yet healthy); ``args``: more ``streamlit run`` options (they override the project's
+    ``.streamlit/config.toml``)."""
     log = prefix / f"streamlit-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(

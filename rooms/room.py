@@ -301,7 +301,10 @@ class Rooms:
         return asked
 
     def set_status(self, code: str, key: str, status: Literal["open", "closed", "revealed"]) -> Question:
-        """Close (no more answers), reveal (the lab's answer beside the class's) or reopen the current question."""
+        """Close (no more answers), reveal (the lab's answer beside the class's) or reopen the question.
+
+        It acts on the current question.
+        """
         self._lecturer(code, key)
         current = self.current_question(code)
         if current is None:

@@ -48,7 +48,8 @@ def installed_pytest() -> str:
 
 
 def test_an_interpreter_without_the_packages_runs_the_core_tests_and_names_what_is_missing() -> None:
-    # The interpreter running this test, with Streamlit made to look absent (as in a system Python with NumPy).
+    # The interpreter running this test, with Streamlit made to look absent (as in a system Python with
+    # NumPy).
     code = (
         "import sys, importlib.metadata as m; real = m.version\n"
         "def version(name):\n"

@@ -1,4 +1,5 @@
-"""The Learn page in AppTest: step, run to the end, gradients drawn, painting, presentation, Playground link."""
+"""The Learn page in AppTest: step, run to the end, gradients drawn, painting, presentation,
+Playground link."""
 
 from __future__ import annotations
 

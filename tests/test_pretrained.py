@@ -455,7 +455,10 @@ def test_real_model_matches_transformers(
 def test_real_model_matches_transformers_in_float64(
     real: pretrained.PretrainedModel, reference: tuple
 ) -> None:
-    """Against the same model run in float64 the forward agrees to ~1e-14: the 1e-6 above is float32 rounding."""
+    """Against the same model run in float64 the forward agrees to ~1e-14.
+
+    So the 1e-6 above is float32 rounding.
+    """
     doc, arrays = reference
     r = pretrained.run(doc["sentences"][0]["sentence"])
     np.testing.assert_allclose(

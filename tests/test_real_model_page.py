@@ -212,7 +212,7 @@ def test_missing_model_shows_the_install_command(app: AppTest, monkeypatch: pyte
     assert not app.exception and app.get("plotly_chart")
 
 
-# ---------------------------------------------------------------------------- issue 25 and 27: rollout, the link
+# ------------------------------------------------------------------- issue 25 and 27: rollout, the link
 def open_link(**params: str) -> AppTest:
     """The page as its own link opens it (straight there, ``params`` in the address)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -331,9 +331,9 @@ def real_head_banner() -> None:
     c1, c2 = st.columns([4, 1])
     c1.info(
         literal(
-            f"Loaded from the {page} page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, W_V and "
-            "biases are given outright, so the sentence, sizes and random settings in the sidebar cannot change them; "
-            "the scaling, the mask and every cell below can."
+            f"Loaded from the {page} page: {which}. Its embeddings (the layer's input vectors), W_Q, W_K, "
+            "W_V and biases are given outright, so the sentence, sizes and random settings in the sidebar "
+            "cannot change them; the scaling, the mask and every cell below can."
         )
     )
     c2.button(

@@ -42,7 +42,8 @@ QUESTION_KINDS = {
 
 FOLLOW_STYLE = """
 <style>
-[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none !important; }
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding: 0.8rem 0.8rem 1rem 0.8rem !important; max-width: 60rem; }
 </style>
 """
@@ -86,7 +87,8 @@ def sidebar_panel(trace: LabTrace | None, sb: DeltaGenerator) -> None:
             on_click=room_state.on_teach,
             args=(hall.rooms,),
             key="teach",
-            help="Students open a link or scan a QR code and follow your screen live; you can ask them questions.",
+            help="Students open a link or scan a QR code and follow your screen live; "
+            "you can ask them questions.",
         )
         return
     with sb.expander(f"Lecture room {room_state.code()}", expanded=True):

@@ -755,7 +755,7 @@ def head_config(result: LMRun | str, layer: int, head: int) -> LabConfig:
     )
 
 
-# --------------------------------------------------------------------------- reading the model (interpretability)
+# ------------------------------------------------------------------ reading the model (interpretability)
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     """``z − logsumexp(z)`` along the last axis, in float64 (log-probabilities)."""
     z = np.asarray(z, dtype=np.float64)
@@ -779,8 +779,8 @@ def _position(result: LMRun, position: int) -> int:
 def logit_lens(result: LMRun, position: int = -1) -> np.ndarray:
     """(L, V) the next-token log-probabilities read from the residual stream after each layer.
 
-    .. math:: \\mathrm{lens}_l = \\log\\mathrm{softmax}(\\mathrm{RMSNorm}(x_{l+1}[t]) \\cdot g_{out} \\cdot E^T),
-              \\quad l = 0 \\ldots L-1
+    .. math:: \\mathrm{lens}_l = \\log\\mathrm{softmax}(\\mathrm{RMSNorm}(x_{l+1}[t])
+              \\cdot g_{out} \\cdot E^T), \\quad l = 0 \\ldots L-1
 
     ``x_{l+1}`` is the stream after layer l (``hidden_states[l + 1]``); the final norm and
     the tied unembedding are applied as if the model stopped there (nostalgebraist 2020).
@@ -1012,7 +1012,10 @@ class Patching:
 
     @property
     def recovered(self) -> np.ndarray:
-        """(L, H) ``(patched − corrupted) / (clean − corrupted)``: 1 = the head alone restores the clean answer."""
+        """(L, H) ``(patched − corrupted) / (clean − corrupted)``.
+
+        1 means the head alone restores the clean answer.
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.patched_diff - self.corrupted_diff) / (self.clean_diff - self.corrupted_diff)
 
@@ -1198,7 +1201,10 @@ def patched_logit_diff(
     *,
     model: LanguageModel | None = None,
 ) -> float:
-    """The logit difference of the corrupted run with every head in ``heads`` patched from the clean run at once."""
+    """The logit difference of the corrupted run with every head in ``heads`` patched at once.
+
+    Each of those heads takes its output from the clean run.
+    """
     a, b, ans, wr, direction = _pair(clean, corrupted, answer, wrong, model)
     chosen = parse_heads(heads, a.model.config.n_layers, a.model.config.n_heads)
     if not chosen:

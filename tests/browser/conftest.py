@@ -84,7 +84,10 @@ def _browser_required() -> None:
 
 @pytest.fixture(scope="session")
 def streamlit_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[Path], str]]:
-    """``start(script)``: serve a script from the repo root, return its base URL; all are stopped at the end."""
+    """``start(script)``: serve a script from the repo root and return its base URL.
+
+    Every server started is stopped at the end of the session.
+    """
     procs = request.config.stash.setdefault(_SERVERS, [])
     mine: list = []
 

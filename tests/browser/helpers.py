@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = "[data-testid=stApp]"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 RUNNING_ICON = "[data-testid=stStatusWidgetRunningIcon]"
-# The overlay editor of the data editor; a closed one can linger in the DOM hidden, so only a visible one counts.
+# The overlay editor of the data editor; a closed one can linger in the DOM hidden, so only a visible
+# one counts.
 GRID_EDITOR = (
     "[data-testid=portal] .gdg-input:visible, [data-testid=portal] textarea:visible, "
     "[data-testid=portal] input:visible, .gdg-input:visible"
@@ -182,7 +183,8 @@ _RUNS_JS = """() => {
         if (busy(now) && !busy(r.oldValue)) h.runs += 1;
       }
     }).observe(document.documentElement, {subtree: true, attributes: true,
-                                         attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+                                         attributeFilter: ['data-test-script-state'],
+                                         attributeOldValue: true});
     h.installed = true;
   }
   return h.runs;
@@ -202,7 +204,10 @@ STATE_JS = """() => {
 #: Script states in which the app is idle.
 IDLE_STATES = ("notRunning", "compilationError")
 #: True once some Plotly chart has drawn its data (mounted is not enough).
-CHART_DRAWN_JS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(e => e._fullData && e._fullData.length)"
+CHART_DRAWN_JS = (
+    "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+    ".some(e => e._fullData && e._fullData.length)"
+)
 
 
 def script_runs(page: Any) -> int:

@@ -21,8 +21,8 @@ from tests.browser.helpers import goto_app, wait_idle
 STREAMLIT_PARTS = {
     "header and toolbar": "[data-testid=stHeader], [data-testid=stToolbar], [data-testid=stDecoration], "
     "[data-testid=stStatusWidget], [data-testid=stMainMenu]",
-    "navigation": "[data-testid=stSidebarNav], [data-testid=stSidebarHeader], [data-testid=stSidebarCollapseButton], "
-    "[data-testid=stSidebarCollapsedControl]",
+    "navigation": "[data-testid=stSidebarNav], [data-testid=stSidebarHeader], "
+    "[data-testid=stSidebarCollapseButton], [data-testid=stSidebarCollapsedControl]",
     "data grid": "[data-testid=stDataFrame], [data-testid=stDataFrameResizable], .stDataFrame",
     "widget internals": "[data-testid=stWidgetLabel] ~ *, [data-baseweb], [data-testid=stSlider], "
     "[data-testid=stTooltipIcon], [data-testid=stExpanderToggleIcon], [data-testid=stBaseButton-header]",
@@ -35,11 +35,17 @@ UPSTREAM = {
     (
         "scrollable-region-focusable",
         "stMarkdownContainer",
-    ): "streamlit/streamlit#10071 made display formulas scroll horizontally (for #4304); the scroll box has no tabindex",
+    ): (
+        "streamlit/streamlit#10071 made display formulas scroll horizontally (for #4304); "
+        "the scroll box has no tabindex"
+    ),
     (
         "scrollable-region-focusable",
         "stLatex",
-    ): "streamlit/streamlit#10071 made display formulas scroll horizontally (for #4304); the scroll box has no tabindex",
+    ): (
+        "streamlit/streamlit#10071 made display formulas scroll horizontally (for #4304); "
+        "the scroll box has no tabindex"
+    ),
 }
 NOT_FOUND = (
     "no upstream Streamlit issue found in the stored issue index (searched for the rule and the component)"
@@ -52,7 +58,8 @@ _WHERE_JS = """([target, rule, streamlit, scrollBoxes]) => {
   try { el = document.querySelector(target); } catch (e) { return ['unknown (bad selector)', '']; }
   if (!el) return ['unknown (node gone)', ''];
   const testid = (el.closest('[data-testid]') || {dataset: {}}).dataset.testid || '';
-  for (const [name, sel] of Object.entries(streamlit)) if (el.closest(sel)) return ['streamlit: ' + name, testid];
+  for (const [name, sel] of Object.entries(streamlit))
+    if (el.closest(sel)) return ['streamlit: ' + name, testid];
   if (rule === 'scrollable-region-focusable' && el.closest(scrollBoxes))
     return ['streamlit: scroll box without tabindex', testid];
   return ['app', testid];

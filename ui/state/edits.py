@@ -118,7 +118,8 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     cells = {(rr, cc): v for (m, rr, cc), v in st.session_state["edits"].items() if m == name}
     cells[(r, c)] = float(value)
     set_matrix_edits(name, cells, base)
-    # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a drag is slow)
+    # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a
+    # drag is slow)
     st.session_state["nudge_target"] = (name, r, c, float(value))
     st.session_state["nudge_text"] = shown_value(float(value))  # the exact-value box follows the slider
 
