@@ -4,8 +4,9 @@ The core (``attention_core``) needs NumPy alone, and so do its tests: they run f
 with NumPy and pytest. The app's tests need Streamlit and Plotly, the browser tests Playwright, some
 tests Hypothesis, Redis's client or the QR library. A test file whose imports need a package this
 interpreter lacks (or has at the wrong version, read from ``requirements-dev.txt``) is not collected,
-instead of failing with a traceback of its own (it is collected as no tests); the run then ends with one line naming what is
-missing and the command that runs the whole suite, and exit code 4 (so such a run is never green).
+instead of failing with a traceback of its own (it is collected as no tests); the run then ends with
+one line naming what is missing and the command that runs the whole suite, and exit code 4 (so such
+a run is never green).
 """
 
 from __future__ import annotations
@@ -20,11 +21,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 #: The distribution an import needs (project folders that import Streamlit count as Streamlit).
-NEEDS = {"streamlit": "streamlit", "plotly": "plotly", "pandas": "streamlit", "pyarrow": "streamlit",
-         "playwright": "playwright", "axe_playwright_python": "axe-playwright-python", "hypothesis": "hypothesis",
-         "colorspacious": "colorspacious", "redis": "redis", "segno": "segno", "gguf": "gguf",
-         "tokenizers": "tokenizers", "websockets": "streamlit", "ui": "streamlit", "pages": "streamlit",
-         "benchmarks": "streamlit", "rooms": "redis", "tests": "streamlit"}  # (deploy.serve: the standard library)
+NEEDS = {
+    "streamlit": "streamlit",
+    "plotly": "plotly",
+    "pandas": "streamlit",
+    "pyarrow": "streamlit",
+    "playwright": "playwright",
+    "axe_playwright_python": "axe-playwright-python",
+    "hypothesis": "hypothesis",
+    "colorspacious": "colorspacious",
+    "redis": "redis",
+    "segno": "segno",
+    "gguf": "gguf",
+    "tokenizers": "tokenizers",
+    "websockets": "streamlit",
+    "ui": "streamlit",
+    "pages": "streamlit",
+    "benchmarks": "streamlit",
+    "rooms": "redis",
+    "tests": "streamlit",
+}  # (deploy.serve: the standard library)
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w]*)(?:\.(\w+))?", re.MULTILINE)
 #: A test file that needs a package its imports do not show says so in a line ``# needs: name, name``.
 _DECLARED = re.compile(r"^# needs: (.+)$", re.MULTILINE)
@@ -95,16 +111,22 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def _how() -> str:
-    return (f"run {VENV_PYTHON} -m pytest" if VENV_PYTHON.exists()
-            else "run the README's test command (it makes .venv and runs the suite in it)")
+    return (
+        f"run {VENV_PYTHON} -m pytest"
+        if VENV_PYTHON.exists()
+        else "run the README's test command (it makes .venv and runs the suite in it)"
+    )
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     skipped = config.stash.get(_SKIPPED, [])
     if skipped:
         unmet = ", ".join(config.stash[_UNMET].values())
-        terminalreporter.write_line(f"{sys.executable} cannot run {len(skipped)} test file(s) of this suite: {unmet}; "
-                                    f"{_how()}.")
+        terminalreporter.write_line(
+            f"{sys.executable} cannot run {len(skipped)} test file(s) of this suite: {unmet}; {_how()}."
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

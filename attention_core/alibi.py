@@ -42,7 +42,11 @@ def alibi_slopes(n_heads: int) -> np.ndarray:
 
 
 def alibi_bias(
-    slopes: np.ndarray, n_q: int, n_k: int | None = None, *, q_positions: np.ndarray | None = None,
+    slopes: np.ndarray,
+    n_q: int,
+    n_k: int | None = None,
+    *,
+    q_positions: np.ndarray | None = None,
     k_positions: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_heads, n_q, n_k) ``-slope_h · |i − j|`` for query positions i and key positions j.

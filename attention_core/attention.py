@@ -39,9 +39,18 @@ from .options import AttentionOptions, causal_mask
 from .rope import rope_heads
 from .trace import AttentionTrace, MultiHeadTrace
 
-__all__ = ["causal_mask", "cross_attention", "explain_weight", "from_column_convention",
-           "multi_head_attention",
-           "options_from", "r_compute_weights", "scaled_dot_product_attention", "self_attention", "softmax"]
+__all__ = [
+    "causal_mask",
+    "cross_attention",
+    "explain_weight",
+    "from_column_convention",
+    "multi_head_attention",
+    "options_from",
+    "r_compute_weights",
+    "scaled_dot_product_attention",
+    "self_attention",
+    "softmax",
+]
 
 
 # --------------------------------------------------------------------------- attention
@@ -101,8 +110,18 @@ def cross_attention(
         raise ValidationError(f"Q {Q.shape} and K {K.shape} must have the same number of columns (d_k)")
     options = AttentionOptions(scale=scale)
     options.scale_for(Q.shape[1])  # refuses d_k = 0 without a scale before anything is computed
-    return attend(Q, K, V, options, mask=check_mask(mask, Q.shape[0], K.shape[0]),
-                  x_q=x_q, x_kv=x_kv, W_q=W_q, W_k=W_k, W_v=W_v)
+    return attend(
+        Q,
+        K,
+        V,
+        options,
+        mask=check_mask(mask, Q.shape[0], K.shape[0]),
+        x_q=x_q,
+        x_kv=x_kv,
+        W_q=W_q,
+        W_k=W_k,
+        W_v=W_v,
+    )
 
 
 def self_attention(
@@ -192,8 +211,9 @@ def multi_head_attention(
     W_q, W_k, W_v = as_matrix("W_q", W_q), as_matrix("W_k", W_k), as_matrix("W_v", W_v)
     kv_heads = head_layout(W_q, W_k, W_v, n_heads, n_kv_heads)
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
-    options = options_from(options, scale=scale, causal=causal, window=window, alibi=alibi,
-                           rope_base=rope_base)
+    options = options_from(
+        options, scale=scale, causal=causal, window=window, alibi=alibi, rope_base=rope_base
+    )
     options.scale_for(d_k // n_heads)  # one check of the scale for all heads
     Q = project("W_q", x_q, W_q) + bias_vector("b_q", b_q, d_k)  # (n_q, d_k)
     K = project("W_k", x_kv, W_k) + bias_vector("b_k", b_k, W_k.shape[1])  # (n_k, n_kv·hk)
@@ -203,14 +223,30 @@ def multi_head_attention(
         Q_rot = rope_heads(Q, n_heads, base=options.rope_base)  # (n_q, d_k) each head's block rotated
         K_rot = rope_heads(K, n_kv, base=options.rope_base)  # (n_k, n_kv·hk)
     heads = attend_heads(
-        Q if Q_rot is None else Q_rot, K if K_rot is None else K_rot, V, kv_heads, options,
-        Q_unrotated=None if Q_rot is None else Q, K_unrotated=None if K_rot is None else K,
+        Q if Q_rot is None else Q_rot,
+        K if K_rot is None else K_rot,
+        V,
+        kv_heads,
+        options,
+        Q_unrotated=None if Q_rot is None else Q,
+        K_unrotated=None if K_rot is None else K,
         projections={"x_q": x_q, "x_kv": x_kv, "W_q": W_q, "W_k": W_k, "W_v": W_v},
     )
     concat, W_o, output = combine_heads(heads, W_o)  # (n_q, d_v), (n_q, d_out)
-    return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=W_o, output=output,
-                          kv_heads=() if n_kv_heads is None else kv_heads, Q_rotated=Q_rot, K_rotated=K_rot,
-                          alibi_slopes=alibi_slopes(n_heads) if options.alibi else None, options=options)
+    return MultiHeadTrace(
+        heads=heads,
+        Q=Q,
+        K=K,
+        V=V,
+        concat=concat,
+        W_o=W_o,
+        output=output,
+        kv_heads=() if n_kv_heads is None else kv_heads,
+        Q_rotated=Q_rot,
+        K_rotated=K_rot,
+        alibi_slopes=alibi_slopes(n_heads) if options.alibi else None,
+        options=options,
+    )
 
 
 def options_from(options: AttentionOptions | None, **keywords: object) -> AttentionOptions:

@@ -52,7 +52,13 @@ from .errors import ValidationError
 from .normalisers.softmax import softmax_backward
 from .trace import AttentionTrace, MultiHeadTrace
 
-__all__ = ["AttentionGrads", "MultiHeadGrads", "attention_backward", "multi_head_backward", "softmax_backward"]
+__all__ = [
+    "AttentionGrads",
+    "MultiHeadGrads",
+    "attention_backward",
+    "multi_head_backward",
+    "softmax_backward",
+]
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,9 @@ def _check_d_output(d_output: object, shape: tuple[int, ...]) -> np.ndarray:
     return d
 
 
-def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None, *,
-                       d_weights: np.ndarray | None = None) -> AttentionGrads:
+def attention_backward(
+    trace: AttentionTrace, d_output: np.ndarray | None = None, *, d_weights: np.ndarray | None = None
+) -> AttentionGrads:
     """Every gradient of one head, from its trace and ``d_output`` = ∂L/∂output (n_q, d_v).
 
     A loss that reads the weights themselves (a target pattern, see
@@ -109,7 +116,9 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
         dO = _check_d_output(d_output, trace.output.shape)  # (n_q, d_v)
     allowed = np.ones(trace.scores.shape, dtype=bool) if trace.mask is None else trace.mask  # (n_q, n_k)
     if not np.all(np.isfinite(trace.scaled_scores[allowed])):
-        raise ValidationError("the scores overflowed float64 in the forward pass; their gradient is not defined")
+        raise ValidationError(
+            "the scores overflowed float64 in the forward pass; their gradient is not defined"
+        )
     A = trace.weights  # (n_q, n_k)
     d_weights_total = dO @ trace.V.T  # (n_q, n_k)
     if d_weights is not None:
@@ -124,19 +133,39 @@ def attention_backward(trace: AttentionTrace, d_output: np.ndarray | None = None
     d_scores = trace.scale * d_scaled  # (n_q, n_k)
     d_Q = d_scores @ trace.K  # (n_q, d_k)
     d_K = d_scores.T @ trace.Q  # (n_k, d_k)
-    grads = AttentionGrads(d_output=dO, d_weights=d_weights_total, d_V=d_V, d_masked_scores=d_masked,
-                           d_scaled_scores=d_scaled, d_scores=d_scores, d_Q=d_Q, d_K=d_K)
+    grads = AttentionGrads(
+        d_output=dO,
+        d_weights=d_weights_total,
+        d_V=d_V,
+        d_masked_scores=d_masked,
+        d_scaled_scores=d_scaled,
+        d_scores=d_scores,
+        d_Q=d_Q,
+        d_K=d_K,
+    )
     if trace.x_q is None or trace.x_kv is None or trace.W_q is None or trace.W_k is None or trace.W_v is None:
         return grads  # attention on Q, K, V directly: nothing further back
     return _with_projections(grads, trace.x_q, trace.x_kv, trace.W_q, trace.W_k, trace.W_v)
 
 
-def _with_projections(g: AttentionGrads, x_q: np.ndarray, x_kv: np.ndarray, W_q: np.ndarray,
-                      W_k: np.ndarray, W_v: np.ndarray) -> AttentionGrads:
+def _with_projections(
+    g: AttentionGrads, x_q: np.ndarray, x_kv: np.ndarray, W_q: np.ndarray, W_k: np.ndarray, W_v: np.ndarray
+) -> AttentionGrads:
     """``g`` continued through ``Q = x_q W_q``, ``K = x_kv W_k``, ``V = x_kv W_v``."""
     return AttentionGrads(
-        **{k: getattr(g, k) for k in ("d_output", "d_weights", "d_V", "d_masked_scores", "d_scaled_scores",
-                                      "d_scores", "d_Q", "d_K")},
+        **{
+            k: getattr(g, k)
+            for k in (
+                "d_output",
+                "d_weights",
+                "d_V",
+                "d_masked_scores",
+                "d_scaled_scores",
+                "d_scores",
+                "d_Q",
+                "d_K",
+            )
+        },
         d_W_q=x_q.T @ g.d_Q,  # (d_model, d_k)
         d_W_k=x_kv.T @ g.d_K,  # (d_model, d_k)
         d_W_v=x_kv.T @ g.d_V,  # (d_model, d_v)
@@ -173,7 +202,7 @@ def multi_head_backward(trace: MultiHeadTrace, d_output: np.ndarray) -> MultiHea
         d_W_q    = x_qᵀ d_Q               (d_model, d_k), likewise d_W_k = x_kvᵀ d_K, d_W_v = x_kvᵀ d_V
         d_x_q    = Σ_h d_x_q(h)           (n_q, d_model)  each head reads all of x_q
         d_x_kv   = Σ_h d_x_kv(h)          (n_k, d_model)
-    """
+    """  # fmt: skip
     dO = _check_d_output(d_output, trace.output.shape)  # (n_q, d_out)
     if trace.W_o is None:
         d_concat, d_W_o = dO, None  # (n_q, d_v): the concatenation was the output
@@ -184,12 +213,15 @@ def multi_head_backward(trace: MultiHeadTrace, d_output: np.ndarray) -> MultiHea
     start = 0
     for h in trace.heads:
         width = h.V.shape[1]  # this head's d_v
-        heads.append(attention_backward(h, d_concat[:, start:start + width]))
+        heads.append(attention_backward(h, d_concat[:, start : start + width]))
         start += width
     if any(g.d_W_q is None for g in heads):
         raise ValidationError("multi_head_backward needs heads that hold their inputs and projections")
     return MultiHeadGrads(
-        heads=tuple(heads), d_output=dO, d_concat=d_concat, d_W_o=d_W_o,
+        heads=tuple(heads),
+        d_output=dO,
+        d_concat=d_concat,
+        d_W_o=d_W_o,
         d_Q=np.concatenate([g.d_Q for g in heads], axis=1),  # (n_q, d_k)
         d_K=np.concatenate([g.d_K for g in heads], axis=1),  # (n_k, d_k)
         d_V=np.concatenate([g.d_V for g in heads], axis=1),  # (n_k, d_v)

@@ -23,18 +23,24 @@ def describe_weights(weights: np.ndarray, queries: Sequence[str], keys: Sequence
     seeing = np.flatnonzero(~blind)
     i, j = np.unravel_index(int(np.argmax(w)), w.shape)
     flat = int(seeing[np.argmin(w[seeing].max(axis=1))])  # of the rows that see a key, the least peaked
-    text = (f"{queries[i]!r} (row {i}) attends most to {keys[j]!r} (column {j}), weight {w[i, j]:.2f}; "
-            f"{queries[flat]!r} (row {flat}) spreads its attention most evenly (largest weight "
-            f"{w[flat].max():.2f}).")
+    text = (
+        f"{queries[i]!r} (row {i}) attends most to {keys[j]!r} (column {j}), weight {w[i, j]:.2f}; "
+        f"{queries[flat]!r} (row {flat}) spreads its attention most evenly (largest weight "
+        f"{w[flat].max():.2f})."
+    )
     if blind.any():
         rows = np.flatnonzero(blind)
         named = ", ".join(f"{queries[r]!r} (row {r})" for r in rows[:5]) + (" …" if len(rows) > 5 else "")
-        text += f" {len(rows)} row(s) see no key (the mask hides every key from them; their weights are 0): {named}."
+        text += (
+            f" {len(rows)} row(s) see no key (the mask hides every key from them; their weights are 0): "
+            f"{named}."
+        )
     return text
 
 
-def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str,
-                    kinds: np.ndarray | None = None) -> str:
+def describe_matrix(
+    m: np.ndarray, rows: Sequence[str], cols: Sequence[str], name: str, kinds: np.ndarray | None = None
+) -> str:
     """E.g. "scores: largest 11.9 at ('is', 'is'), smallest −35.8 at ('dessert', 'first')".
 
     ``kinds`` (from :func:`attention_core.kernel.score_kinds`) tells masked cells from scores
@@ -45,8 +51,12 @@ def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], nam
     if kinds is not None:
         masked = int((kinds == "masked").sum())
         over, under = int((kinds == "+overflow").sum()), int((kinds == "-overflow").sum())
-        beyond = "".join([f"; {over} cells above +1.8e308 (overflow)" if over else "",
-                          f"; {under} cells below −1.8e308 (overflow)" if under else ""])
+        beyond = "".join(
+            [
+                f"; {over} cells above +1.8e308 (overflow)" if over else "",
+                f"; {under} cells below −1.8e308 (overflow)" if under else "",
+            ]
+        )
         hidden = (f"; {masked} cells masked" if masked else "") + beyond
     else:
         hidden = f"; {int((~finite).sum())} cells masked" if not finite.all() else ""
@@ -55,5 +65,7 @@ def describe_matrix(m: np.ndarray, rows: Sequence[str], cols: Sequence[str], nam
     masked = np.where(finite, a, np.nan)
     hi = np.unravel_index(int(np.nanargmax(masked)), a.shape)
     lo = np.unravel_index(int(np.nanargmin(masked)), a.shape)
-    return (f"{name}: largest {a[hi]:.4g} at ({rows[hi[0]]!r}, {cols[hi[1]]!r}), smallest {a[lo]:.4g} at "
-            f"({rows[lo[0]]!r}, {cols[lo[1]]!r}){hidden}.")
+    return (
+        f"{name}: largest {a[hi]:.4g} at ({rows[hi[0]]!r}, {cols[hi[1]]!r}), smallest {a[lo]:.4g} at "
+        f"({rows[lo[0]]!r}, {cols[lo[1]]!r}){hidden}."
+    )

@@ -20,9 +20,11 @@ from .lab import LabTrace
 from .steps import labels, steps_for
 
 #: How the JSON export writes a number JSON has no word for (the reproduce script says the same).
-NON_FINITE = {"null": "masked: the mask hides this key from this query (weight 0)",
-              "+inf": "overflow: the true value is above +1.8e308, beyond float64",
-              "-inf": "overflow: the true value is below -1.8e308, beyond float64"}
+NON_FINITE = {
+    "null": "masked: the mask hides this key from this query (weight 0)",
+    "+inf": "overflow: the true value is above +1.8e308, beyond float64",
+    "-inf": "overflow: the true value is below -1.8e308, beyond float64",
+}
 #: The steps whose cells may be beyond float64 (a hand edit of ±1e308) or hidden by the mask.
 _SCORE_STEPS = ("scores", "scaled_scores", "biased_scores", "masked_scores")
 
@@ -39,6 +41,7 @@ def matrices(trace: LabTrace) -> dict[str, tuple[np.ndarray, list[str], list[str
     mask, come as :class:`numpy.ma.MaskedArray` whose mask is the cells the attention mask
     hides: the writers then tell a masked −∞ from a score that overflowed float64.
     """
+
     def cols(m: np.ndarray) -> list[str]:
         return [str(j) for j in range(m.shape[1])]
 
@@ -112,8 +115,11 @@ def to_latex(m: np.ndarray, digits: int = 4) -> str:
         if v == -math.inf:
             return r"-\infty_{\text{overflow}}"
         return f"{v:.{digits}g}"
-    body = " \\\\\n".join("  " + " & ".join(fmt(v, x) for v, x in zip(row, hrow, strict=True))
-                           for row, hrow in zip(values.tolist(), hide.tolist(), strict=True))
+
+    body = " \\\\\n".join(
+        "  " + " & ".join(fmt(v, x) for v, x in zip(row, hrow, strict=True))
+        for row, hrow in zip(values.tolist(), hide.tolist(), strict=True)
+    )
     return "\\begin{bmatrix}\n" + body + "\n\\end{bmatrix}"
 
 
@@ -121,9 +127,13 @@ def _json_matrix(m: np.ndarray) -> list[list[float | str | None]]:
     """Rows of floats; a masked cell becomes null, a score beyond float64 "+inf" or "-inf"
     (:data:`NON_FINITE`): JSON has no infinity."""
     values, hide = _kinds(m)
-    return [[None if x else float(v) if math.isfinite(v) else ("+inf" if v > 0 else "-inf")
-             for v, x in zip(row, hrow, strict=True)]
-            for row, hrow in zip(values.tolist(), hide.tolist(), strict=True)]
+    return [
+        [
+            None if x else float(v) if math.isfinite(v) else ("+inf" if v > 0 else "-inf")
+            for v, x in zip(row, hrow, strict=True)
+        ]
+        for row, hrow in zip(values.tolist(), hide.tolist(), strict=True)
+    ]
 
 
 def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:
@@ -134,8 +144,10 @@ def to_json(trace: LabTrace, config: dict[str, Any] | None = None) -> str:
         "scale": trace.attention.heads[0].scale,
         "options": trace.attention.options.to_dict(),
         "non_finite": NON_FINITE,
-        "matrices": {name: {"rows": rows, "columns": cols, "values": _json_matrix(m)}
-                     for name, (m, rows, cols) in matrices(trace).items()},
+        "matrices": {
+            name: {"rows": rows, "columns": cols, "values": _json_matrix(m)}
+            for name, (m, rows, cols) in matrices(trace).items()
+        },
     }
     if config is not None:
         doc["config"] = config
@@ -157,12 +169,21 @@ def _script_fields(trace: LabTrace) -> dict[str, Any]:
         return np.asarray(trace.biases[name], dtype=np.float64) if name in trace.biases else 0.0
 
     return {
-        "tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens),
-        "cross": trace.is_cross, "X": as_array(trace.embeddings), "X_kv": as_array(trace.embeddings_kv),
-        "P": as_array(trace.position_table), "W_q": as_array(trace.W_q), "W_k": as_array(trace.W_k),
-        "W_v": as_array(trace.W_v), "W_o": as_array(trace.W_o), "b_q": zero("b_q"), "b_k": zero("b_k"),
+        "tokens": list(trace.tokens_q.tokens),
+        "tokens_kv": list(trace.tokens_kv.tokens),
+        "cross": trace.is_cross,
+        "X": as_array(trace.embeddings),
+        "X_kv": as_array(trace.embeddings_kv),
+        "P": as_array(trace.position_table),
+        "W_q": as_array(trace.W_q),
+        "W_k": as_array(trace.W_k),
+        "W_v": as_array(trace.W_v),
+        "W_o": as_array(trace.W_o),
+        "b_q": zero("b_q"),
+        "b_k": zero("b_k"),
         "b_v": zero("b_v"),
-        "n_heads": mh.n_heads, "n_kv_heads": mh.n_kv_heads,
+        "n_heads": mh.n_heads,
+        "n_kv_heads": mh.n_kv_heads,
         "options": mh.options.to_dict(),  # whole: scale, causal, window, alibi, rope_base, normaliser
         "alibi_slopes": None if mh.alibi_slopes is None else [float(s) for s in mh.alibi_slopes],
     }
@@ -202,8 +223,12 @@ def script_bytes(trace: LabTrace) -> bytes:
     normaliser = trace.attention.options.normalise
     if normaliser.script:  # a normaliser the script does not have: its own plain-NumPy text
         registry = 'NORMALISERS = {"softmax": softmax}\n'
-        source = source.replace(registry, f"{registry}\n\n{normaliser.script.strip()}\n\n\n"
-                                f"NORMALISERS[{normaliser.name!r}] = {normaliser.name}\n", 1)
+        source = source.replace(
+            registry,
+            f"{registry}\n\n{normaliser.script.strip()}\n\n\n"
+            f"NORMALISERS[{normaliser.name!r}] = {normaliser.name}\n",
+            1,
+        )
     before, after = source.split(_INPUTS_MARKER, 1)
     out = io.BytesIO()
     out.write(before.encode("utf-8") + b"INPUTS: dict = json.loads(  # written by the app\n")
@@ -225,8 +250,15 @@ CHARS_PER_NUMBER = 24
 def estimated_bytes(trace: LabTrace) -> dict[str, int]:
     """About how large each whole-trace file would be, known before it is built: {"json", "script"}."""
     shown = sum(int(m.size) for m, _, _ in matrices(trace).values())
-    written = (trace.embeddings, trace.embeddings_kv, trace.position_table, trace.W_q, trace.W_k, trace.W_v,
-               trace.W_o)
+    written = (
+        trace.embeddings,
+        trace.embeddings_kv,
+        trace.position_table,
+        trace.W_q,
+        trace.W_k,
+        trace.W_v,
+        trace.W_o,
+    )
     inputs = sum(int(np.asarray(m).size) for m in written if m is not None)
     return {"json": CHARS_PER_NUMBER * shown, "script": CHARS_PER_NUMBER * inputs + 8_000}
 
@@ -235,13 +267,17 @@ def json_bytes(trace: LabTrace, config: dict[str, Any] | None = None) -> bytes:
     """:func:`to_json`'s document as UTF-8, written matrix by matrix: what it holds besides the file is
     one matrix as lists, not every matrix at once (the largest file was 700 MB and took +3 GB)."""
     out = io.BytesIO()
-    head = {"tokens": list(trace.tokens_q.tokens), "tokens_kv": list(trace.tokens_kv.tokens),
-            "scale": trace.attention.heads[0].scale}
+    head = {
+        "tokens": list(trace.tokens_q.tokens),
+        "tokens_kv": list(trace.tokens_kv.tokens),
+        "scale": trace.attention.heads[0].scale,
+    }
     out.write(json.dumps(head)[:-1].encode() + b', "matrices": {')
     for k, (name, (m, rows, cols)) in enumerate(matrices(trace).items()):
         entry = {"rows": rows, "columns": cols, "values": _json_matrix(m)}
-        out.write((", " if k else "").encode() + json.dumps(name).encode() + b": "
-                  + json.dumps(entry).encode())
+        out.write(
+            (", " if k else "").encode() + json.dumps(name).encode() + b": " + json.dumps(entry).encode()
+        )
         del entry
     out.write(b"}" + (b', "config": ' + json.dumps(config).encode() if config is not None else b"") + b"}")
     return out.getvalue()

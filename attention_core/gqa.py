@@ -60,5 +60,6 @@ def grouped_query_attention(
     options.scale_for(h)  # refuses h = 0 without a scale before anything is computed
     heads = attend_heads(Q, K, V, kv, options)  # the code path multi_head_attention(n_kv_heads=…) takes
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads · h_v)
-    return MultiHeadTrace(heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=None, output=concat, kv_heads=kv,
-                          options=options)
+    return MultiHeadTrace(
+        heads=heads, Q=Q, K=K, V=V, concat=concat, W_o=None, output=concat, kv_heads=kv, options=options
+    )

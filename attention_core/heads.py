@@ -48,9 +48,7 @@ def head_layout(
         if W_k.shape != W_q.shape:
             raise ValidationError(f"W_q {W_q.shape} and W_k {W_k.shape} must have the same shape")
         if d_k % n_heads or W_v.shape[1] % n_heads:
-            raise ValidationError(
-                f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {W_v.shape[1]}"
-            )
+            raise ValidationError(f"n_heads = {n_heads} must divide d_k = {d_k} and d_v = {W_v.shape[1]}")
         return tuple(range(n_heads))
     kv_heads, n_kv = kv_head_of(n_heads, n_kv_heads), int(n_kv_heads)
     if d_k % n_heads or W_v.shape[1] % n_kv:
@@ -94,25 +92,33 @@ def attend_heads(
     n_kv = max(kv_heads) + 1 if kv_heads else 1
     hv = V.shape[1] // n_kv  # value width per head
     m = options.mask_for(n_q, n_k, mask)  # (n_q, n_k) or None, shared by every head
-    bias = (alibi_bias(alibi_slopes(n_heads), n_q, n_k, q_positions=q_positions, k_positions=k_positions)
-            if options.alibi else None)  # (n_heads, n_q, n_k)
+    bias = (
+        alibi_bias(alibi_slopes(n_heads), n_q, n_k, q_positions=q_positions, k_positions=k_positions)
+        if options.alibi
+        else None
+    )  # (n_heads, n_q, n_k)
     heads = []
     for i, g in enumerate(kv_heads):
         qs, ks, vs = slice(i * h, (i + 1) * h), slice(g * h, (g + 1) * h), slice(g * hv, (g + 1) * hv)
         extra: dict[str, np.ndarray] = {}
         if projections is not None:
             p = projections
-            extra.update(x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks],
-                         W_v=p["W_v"][:, vs])
+            extra.update(
+                x_q=p["x_q"], x_kv=p["x_kv"], W_q=p["W_q"][:, qs], W_k=p["W_k"][:, ks], W_v=p["W_v"][:, vs]
+            )
         if Q_unrotated is not None and K_unrotated is not None:
             extra.update(Q_unrotated=Q_unrotated[:, qs], K_unrotated=K_unrotated[:, ks])
-        heads.append(attend(Q[:, qs], K[:, ks], V[:, vs], options, mask=m,
-                            bias=None if bias is None else bias[i], **extra))
+        heads.append(
+            attend(
+                Q[:, qs], K[:, ks], V[:, vs], options, mask=m, bias=None if bias is None else bias[i], **extra
+            )
+        )
     return tuple(heads)
 
 
-def combine_heads(heads: tuple[AttentionTrace, ...],
-                  W_o: object) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def combine_heads(
+    heads: tuple[AttentionTrace, ...], W_o: object
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(concat, W_o, output): the heads' outputs side by side, then ``concat W_o`` (or concat)."""
     concat = np.concatenate([t.output for t in heads], axis=1)  # (n_q, n_heads·h_v)
     if W_o is None:

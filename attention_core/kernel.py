@@ -35,8 +35,15 @@ from .normalisers import Explained
 from .options import AttentionOptions, causal_mask
 from .trace import AttentionTrace
 
-__all__ = ["AttentionOptions", "ScoreKind", "attend", "causal_mask", "explain_weight", "score_kinds",
-           "stable_logits"]
+__all__ = [
+    "AttentionOptions",
+    "ScoreKind",
+    "attend",
+    "causal_mask",
+    "explain_weight",
+    "score_kinds",
+    "stable_logits",
+]
 
 #: What a score cell is: an ordinary number, hidden by the mask, or beyond float64 above or below.
 ScoreKind = Literal["finite", "masked", "+overflow", "-overflow"]
@@ -75,8 +82,10 @@ def stable_logits(
     # The exponents a, b are global, so a row of ordinary size can underflow to 0 in ``raw``:
     # rows are independent, and a row whose logits were finite keeps them as they were.
     finite_rows = np.isfinite(logits).all(axis=-1, keepdims=True)  # (n_q, 1)
-    return (np.where(finite_rows, scores, big_scores),
-            np.where(finite_rows, np.where(allowed, logits, -np.inf), rescaled))
+    return (
+        np.where(finite_rows, scores, big_scores),
+        np.where(finite_rows, np.where(allowed, logits, -np.inf), rescaled),
+    )
 
 
 def attend(
@@ -122,11 +131,22 @@ def attend(
     weights = options.normalise.forward(logits)  # (n_q, n_k); softmax: rows sum to 1 (0 if fully masked)
     output = weights @ V  # (n_q, d_v)
     return AttentionTrace(
-        Q=Q, K=K, V=V, scale=s, mask=mask,
-        scores=scores, scaled_scores=scaled_scores, masked_scores=masked_scores,
-        weights=weights, output=output, fully_masked_rows=fully_masked,
-        position_bias=bias, biased_scores=biased_scores, options=options,
-        logits=logits if overflowed else None, **inputs,
+        Q=Q,
+        K=K,
+        V=V,
+        scale=s,
+        mask=mask,
+        scores=scores,
+        scaled_scores=scaled_scores,
+        masked_scores=masked_scores,
+        weights=weights,
+        output=output,
+        fully_masked_rows=fully_masked,
+        position_bias=bias,
+        biased_scores=biased_scores,
+        options=options,
+        logits=logits if overflowed else None,
+        **inputs,
     )
 
 
@@ -188,4 +208,3 @@ def explain_weight(trace: AttentionTrace, i: int, j: int) -> dict[str, object]:
         "contribution": trace.weights[i, j] * trace.V[j],  # (d_v,) this key's share of output row i
         "output_row": trace.output[i],  # (d_v,)
     }
-

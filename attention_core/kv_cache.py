@@ -33,8 +33,9 @@ from .rope import rope_heads
 from .trace import MultiHeadTrace
 
 
-def kv_cache_bytes_per_token(n_kv_heads: int, head_dim: int, head_dim_v: int | None = None,
-                             itemsize: int = 8) -> int:
+def kv_cache_bytes_per_token(
+    n_kv_heads: int, head_dim: int, head_dim_v: int | None = None, itemsize: int = 8
+) -> int:
     """Bytes one token adds to one layer's cache: ``n_kv · (h + h_v) · itemsize`` (keys and values)."""
     h_v = head_dim if head_dim_v is None else head_dim_v
     sizes = (("n_kv_heads", n_kv_heads), ("head_dim", head_dim), ("head_dim_v", h_v), ("itemsize", itemsize))
@@ -101,8 +102,9 @@ def kv_cache_decode(
     n_kv, d_k = len(set(kv_heads)), W_q.shape[1]
     h, h_v = d_k // n_heads, W_v.shape[1] // n_kv  # per-head widths
     # Causal self-attention with these options; the window is how many rows the cache keeps.
-    options = replace(options_from(options, scale=scale, window=window, alibi=alibi, rope_base=rope_base),
-                      causal=True)
+    options = replace(
+        options_from(options, scale=scale, window=window, alibi=alibi, rope_base=rope_base), causal=True
+    )
     options.scale_for(h)  # one check of the scale for all heads
     # No mask inside a step: the cache holds only the past (and only the window's worth of it).
     step_options = replace(options, causal=False, window=None)
@@ -115,7 +117,7 @@ def kv_cache_decode(
     positions = np.zeros(0, dtype=np.int64)  # (n_cached,)
     steps = []
     for t in range(X.shape[0]):
-        x_t = X[t:t + 1]  # (1, d_model)
+        x_t = X[t : t + 1]  # (1, d_model)
         q = project("W_q", x_t, W_q) + bq  # (1, n_heads·h)
         k = project("W_k", x_t, W_k) + bk  # (1, n_kv·h)
         v = project("W_v", x_t, W_v) + bv  # (1, n_kv·h_v)
@@ -130,18 +132,49 @@ def kv_cache_decode(
         positions = np.append(positions, t)
         if w is not None and len(positions) > w:  # sliding window: forget the oldest token
             K_cache, V_cache, K_seen, positions = K_cache[-w:], V_cache[-w:], K_seen[-w:], positions[-w:]
-        heads = attend_heads(q, K_cache, V_cache, kv_heads, step_options,  # ALiBi at the true positions
-                             q_positions=np.array([t]), k_positions=positions,
-                             Q_unrotated=q_raw if rotated else None, K_unrotated=K_seen if rotated else None)
+        heads = attend_heads(
+            q,
+            K_cache,
+            V_cache,
+            kv_heads,
+            step_options,  # ALiBi at the true positions
+            q_positions=np.array([t]),
+            k_positions=positions,
+            Q_unrotated=q_raw if rotated else None,
+            K_unrotated=K_seen if rotated else None,
+        )
         concat, W_o_checked, out = combine_heads(heads, W_o)  # (1, n_heads·h_v), (1, d_out)
-        trace = MultiHeadTrace(heads=heads, Q=q_raw, K=K_seen, V=V_cache, concat=concat, W_o=W_o_checked,
-                               output=out, kv_heads=kv_heads if n_kv_heads is not None else (),
-                               Q_rotated=q if rotated else None, K_rotated=K_cache if rotated else None,
-                               alibi_slopes=slopes, options=step_options)
-        steps.append(DecodeStep(position=t, cached_positions=positions, K_cache=K_cache, V_cache=V_cache,
-                                attention=trace, output=out,
-                                cache_bytes=int(K_cache.nbytes + V_cache.nbytes)))
+        trace = MultiHeadTrace(
+            heads=heads,
+            Q=q_raw,
+            K=K_seen,
+            V=V_cache,
+            concat=concat,
+            W_o=W_o_checked,
+            output=out,
+            kv_heads=kv_heads if n_kv_heads is not None else (),
+            Q_rotated=q if rotated else None,
+            K_rotated=K_cache if rotated else None,
+            alibi_slopes=slopes,
+            options=step_options,
+        )
+        steps.append(
+            DecodeStep(
+                position=t,
+                cached_positions=positions,
+                K_cache=K_cache,
+                V_cache=V_cache,
+                attention=trace,
+                output=out,
+                cache_bytes=int(K_cache.nbytes + V_cache.nbytes),
+            )
+        )
     d_out = W_v.shape[1] // n_kv * n_heads if W_o is None else as_matrix("W_o", W_o).shape[1]
     output = np.concatenate([st.output for st in steps]) if steps else np.zeros((0, d_out))  # (n, d_out)
-    return KVCacheTrace(steps=tuple(steps), output=output, n_heads=int(n_heads), n_kv_heads=n_kv,
-                        bytes_per_token=kv_cache_bytes_per_token(n_kv, h, h_v))
+    return KVCacheTrace(
+        steps=tuple(steps),
+        output=output,
+        n_heads=int(n_heads),
+        n_kv_heads=n_kv,
+        bytes_per_token=kv_cache_bytes_per_token(n_kv, h, h_v),
+    )

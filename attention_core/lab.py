@@ -183,14 +183,16 @@ def _tokens(name: str, field: str, text: str, cfg: LabConfig) -> Tokenization:
         raise ValidationError(
             f"{name} is {len(text):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}", field=field
         )
-    tok = tokenize(text, lowercase=cfg.lowercase, keep_punctuation=cfg.keep_punctuation,
-                   keep_contractions=cfg.keep_contractions)
+    tok = tokenize(
+        text,
+        lowercase=cfg.lowercase,
+        keep_punctuation=cfg.keep_punctuation,
+        keep_contractions=cfg.keep_contractions,
+    )
     if len(tok) == 0:
         raise ValidationError(f"{name} has no tokens: type at least one word", field=field)
     if len(tok) > MAX_TOKENS:
-        raise ValidationError(
-            f"{name} has {len(tok):,} tokens; the limit is {MAX_TOKENS:,}", field=field
-        )
+        raise ValidationError(f"{name} has {len(tok):,} tokens; the limit is {MAX_TOKENS:,}", field=field)
     return tok
 
 
@@ -200,30 +202,41 @@ def validate(cfg: LabConfig) -> None:
         try:
             parse(name, spec, getattr(cfg, name), from_text=False)
         except ValidationError as exc:
-            raise ValidationError(f"{name} {exc}" if name != "scale_value" else f"the scaling factor {exc}",
-                                  field="scale" if name == "scale_value" else name) from None
+            raise ValidationError(
+                f"{name} {exc}" if name != "scale_value" else f"the scaling factor {exc}",
+                field="scale" if name == "scale_value" else name,
+            ) from None
     d_k, d_v = cfg.widths
     if d_k % cfg.n_heads or d_v % cfg.n_heads:
         raise ValidationError(f"{cfg.n_heads} heads must divide d_k = {d_k} and d_v = {d_v}", field="n_heads")
     shared = cfg.shared_kv_heads
     if shared and cfg.n_heads % shared:
-        raise ValidationError(f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads",
-                              field="n_kv_heads")
+        raise ValidationError(
+            f"{cfg.n_kv_heads} key/value heads must divide the {cfg.n_heads} query heads", field="n_kv_heads"
+        )
     if shared and shared >= cfg.n_heads:
-        raise ValidationError(f"{cfg.n_kv_heads} key/value heads for {cfg.n_heads} query heads: shared heads must be "
-                              "fewer than the query heads (0 = one per head)", field="n_kv_heads")
+        raise ValidationError(
+            f"{cfg.n_kv_heads} key/value heads for {cfg.n_heads} query heads: shared heads must be "
+            "fewer than the query heads (0 = one per head)",
+            field="n_kv_heads",
+        )
     if shared and not cfg.projections:
-        raise ValidationError("shared key/value heads need the projections (W_k, W_v narrower than W_q)",
-                              field="n_kv_heads")
+        raise ValidationError(
+            "shared key/value heads need the projections (W_k, W_v narrower than W_q)", field="n_kv_heads"
+        )
     if cfg.positions == "rope" and (d_k // cfg.n_heads) % 2:
-        raise ValidationError(f"RoPE turns pairs of features: each head needs an even d_k, "
-                              f"got {d_k // cfg.n_heads}", field="positions")
+        raise ValidationError(
+            f"RoPE turns pairs of features: each head needs an even d_k, got {d_k // cfg.n_heads}",
+            field="positions",
+        )
     for name, _rows in cfg.given:
         if name not in GIVABLE:
             raise ValidationError(f"a given matrix must be one of {GIVABLE}, got {name!r}")
     for edit in cfg.edits:
         if len(edit) != 4 or edit[0] not in EDITABLE:
-            raise ValidationError(f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}")
+            raise ValidationError(
+                f"an edit must be (matrix, row, col, value) with matrix in {EDITABLE}: {edit!r}"
+            )
         if not isinstance(edit[3], (int, float)) or not math.isfinite(edit[3]):
             raise ValidationError(f"edited value in {edit[0]}[{edit[1]}, {edit[2]}] must be a finite number")
 
@@ -231,9 +244,19 @@ def validate(cfg: LabConfig) -> None:
 def _check_budget(cfg: LabConfig, n_q: int, n_k: int, d_k: int, d_v: int) -> None:
     """Refuse a configuration whose trace would exceed the per-configuration budget: one link must
     not hold gigabytes for everyone (see :mod:`.budget`)."""
-    check_budget(estimate_trace_bytes(n_q, n_k, cfg.d_model, d_k, d_v, cfg.n_heads,
-                                      masked=cfg.causal or cfg.window > 0, alibi=cfg.positions == "alibi",
-                                      rope=cfg.positions == "rope"))
+    check_budget(
+        estimate_trace_bytes(
+            n_q,
+            n_k,
+            cfg.d_model,
+            d_k,
+            d_v,
+            cfg.n_heads,
+            masked=cfg.causal or cfg.window > 0,
+            alibi=cfg.positions == "alibi",
+            rope=cfg.positions == "rope",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -267,23 +290,32 @@ def plan(cfg: LabConfig) -> LabPlan:
     drawn = {"init": cfg.projections or cfg.n_heads > 1, "embedding_init": cfg.embedding == "random"}
     for name, used in drawn.items():  # R's vignette draws with runif only (see rng.draw_matrix)
         if used and cfg.random_source == "r" and getattr(cfg, name) not in R_INITS:
-            raise ValidationError(f"the R-compatible source offers integers 0..2 and uniform [0, 1) only, "
-                                  f"not {getattr(cfg, name)}", field=name)
+            raise ValidationError(
+                f"the R-compatible source offers integers 0..2 and uniform [0, 1) only, "
+                f"not {getattr(cfg, name)}",
+                field=name,
+            )
     if cfg.positions == "learned" and cfg.random_source == "r":  # a learned table is drawn from N(0, 1)
-        raise ValidationError("a learned position table is drawn from a normal distribution, which the "
-                              "R-compatible source does not offer", field="positions")
+        raise ValidationError(
+            "a learned position table is drawn from a normal distribution, which the "
+            "R-compatible source does not offer",
+            field="positions",
+        )
     d = cfg.d_model
     d_k, d_v = cfg.widths
     d_kk, d_kv = kv_widths(cfg, d_k, d_v)
     vocabulary = tuple(sorted(set(tok_q.tokens) | set(tok_kv.tokens)))  # == tok_q.vocabulary without cross
     if cfg.embedding == "one_hot" and len(vocabulary) > d:
-        raise ValidationError(f"one-hot embeddings need d_model ≥ vocabulary size; "
-                              f"{len(vocabulary)} words > d_model = {d}", field="embedding")
+        raise ValidationError(
+            f"one-hot embeddings need d_model ≥ vocabulary size; {len(vocabulary)} words > d_model = {d}",
+            field="embedding",
+        )
     if cfg.embedding == "manual" and cfg.manual_embeddings is not None:
         given = np.asarray(cfg.manual_embeddings, dtype=np.float64)
         if given.shape != (len(tok_q), d):
-            raise ValidationError(f"typed embeddings have shape {given.shape}; expected {(len(tok_q), d)}",
-                                  field="embedding")
+            raise ValidationError(
+                f"typed embeddings have shape {given.shape}; expected {(len(tok_q), d)}", field="embedding"
+            )
     _check_budget(cfg, len(tok_q), len(tok_kv), d_k, d_v)  # before allocating anything
     shapes = {"embeddings": (len(tok_q), d), "W_q": (d, d_k), "W_k": (d, d_kk), "W_v": (d, d_kv)}
     if cross:
@@ -316,7 +348,11 @@ def edits_that_fit(cfg: LabConfig, shapes: dict[str, tuple[int, int]]) -> tuple[
     listed = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
     shape_list = ", ".join(f"{m} {a}×{b}" for m, (a, b) in shapes.items())
     return replace(cfg, edits=tuple(kept)), [
-        f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices are {shape_list})"]
+        (
+            f"ignored {len(dropped)} edit(s) outside this configuration's matrices: {listed} (the matrices "
+            f"are {shape_list})"
+        )
+    ]
 
 
 #: Settings that :func:`make_holdable` puts back together: a sentence's tokenizer options go
@@ -362,7 +398,9 @@ def make_holdable(cfg: LabConfig, base: LabConfig | None = None) -> tuple[LabCon
                 messages.append(f"ignored the settings of the link or file: {why}; starting from the preset")
                 return make_holdable(base)[0], messages
             else:
-                messages.append(f"ignored the settings of the link or file: {why}; starting from the defaults")
+                messages.append(
+                    f"ignored the settings of the link or file: {why}; starting from the defaults"
+                )
                 return LabConfig(), messages
     else:
         messages.append("ignored the settings of the link or file: they do not fit together")
@@ -387,15 +425,23 @@ def _without_overflow(cfg: LabConfig, messages: list[str]) -> tuple[LabConfig, l
         huge = [f"{m}[{r}, {c}] = {v!r}" for m, r, c, v in cfg.edits if abs(v) >= OVERFLOW_SAFE]
         kept = tuple(e for e in cfg.edits if abs(e[3]) < OVERFLOW_SAFE)
         return replace(cfg, edits=kept), messages + [
-            f"ignored {len(huge)} edit(s) that overflow: {', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"]
+            (
+                f"ignored {len(huge)} edit(s) that overflow: "
+                f"{', '.join(huge[:5])}{' …' if len(huge) > 5 else ''} ({exc})"
+            )
+        ]
 
 
 def attention_options(cfg: LabConfig, n_q: int) -> AttentionOptions:
     """The mechanism's options of ``cfg`` as one object (what the trace keeps and the export writes)."""
-    return AttentionOptions(scale=scale_for(cfg, n_q), causal=cfg.causal, window=cfg.window or None,
-                            alibi=cfg.positions == "alibi",
-                            rope_base=cfg.rope_base if cfg.positions == "rope" else None,
-                            normaliser=cfg.normaliser)
+    return AttentionOptions(
+        scale=scale_for(cfg, n_q),
+        causal=cfg.causal,
+        window=cfg.window or None,
+        alibi=cfg.positions == "alibi",
+        rope_base=cfg.rope_base if cfg.positions == "rope" else None,
+        normaliser=cfg.normaliser,
+    )
 
 
 def scale_for(cfg: LabConfig, n_q: int) -> float:
@@ -471,8 +517,9 @@ def _first_non_finite(m: np.ndarray | None) -> tuple[int, int] | None:
     return int(r), int(c)
 
 
-def _overflows(attention: MultiHeadTrace, checked: tuple[tuple[str, str], ...]) -> tuple[str, np.ndarray,
-                                                                                          tuple[int, int]] | None:
+def _overflows(
+    attention: MultiHeadTrace, checked: tuple[tuple[str, str], ...]
+) -> tuple[str, np.ndarray, tuple[int, int]] | None:
     """(label, matrix, cell) of the first non-finite entry among ``checked`` of every head, or None."""
     for h, head in enumerate(attention.heads):
         for name, label in checked:
@@ -501,7 +548,9 @@ def check_overflow(attention: MultiHeadTrace) -> None:
         label, m, (r, c) = found
         raise ValidationError(
             f"{label} overflows float64 at row {r}, column {c} ({m[r, c]}): the edited values are too "
-            "large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones", field="edits")
+            "large for 64-bit numbers (|x| ≤ 1.8e308); try smaller ones",
+            field="edits",
+        )
 
 
 def overflow_note(attention: MultiHeadTrace) -> str | None:
@@ -516,12 +565,17 @@ def overflow_note(attention: MultiHeadTrace) -> str | None:
         return None
     label, m, (r, c) = found
     side = "above +1.8e308" if m[r, c] > 0 else "below −1.8e308"
-    return (f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the "
-            "weights are still exact, computed from rescaled scores (the exports and the script say the same)")
+    return (
+        f"{label} at row {r}, column {c} is beyond float64 ({side}, an overflow; drawn blank): the "
+        "weights are still exact, computed from rescaled scores (the exports and the script say the same)"
+    )
 
 
 def run_lab(cfg: LabConfig) -> LabTrace:
-    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``, in the shapes :func:`plan` decides."""
+    """Tokenize, embed, draw, edit and attend: the full trace of ``cfg``.
+
+    The shapes are the ones :func:`plan` decides.
+    """
     validate(cfg)
     p = plan(cfg)
     tok_q, tok_kv, vocabulary, shapes, cross = p.tokens_q, p.tokens_kv, p.vocabulary, p.shapes, p.is_cross
@@ -579,19 +633,42 @@ def run_lab(cfg: LabConfig) -> LabTrace:
     # The projection biases (Q = X W_q + b_q …), not ALiBi's score bias (heads[h].position_bias).
     projection_biases = {name: edited[name][0] for name in ("b_q", "b_k", "b_v") if name in edited}  # (d,)
     # Absolute positions are added to X; RoPE and ALiBi act inside attention (see the core).
-    pos = position_table(cfg.positions, max(len(tok_q), len(tok_kv)), d, seed=cfg.seed,
-                         random_source=cfg.random_source) if cfg.positions in POSITION_KINDS else None
+    pos = (
+        position_table(
+            cfg.positions, max(len(tok_q), len(tok_kv)), d, seed=cfg.seed, random_source=cfg.random_source
+        )
+        if cfg.positions in POSITION_KINDS
+        else None
+    )
     x_q = add_positions(X, pos)  # (n_q, d_model) X + P
     x_kv = x_q if not cross else add_positions(X_kv, pos)  # (n_k, d_model)
     attention = multi_head_attention(
-        x_q, x_kv, edited["W_q"], edited["W_k"], edited["W_v"], edited.get("W_o"), cfg.n_heads,
-        n_kv_heads=cfg.shared_kv_heads, options=attention_options(cfg, len(tok_q)), **projection_biases,
+        x_q,
+        x_kv,
+        edited["W_q"],
+        edited["W_k"],
+        edited["W_v"],
+        edited.get("W_o"),
+        cfg.n_heads,
+        n_kv_heads=cfg.shared_kv_heads,
+        options=attention_options(cfg, len(tok_q)),
+        **projection_biases,
     )
     check_overflow(attention)
     return LabTrace(
-        config=cfg, tokens_q=tok_q, tokens_kv=tok_kv, vocabulary=vocabulary, embedding_table=table,
-        embeddings=X, embeddings_kv=X_kv, W_q=edited["W_q"], W_k=edited["W_k"], W_v=edited["W_v"],
-        W_o=edited.get("W_o"), attention=attention, base=base,
+        config=cfg,
+        tokens_q=tok_q,
+        tokens_kv=tok_kv,
+        vocabulary=vocabulary,
+        embedding_table=table,
+        embeddings=X,
+        embeddings_kv=X_kv,
+        W_q=edited["W_q"],
+        W_k=edited["W_k"],
+        W_v=edited["W_v"],
+        W_o=edited.get("W_o"),
+        attention=attention,
+        base=base,
         position_table=pos,
         biases={name: edited[name] for name in ("b_q", "b_k", "b_v") if name in edited},
     )

@@ -61,8 +61,15 @@ LEARNED: tuple[str, ...] = ("W_q", "W_k", "W_v")
 #: The starting configuration: the Playground's defaults (torch generator, seed 123, random
 #: embeddings, nn.Linear-style weights) on a sentence of 8 tokens with repeated words, with
 #: d_model = d_k = d_v = 8 so that every learned cell fits into a shareable link as an edit.
-LEARN_CONFIG = LabConfig(sentence="the cat saw the dog and the cat", d_model=8, d_k=8, d_v=8, causal=True,
-                         init="uniform", draw_order="table_first")  # the fixtures were made from these draws
+LEARN_CONFIG = LabConfig(
+    sentence="the cat saw the dog and the cat",
+    d_model=8,
+    d_k=8,
+    d_v=8,
+    causal=True,
+    init="uniform",
+    draw_order="table_first",
+)  # the fixtures were made from these draws
 #: Longest sentence a problem takes: 10 tokens keep every learned number of d_model = 8 in a link.
 MAX_TOKENS = 10
 #: Training starts from the drawn matrices times this (see :func:`make_problem`).
@@ -71,7 +78,9 @@ START_SCALE = 0.1
 DEFAULT_LR: dict[str, float] = {"adam": 0.01, "gd": 0.5}
 
 
-def target_pattern(task: Task, tokens: Sequence[str], *, painted: Iterable[tuple[int, int]] = ()) -> np.ndarray:
+def target_pattern(
+    task: Task, tokens: Sequence[str], *, painted: Iterable[tuple[int, int]] = ()
+) -> np.ndarray:
     """The target weights of ``task`` (n, n): one-hot rows, or for ``painted`` each row's marked
     cells sharing the row equally (a row with no marked cell counts for nothing).
 
@@ -123,8 +132,14 @@ class LearnProblem:
     base: dict[str, np.ndarray]  # the configuration's matrices before hand edits (for to_config)
 
 
-def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_scale: float = START_SCALE,
-                 painted: Iterable[tuple[int, int]] = ()) -> LearnProblem:
+def make_problem(
+    cfg: LabConfig,
+    task: Task,
+    *,
+    positions: bool = True,
+    start_scale: float = START_SCALE,
+    painted: Iterable[tuple[int, int]] = (),
+) -> LearnProblem:
     """The problem of learning ``task`` from configuration ``cfg`` (one head, self-attention).
 
     Training starts from the configuration's W_q, W_k, W_v times ``start_scale``: the
@@ -133,9 +148,12 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     them starts every row near uniform. Painted cells the causal mask forbids are refused:
     no weight can ever go there.
     """
-    if isinstance(start_scale, bool) or not (isinstance(start_scale, (int, float)) and math.isfinite(start_scale)
-                                            and start_scale > 0):
-        raise ValidationError(f"the start factor must be a positive number, got {start_scale!r}", field="start")
+    if isinstance(start_scale, bool) or not (
+        isinstance(start_scale, (int, float)) and math.isfinite(start_scale) and start_scale > 0
+    ):
+        raise ValidationError(
+            f"the start factor must be a positive number, got {start_scale!r}", field="start"
+        )
     if task not in TASKS:
         raise ValidationError(f"task must be one of {tuple(TASKS)}, got {task!r}", field="task")
     if cfg.n_heads != 1 or cfg.cross_sentence.strip():
@@ -144,8 +162,9 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     tokens = lab.tokens_q.tokens
     n = len(tokens)
     if n > MAX_TOKENS:
-        raise ValidationError(f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}",
-                              field="sentence")
+        raise ValidationError(
+            f"the sentence has {n} tokens; learning takes at most {MAX_TOKENS}", field="sentence"
+        )
     X = lab.embeddings + (sinusoidal_positions(n, cfg.d_model) if positions else 0.0)  # (n, d_model)
     mask = causal_mask(n, n) if cfg.causal else None  # (n, n)
     painted = sorted(set(painted))
@@ -160,9 +179,17 @@ def make_problem(cfg: LabConfig, task: Task, *, positions: bool = True, start_sc
     if target_output is not None and lab.W_v.shape[1] != X.shape[1]:
         raise ValidationError("the output task needs d_v = d_model", field="d_v")
     return LearnProblem(
-        config=cfg, task=task, tokens=tuple(tokens), X=X, positions=positions, mask=mask,
-        scale=lab.attention.heads[0].scale, pattern=pattern, target_output=target_output,
-        start={name: start_scale * getattr(lab, name) for name in LEARNED}, base=lab.base,
+        config=cfg,
+        task=task,
+        tokens=tuple(tokens),
+        X=X,
+        positions=positions,
+        mask=mask,
+        scale=lab.attention.heads[0].scale,
+        pattern=pattern,
+        target_output=target_output,
+        start={name: start_scale * getattr(lab, name) for name in LEARNED},
+        base=lab.base,
     )
 
 
@@ -184,9 +211,10 @@ def evaluate(problem: LearnProblem, params: Params) -> Evaluation:
 
         pattern tasks: L = cross-entropy(weights, pattern),  backward from d_weights
         output task:   L = mean (output − target)²,          backward from d_output
-    """
-    trace = self_attention(problem.X, params["W_q"], params["W_k"], params["W_v"],
-                           scale=problem.scale, mask=problem.mask)
+    """  # fmt: skip
+    trace = self_attention(
+        problem.X, params["W_q"], params["W_k"], params["W_v"], scale=problem.scale, mask=problem.mask
+    )
     # A learning rate that is too large makes the numbers overflow: learn_step reports that
     # as a ValidationError, so NumPy's warning would only repeat it.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -225,12 +253,19 @@ def start(problem: LearnProblem) -> LearnState:
     """Step 0: the configuration's own matrices."""
     now = evaluate(problem, problem.start)
     reached = 0 if pattern_reached(now.trace.weights, problem.pattern).all() else None
-    return LearnState(step=0, params=dict(problem.start), adam=adam_init(problem.start), losses=(now.loss,),
-                      now=now, reached_at=reached)
+    return LearnState(
+        step=0,
+        params=dict(problem.start),
+        adam=adam_init(problem.start),
+        losses=(now.loss,),
+        now=now,
+        reached_at=reached,
+    )
 
 
-def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser = "adam",
-               lr: float | None = None) -> LearnState:
+def learn_step(
+    problem: LearnProblem, state: LearnState, *, optimiser: Optimiser = "adam", lr: float | None = None
+) -> LearnState:
     """One optimiser step from ``state`` with the gradients already at hand, then re-evaluate."""
     if optimiser not in OPTIMISERS:
         raise ValidationError(f"optimiser must be one of {tuple(OPTIMISERS)}, got {optimiser!r}")
@@ -248,16 +283,31 @@ def learn_step(problem: LearnProblem, state: LearnState, *, optimiser: Optimiser
     except ValidationError as exc:  # the matrices grew beyond float64 (scores overflowed)
         raise ValidationError(f"at step {step}: {exc}: lower the learning rate", field="lr") from None
     if not math.isfinite(now.loss):
-        raise ValidationError(f"the loss became {now.loss} at step {step}: lower the learning rate", field="lr")
+        raise ValidationError(
+            f"the loss became {now.loss} at step {step}: lower the learning rate", field="lr"
+        )
     reached = state.reached_at
     if reached is None and pattern_reached(now.trace.weights, problem.pattern).all():
         reached = step
-    return replace(state, step=step, params=params, adam=adam, losses=(*state.losses, now.loss), now=now,
-                   reached_at=reached)
+    return replace(
+        state,
+        step=step,
+        params=params,
+        adam=adam,
+        losses=(*state.losses, now.loss),
+        now=now,
+        reached_at=reached,
+    )
 
 
-def train(problem: LearnProblem, steps: int, *, optimiser: Optimiser = "adam", lr: float | None = None,
-          state: LearnState | None = None) -> LearnState:
+def train(
+    problem: LearnProblem,
+    steps: int,
+    *,
+    optimiser: Optimiser = "adam",
+    lr: float | None = None,
+    state: LearnState | None = None,
+) -> LearnState:
     """``steps`` steps from ``state`` (default: the start)."""
     check_count("the number of steps", steps, lo=0)
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float))):

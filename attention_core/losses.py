@@ -61,7 +61,7 @@ def output_squared_error(output: np.ndarray, target: np.ndarray) -> tuple[float,
 
         L        = (1 / (n_q · d_v)) Σ_ij (O_ij − Y_ij)²       (a number)
         d_output = 2 (O − Y) / (n_q · d_v)                     (n_q, d_v)
-    """
+    """  # fmt: skip
     O = as_matrix("output", output)  # (n_q, d_v)
     Y = as_matrix("target", target)  # (n_q, d_v)
     _same_shape(O, Y, "the target output")

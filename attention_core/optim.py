@@ -26,7 +26,9 @@ def _check(params: Params, grads: Params, lr: float) -> None:
         if name not in grads:
             raise ValidationError(f"no gradient for {name}")
         if grads[name].shape != p.shape:
-            raise ValidationError(f"the gradient of {name} has shape {grads[name].shape}; {name} has {p.shape}")
+            raise ValidationError(
+                f"the gradient of {name} has shape {grads[name].shape}; {name} has {p.shape}"
+            )
 
 
 def gd_step(params: Params, grads: Params, lr: float) -> Params:
@@ -46,12 +48,23 @@ class AdamState:
 
 def adam_init(params: Params) -> AdamState:
     """Adam before its first step: zero moments."""
-    return AdamState(t=0, m={k: np.zeros_like(p) for k, p in params.items()},
-                     v={k: np.zeros_like(p) for k, p in params.items()})
+    return AdamState(
+        t=0,
+        m={k: np.zeros_like(p) for k, p in params.items()},
+        v={k: np.zeros_like(p) for k, p in params.items()},
+    )
 
 
-def adam_step(params: Params, grads: Params, state: AdamState, lr: float, *, beta1: float = 0.9,
-              beta2: float = 0.999, eps: float = 1e-8) -> tuple[Params, AdamState]:
+def adam_step(
+    params: Params,
+    grads: Params,
+    state: AdamState,
+    lr: float,
+    *,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> tuple[Params, AdamState]:
     """One Adam step (Kingma & Ba 2015; the same arithmetic as ``torch.optim.Adam``)::
 
         t  ← t + 1

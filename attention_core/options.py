@@ -59,8 +59,9 @@ class AttentionOptions:
         if self.rope_base is not None:
             base = check_number("the RoPE base", self.rope_base)
             if not base > 0:
-                raise ValidationError(f"the RoPE base must be a finite positive number, "
-                                      f"got {self.rope_base!r}")
+                raise ValidationError(
+                    f"the RoPE base must be a finite positive number, got {self.rope_base!r}"
+                )
             object.__setattr__(self, "rope_base", base)
         if self.normaliser not in NORMALISERS:
             raise ValidationError(f"normaliser must be one of {tuple(NORMALISERS)}, got {self.normaliser!r}")

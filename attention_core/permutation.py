@@ -31,7 +31,10 @@ def permutation_matrix(perm: np.ndarray) -> np.ndarray:
 
 
 def shuffled_config(trace: LabTrace, perm: np.ndarray) -> LabConfig:
-    """``trace``'s configuration with its tokens in the order ``perm`` (hand edits of X follow their token)."""
+    """``trace``'s configuration with its tokens in the order ``perm``.
+
+    Hand edits of X follow their token.
+    """
     cfg = trace.config
     tokens = trace.tokens_q.tokens
     perm = np.asarray(perm)
@@ -40,7 +43,9 @@ def shuffled_config(trace: LabTrace, perm: np.ndarray) -> LabConfig:
     if trace.is_cross or cfg.embedding == "manual":
         raise ValidationError("the word-order demo needs self-attention with seeded or one-hot embeddings")
     new_row = np.argsort(perm)  # old position -> new position
-    edits = {(m, int(new_row[r]) if m == "embeddings" else r, c): v for (m, r, c), v in cfg.edit_dict().items()}
+    edits = {
+        (m, int(new_row[r]) if m == "embeddings" else r, c): v for (m, r, c), v in cfg.edit_dict().items()
+    }
     return dataclasses.replace(cfg, sentence=" ".join(tokens[i] for i in perm)).with_edits(edits)
 
 

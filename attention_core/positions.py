@@ -62,8 +62,9 @@ def learned_positions(
     return std * draw_matrix(gen, "normal", n, d)  # (n, d)
 
 
-def position_table(kind: PositionKind, n: int, d: int, *, seed: int = 0,
-                   random_source: RandomSource = "numpy") -> np.ndarray | None:
+def position_table(
+    kind: PositionKind, n: int, d: int, *, seed: int = 0, random_source: RandomSource = "numpy"
+) -> np.ndarray | None:
     """(n, d) the table of ``kind``, or None for ``"none"`` (the registry the lab uses)."""
     if kind == "none":
         return None

@@ -26,9 +26,11 @@ import numpy as np
 INPUTS: dict = json.loads("{}")  # the app writes the inputs here
 
 #: How ``--json`` writes a number JSON has no word for.
-NON_FINITE = {"null": "masked: the mask hides this key from this query (weight 0)",
-              "+inf": "overflow: the true value is above +1.8e308, beyond float64",
-              "-inf": "overflow: the true value is below -1.8e308, beyond float64"}
+NON_FINITE = {
+    "null": "masked: the mask hides this key from this query (weight 0)",
+    "+inf": "overflow: the true value is above +1.8e308, beyond float64",
+    "-inf": "overflow: the true value is below -1.8e308, beyond float64",
+}
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -78,7 +80,7 @@ def rotate(x: np.ndarray, base: float) -> np.ndarray:
     n, d = x.shape
     angle = np.arange(n)[:, None] * base ** (-np.arange(0, d, 2) / d)[None, :]  # (n, d/2)
     cos, sin = np.cos(np.tile(angle, 2)), np.sin(np.tile(angle, 2))
-    return x * cos + np.concatenate([-x[:, d // 2:], x[:, :d // 2]], axis=1) * sin
+    return x * cos + np.concatenate([-x[:, d // 2 :], x[:, : d // 2]], axis=1) * sin
 
 
 def matrix(value: object) -> np.ndarray:
@@ -107,8 +109,8 @@ def reproduce(inputs: dict) -> dict[str, np.ndarray]:
         out["embeddings_kv"] = X_kv
     if inputs["P"] is not None:
         P = matrix(inputs["P"])
-        out["position_table"] = P[:len(X)]
-        X, X_kv = X + P[:len(X)], X_kv + P[:len(X_kv)]
+        out["position_table"] = P[: len(X)]
+        X, X_kv = X + P[: len(X)], X_kv + P[: len(X_kv)]
     Q = X @ matrix(inputs["W_q"]) + matrix(inputs["b_q"])  # (n_q, d_k)
     K = X_kv @ matrix(inputs["W_k"]) + matrix(inputs["b_k"])  # (n_k, n_kv · h)
     V = X_kv @ matrix(inputs["W_v"]) + matrix(inputs["b_v"])  # (n_k, n_kv · h_v)
@@ -124,7 +126,7 @@ def reproduce(inputs: dict) -> dict[str, np.ndarray]:
     for head in range(n_heads):
         p = f"head{head}_" if n_heads > 1 else ""
         g = head // (n_heads // n_kv)  # the key/value head this query head reads
-        q, k, v = Q[:, head * h:(head + 1) * h], K[:, g * h:(g + 1) * h], V[:, g * hv:(g + 1) * hv]
+        q, k, v = Q[:, head * h : (head + 1) * h], K[:, g * h : (g + 1) * h], V[:, g * hv : (g + 1) * hv]
         if opts["rope_base"] is not None:
             out[p + "Q_unrotated"] = q
             q, k = rotate(q, opts["rope_base"]), rotate(k, opts["rope_base"])
@@ -150,9 +152,13 @@ def reproduce(inputs: dict) -> dict[str, np.ndarray]:
 def as_json(name: str, m: np.ndarray, mask: np.ndarray | None) -> list[list[float | str | None]]:
     """Rows of exact floats; a masked cell of masked_scores is null, an overflow "+inf"/"-inf"."""
     masked = mask if mask is not None and name.endswith("masked_scores") else np.zeros(m.shape, dtype=bool)
-    return [[None if hide else float(x) if np.isfinite(x) else ("+inf" if x > 0 else "-inf")
-             for x, hide in zip(row, hide_row, strict=True)]
-            for row, hide_row in zip(m, masked, strict=True)]
+    return [
+        [
+            None if hide else float(x) if np.isfinite(x) else ("+inf" if x > 0 else "-inf")
+            for x, hide in zip(row, hide_row, strict=True)
+        ]
+        for row, hide_row in zip(m, masked, strict=True)
+    ]
 
 
 def main(argv: list[str]) -> None:
@@ -168,9 +174,11 @@ def main(argv: list[str]) -> None:
         print(name, m.shape)
         print(m)
     if any(not np.isfinite(m).all() for k, m in results.items() if not k.endswith("masked_scores")):
-        print("inf = overflow: a score beyond float64 (±1.8e308); the weights are exact, computed from "
-              "the rows "
-              "shifted by their maximum")
+        print(
+            "inf = overflow: a score beyond float64 (±1.8e308); the weights are exact, computed from "
+            "the rows "
+            "shifted by their maximum"
+        )
 
 
 if __name__ == "__main__":

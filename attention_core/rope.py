@@ -59,13 +59,19 @@ def rope(x: np.ndarray, *, base: float = 10000.0, positions: np.ndarray | None =
     return x * np.cos(emb) + rotate_half(x) * np.sin(emb)  # (…, n, d)
 
 
-def rope_heads(x: np.ndarray, n_heads: int, *, base: float = 10000.0, positions: np.ndarray | None = None) -> np.ndarray:
+def rope_heads(
+    x: np.ndarray, n_heads: int, *, base: float = 10000.0, positions: np.ndarray | None = None
+) -> np.ndarray:
     """(n, n_heads·h) → (n, n_heads·h): :func:`rope` on each head's column block of ``x``.
 
     Each block of h contiguous columns is one head (the layout of the projections); the
     rotate-half pairing is inside each block, as Llama splits heads before rotating.
     """
-    if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)) or not np.isfinite(base):
+    if (
+        isinstance(base, bool)
+        or not isinstance(base, (int, float, np.integer, np.floating))
+        or not np.isfinite(base)
+    ):
         raise ValidationError(f"the RoPE base must be a finite positive number, got {base!r}")
     if isinstance(n_heads, bool) or not isinstance(n_heads, (int, np.integer)) or n_heads < 1:
         raise ValidationError(f"n_heads must be a positive integer, got {n_heads!r}")

@@ -88,12 +88,19 @@ def _normalise(cfg: LabConfig) -> tuple[str | None, LabConfig]:
     """(preset key or None, cfg) such that the preset's config plus cfg's plain fields and
     edits rebuild cfg exactly. Typed embeddings that are not a preset's become edits."""
     for key, preset in PRESETS.items():
-        if preset.config.manual_embeddings is not None and preset.config.manual_embeddings == cfg.manual_embeddings:
+        if (
+            preset.config.manual_embeddings is not None
+            and preset.config.manual_embeddings == cfg.manual_embeddings
+        ):
             return key, cfg
     if cfg.manual_embeddings is None:
         return None, cfg
-    cells = {("embeddings", r, c): float(v) for r, row in enumerate(cfg.manual_embeddings)
-             for c, v in enumerate(row) if v != 0}
+    cells = {
+        ("embeddings", r, c): float(v)
+        for r, row in enumerate(cfg.manual_embeddings)
+        for c, v in enumerate(row)
+        if v != 0
+    }
     cells.update(cfg.edit_dict())
     return None, dataclasses.replace(cfg, manual_embeddings=None).with_edits(cells)
 
@@ -107,7 +114,9 @@ def config_to_dict(cfg: LabConfig) -> dict[str, Any]:
     """Every setting of ``cfg``, JSON-ready (a state file's ``config``)."""
     preset, norm = _normalise(cfg)
     if norm.given:
-        raise ValidationError("a configuration with matrices given outright (a real model's head) has no state file")
+        raise ValidationError(
+            "a configuration with matrices given outright (a real model's head) has no state file"
+        )
     out: dict[str, Any] = {name: getattr(norm, name) for name in QUERY_KEYS}
     out["preset"] = preset
     out["edits"] = [list(e) for e in norm.edits]
@@ -200,9 +209,14 @@ def check_version(data: dict[str, Any]) -> None:
         raise ValidationError(f"the state file has no 'version' (this app reads version {STATE_VERSION})")
     version = data["version"]
     if isinstance(version, bool) or version != STATE_VERSION:
-        shown = json.dumps(version)[:40] if isinstance(version, (str, int, float, bool, type(None))) \
+        shown = (
+            json.dumps(version)[:40]
+            if isinstance(version, (str, int, float, bool, type(None)))
             else type(version).__name__
-        raise ValidationError(f"the state file is version {shown}; this app reads version {STATE_VERSION} only")
+        )
+        raise ValidationError(
+            f"the state file is version {shown}; this app reads version {STATE_VERSION} only"
+        )
 
 
 # --------------------------------------------------------------------------- URL query parameters
@@ -245,8 +259,12 @@ def link_length(params: dict[str, str]) -> int:
 
 def encode_compact(cfg: LabConfig) -> str:
     """``cfg`` as base64url(zlib(JSON state document)), without padding: one link value."""
-    doc = json.dumps({"version": STATE_VERSION, "config": config_to_dict(cfg)}, ensure_ascii=False,
-                     separators=(",", ":"), allow_nan=False)
+    doc = json.dumps(
+        {"version": STATE_VERSION, "config": config_to_dict(cfg)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
     packed = zlib.compress(doc.encode("utf-8"), 9)
     return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
 
@@ -280,7 +298,9 @@ def _plain_query(cfg: LabConfig) -> dict[str, str]:
     """Readable query parameters for ``cfg``: only what differs from its base, plus the edits."""
     preset, norm = _normalise(cfg)
     if norm.given:
-        raise ValidationError("a configuration with matrices given outright (a real model's head) has no link")
+        raise ValidationError(
+            "a configuration with matrices given outright (a real model's head) has no link"
+        )
     base = _base(preset)
     params: dict[str, str] = {}
     if preset:
@@ -288,8 +308,11 @@ def _plain_query(cfg: LabConfig) -> dict[str, str]:
     for name, key in QUERY_KEYS.items():
         value = getattr(norm, name)
         if value != getattr(base, name):
-            params[key] = ("1" if value else "0") if isinstance(value, bool) else (
-                repr(value) if isinstance(value, float) else str(value))
+            params[key] = (
+                ("1" if value else "0")
+                if isinstance(value, bool)
+                else (repr(value) if isinstance(value, float) else str(value))
+            )
     if norm.edits:
         params["e"] = _encode_edits(norm.edits)
     return params
@@ -315,8 +338,10 @@ def config_to_query(cfg: LabConfig, reference: HeadReference | None = None) -> d
         return compact
     if link_length(params) <= MAX_LINK_CHARS:
         return params
-    raise LinkTooLong(f"this state needs a link of {size:,} characters even compressed (the limit is "
-                      f"{MAX_LINK_CHARS:,}); download the state file to keep or share it")
+    raise LinkTooLong(
+        f"this state needs a link of {size:,} characters even compressed (the limit is "
+        f"{MAX_LINK_CHARS:,}); download the state file to keep or share it"
+    )
 
 
 def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
@@ -329,7 +354,9 @@ def config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
     params = {str(k): v if isinstance(v, str) else str(v) for k, v in params.items()}
     total = sum(len(k) + len(v) for k, v in params.items())
     if total > MAX_QUERY_CHARS:
-        return LabConfig(), [f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"]
+        return LabConfig(), [
+            f"ignored the whole link: {total:,} characters (the limit is {MAX_QUERY_CHARS:,})"
+        ]
     cfg, messages = _config_from_query(params)
     return cfg, cap_messages(messages)
 
@@ -342,8 +369,10 @@ def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
         except ValidationError as exc:
             return LabConfig(), [f"ignored the whole link: {exc}"]
         if others:
-            messages.append(f"ignored {', '.join(repr(k[:40]) for k in others[:5])}: the compressed state 'z' "
-                            "holds the whole configuration")
+            messages.append(
+                f"ignored {', '.join(repr(k[:40]) for k in others[:5])}: the compressed state 'z' "
+                "holds the whole configuration"
+            )
         return cfg, messages
     if REAL_HEAD_KEY in params:
         return _real_head_from_query(params)
@@ -374,8 +403,17 @@ def _config_from_query(params: dict[str, str]) -> tuple[LabConfig, list[str]]:
 TOO_LONG_KEY = "toolong"
 #: Query keys the app uses for its own view state (not part of the configuration); the pages' view
 #: settings are declared in :mod:`.view`.
-URL_EXTRA_KEYS: tuple[str, ...] = ("present", "step", "pal", TOO_LONG_KEY, "room", "key", "teach", "explore",
-                                   *VIEW_KEYS)
+URL_EXTRA_KEYS: tuple[str, ...] = (
+    "present",
+    "step",
+    "pal",
+    TOO_LONG_KEY,
+    "room",
+    "key",
+    "teach",
+    "explore",
+    *VIEW_KEYS,
+)
 
 
 # --------------------------------------------------------------------------- a real model's head
@@ -386,9 +424,27 @@ REAL_HEAD_KEY = "rh"
 REAL_MODELS: tuple[str, ...] = ("all-MiniLM-L6-v2", "SmolLM2-135M")
 #: What a real head fixes (its tokens, sizes and matrices); the other settings (scaling, mask,
 #: positions, window) are the person's and travel with it.
-REAL_HEAD_FIXED: frozenset[str] = frozenset({
-    "sentence", "lowercase", "keep_punctuation", "keep_contractions", "cross_sentence", "embedding", "d_model",
-    "d_k", "d_v", "projections", "n_heads", "n_kv_heads", "random_source", "seed", "init", "embedding_init", "draw_order"})
+REAL_HEAD_FIXED: frozenset[str] = frozenset(
+    {
+        "sentence",
+        "lowercase",
+        "keep_punctuation",
+        "keep_contractions",
+        "cross_sentence",
+        "embedding",
+        "d_model",
+        "d_k",
+        "d_v",
+        "projections",
+        "n_heads",
+        "n_kv_heads",
+        "random_source",
+        "seed",
+        "init",
+        "embedding_init",
+        "draw_order",
+    }
+)
 _LAYER_OR_HEAD = Setting("rh", "int", lo=0, hi=1_000)
 _REFERENCE_SENTENCE = Setting("s", "text", max_chars=20_000)
 
@@ -408,9 +464,15 @@ def reference_from_dict(data: Any) -> HeadReference:
         raise ValidationError(f"'{REAL_HEAD_KEY}' must be an object with model, sentence, layer and head")
     model = data.get("model")
     if model not in REAL_MODELS:
-        raise ValidationError(f"'{REAL_HEAD_KEY}': unknown model {str(model)[:40]!r} (known: {', '.join(REAL_MODELS)})")
+        raise ValidationError(
+            f"'{REAL_HEAD_KEY}': unknown model {str(model)[:40]!r} (known: {', '.join(REAL_MODELS)})"
+        )
     values = {}
-    for name, spec in (("sentence", _REFERENCE_SENTENCE), ("layer", _LAYER_OR_HEAD), ("head", _LAYER_OR_HEAD)):
+    for name, spec in (
+        ("sentence", _REFERENCE_SENTENCE),
+        ("layer", _LAYER_OR_HEAD),
+        ("head", _LAYER_OR_HEAD),
+    ):
         try:
             values[name] = parse(name, spec, data.get(name), from_text=False)
         except ValidationError as exc:
@@ -431,8 +493,10 @@ def head_from_reference(ref: HeadReference) -> LabConfig:
     model = {"all-MiniLM-L6-v2": minilm, "SmolLM2-135M": smollm2}[ref.model]
     shape = model.CONFIG  # the pinned model's: a head outside it is refused before anything runs
     if not (0 <= ref.layer < shape.n_layers and 0 <= ref.head < shape.n_heads):
-        raise ValidationError(f"{ref.model} has layers 0-{shape.n_layers - 1} and heads "
-                              f"0-{shape.n_heads - 1}, not layer {ref.layer}, head {ref.head}")
+        raise ValidationError(
+            f"{ref.model} has layers 0-{shape.n_layers - 1} and heads "
+            f"0-{shape.n_heads - 1}, not layer {ref.layer}, head {ref.head}"
+        )
     return model.head_config(ref.sentence, ref.layer, ref.head)
 
 
@@ -443,8 +507,9 @@ def _free_settings(cfg: LabConfig) -> dict[str, Any]:
 def real_head_to_json(cfg: LabConfig, ref: HeadReference, **extra: Any) -> str:
     """A real head's state file: its reference, the settings it leaves free, and the hand edits."""
     config = {**_free_settings(cfg), "edits": [list(e) for e in cfg.edits]}
-    return json.dumps({"version": STATE_VERSION, REAL_HEAD_KEY: reference_to_dict(ref), "config": config, **extra},
-                      indent=1)
+    return json.dumps(
+        {"version": STATE_VERSION, REAL_HEAD_KEY: reference_to_dict(ref), "config": config, **extra}, indent=1
+    )
 
 
 def real_head_config(ref: HeadReference, data: dict[str, Any]) -> tuple[LabConfig, list[str]]:
@@ -452,8 +517,9 @@ def real_head_config(ref: HeadReference, data: dict[str, Any]) -> tuple[LabConfi
     try:
         base = head_from_reference(ref)
     except ValidationError as exc:
-        raise ValidationError(f"the {ref.model} head (layer {ref.layer}, head {ref.head}) cannot be recomputed: "
-                              f"{exc}") from None
+        raise ValidationError(
+            f"the {ref.model} head (layer {ref.layer}, head {ref.head}) cannot be recomputed: {exc}"
+        ) from None
     messages: list[str] = []
     values: dict[str, Any] = {}
     for key, value in data.items():
@@ -492,27 +558,42 @@ def _read_edit_list(edits: Any) -> tuple[dict[tuple[str, int, int], float], list
 def _real_head_query(cfg: LabConfig, ref: HeadReference) -> dict[str, str]:
     params = {REAL_HEAD_KEY: f"{ref.model}:{ref.layer}:{ref.head}", "s": ref.sentence}
     for name, value in _free_settings(cfg).items():  # every one: the head's own values are not the defaults
-        params[QUERY_KEYS[name]] = ("1" if value else "0") if isinstance(value, bool) else (
-            repr(value) if isinstance(value, float) else str(value))
+        params[QUERY_KEYS[name]] = (
+            ("1" if value else "0")
+            if isinstance(value, bool)
+            else (repr(value) if isinstance(value, float) else str(value))
+        )
     if cfg.edits:
         params["e"] = _encode_edits(cfg.edits)
     if link_length(params) <= MAX_PLAIN_LINK_CHARS:
         return params
     doc = json.dumps(json.loads(real_head_to_json(cfg, ref)), ensure_ascii=False, separators=(",", ":"))
-    compact = {COMPACT_KEY: base64.urlsafe_b64encode(zlib.compress(doc.encode("utf-8"), 9)).decode("ascii").rstrip("=")}
+    compact = {
+        COMPACT_KEY: base64.urlsafe_b64encode(zlib.compress(doc.encode("utf-8"), 9))
+        .decode("ascii")
+        .rstrip("=")
+    }
     best = min((params, compact), key=link_length)
     if link_length(best) <= MAX_LINK_CHARS:
         return best
-    raise LinkTooLong(f"this state needs a link of {link_length(best):,} characters even compressed (the limit is "
-                      f"{MAX_LINK_CHARS:,}); download the state file to keep or share it")
+    raise LinkTooLong(
+        f"this state needs a link of {link_length(best):,} characters even compressed (the limit is "
+        f"{MAX_LINK_CHARS:,}); download the state file to keep or share it"
+    )
 
 
 def reference_from_query(params: dict[str, str]) -> HeadReference:
     """The head reference of a link (``rh=model:layer:head``, ``s=`` the sentence the model read)."""
     model, _, rest = str(params.get(REAL_HEAD_KEY, "")).rpartition(":")
     model, _, layer = model.rpartition(":")
-    return reference_from_dict({"model": model, "sentence": params.get("s", ""),
-                                "layer": _whole_or_text(layer), "head": _whole_or_text(rest)})
+    return reference_from_dict(
+        {
+            "model": model,
+            "sentence": params.get("s", ""),
+            "layer": _whole_or_text(layer),
+            "head": _whole_or_text(rest),
+        }
+    )
 
 
 def _whole_or_text(text: str) -> Any:
@@ -554,7 +635,11 @@ def link_reference(params: dict[str, str]) -> HeadReference | None:
     try:
         if COMPACT_KEY in params:
             doc = json.loads(_inflate(str(params[COMPACT_KEY])))
-            return reference_from_dict(doc[REAL_HEAD_KEY]) if isinstance(doc, dict) and REAL_HEAD_KEY in doc else None
+            return (
+                reference_from_dict(doc[REAL_HEAD_KEY])
+                if isinstance(doc, dict) and REAL_HEAD_KEY in doc
+                else None
+            )
         return reference_from_query(params) if REAL_HEAD_KEY in params else None
     except (ValidationError, ValueError, RecursionError):
         return None

@@ -61,7 +61,9 @@ def setting(default: Any, key: str, kind: Kind, **limits: Any) -> Any:
 
 def settings_of(config_class: type) -> dict[str, Setting]:
     """{field name: Setting} of every declared setting of a dataclass, in field order."""
-    return {f.name: f.metadata["setting"] for f in dataclasses.fields(config_class) if "setting" in f.metadata}
+    return {
+        f.name: f.metadata["setting"] for f in dataclasses.fields(config_class) if "setting" in f.metadata
+    }
 
 
 def parse_number(text: object) -> float:
@@ -96,8 +98,10 @@ def check_text(text: str) -> None:
     """
     bad = _SURROGATE.search(text)
     if bad:
-        raise ValidationError(f"has a lone surrogate U+{ord(bad.group()):04X} at character {bad.start():,}, "
-                              "which cannot be encoded (a broken copy of an emoji?)")
+        raise ValidationError(
+            f"has a lone surrogate U+{ord(bad.group()):04X} at character {bad.start():,}, "
+            "which cannot be encoded (a broken copy of an emoji?)"
+        )
     run = 0
     for i, ch in enumerate(text):
         if ch < "\u0300":  # ASCII and Latin-1 hold no combining mark: the common case stays fast
@@ -105,8 +109,10 @@ def check_text(text: str) -> None:
             continue
         run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
         if run > MAX_COMBINING_RUN:
-            raise ValidationError(f"has more than {MAX_COMBINING_RUN} combining marks in a row (at character "
-                                  f"{i:,}); no script needs that many, and browsers take seconds to draw them")
+            raise ValidationError(
+                f"has more than {MAX_COMBINING_RUN} combining marks in a row (at character "
+                f"{i:,}); no script needs that many, and browsers take seconds to draw them"
+            )
 
 
 def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
@@ -115,6 +121,7 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
     ``from_text=True`` for a link (every value is a string: booleans are ``0``/``1``);
     ``False`` for a state file (JSON types must match: a number is not text).
     """
+
     def refuse(why: str) -> ValidationError:
         return ValidationError(why, field=name)
 
@@ -162,8 +169,11 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
     if spec.kind == "int" and spec.choices and str(value) not in spec.choices:
         raise refuse(f"must be one of {', '.join(spec.choices)}")
     if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
-        raise refuse(f"must be between {spec.lo:g} and {spec.hi:g}" if spec.kind == "float"
-                     else f"must be between {int(spec.lo)} and {int(spec.hi)}")
+        raise refuse(
+            f"must be between {spec.lo:g} and {spec.hi:g}"
+            if spec.kind == "float"
+            else f"must be between {int(spec.lo)} and {int(spec.hi)}"
+        )
     return value
 
 
@@ -174,8 +184,11 @@ def _parse_cell(spec: Setting, value: Any, *, from_text: bool, refuse: Any) -> t
         if not match:
             raise refuse("must be row.column, two whole numbers (e.g. 2.3)")
         pair = (int(match.group(1)), int(match.group(2)))
-    elif (isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+    elif (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         pair = (int(value[0]), int(value[1]))
     else:
         raise refuse("must be a row and a column, two whole numbers")

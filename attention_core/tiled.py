@@ -104,7 +104,9 @@ def tiled_attention(
     """
     Q, K, V = as_matrix("Q", Q), as_matrix("K", K), as_matrix("V", V)
     if Q.shape[1] != K.shape[1] or K.shape[0] != V.shape[0]:
-        raise ValidationError(f"Q {Q.shape}, K {K.shape}, V {V.shape}: need Q, K of equal width, K, V of equal rows")
+        raise ValidationError(
+            f"Q {Q.shape}, K {K.shape}, V {V.shape}: need Q, K of equal width, K, V of equal rows"
+        )
     bq, bk = check_count("block_q", block_q), check_count("block_k", block_k)
     n_q, n_k, d_v = Q.shape[0], K.shape[0], V.shape[1]
     # The same options object as the exact path; the online softmax is softmax's own algorithm.
@@ -127,8 +129,22 @@ def tiled_attention(
             c = slice(kb * bk, min(n_k, (kb + 1) * bk))
             allowed = None if m is None else m[r, c]  # (b_q, b_k)
             if allowed is not None and not allowed.any():  # the whole tile is masked: skip it
-                steps.append(TileStep(qb, kb, r.start, r.stop, c.start, c.stop, True, None, None,
-                                      m_run.copy(), l_run.copy(), _normalise(acc, l_run)))
+                steps.append(
+                    TileStep(
+                        qb,
+                        kb,
+                        r.start,
+                        r.stop,
+                        c.start,
+                        c.stop,
+                        True,
+                        None,
+                        None,
+                        m_run.copy(),
+                        l_run.copy(),
+                        _normalise(acc, l_run),
+                    )
+                )
                 continue
             with np.errstate(over="ignore", invalid="ignore"):
                 S = s * (Q[r] @ K[c].T)  # (b_q, b_k)
@@ -147,16 +163,42 @@ def tiled_attention(
             acc = alpha[:, None] * acc + P @ V[c]  # (b_q, d_v)
             m_run = m_new
             tiles.append((c, S))
-            steps.append(TileStep(qb, kb, r.start, r.stop, c.start, c.stop, False, S, tile_max,
-                                  m_run.copy(), l_run.copy(), _normalise(acc, l_run)))
+            steps.append(
+                TileStep(
+                    qb,
+                    kb,
+                    r.start,
+                    r.stop,
+                    c.start,
+                    c.stop,
+                    False,
+                    S,
+                    tile_max,
+                    m_run.copy(),
+                    l_run.copy(),
+                    _normalise(acc, l_run),
+                )
+            )
         row_max[r], row_sum[r] = m_run, l_run
         output[r] = _normalise(acc, l_run)  # (b_q, d_v)
         shift = np.where(np.isfinite(m_run), m_run, 0.0)[:, None]  # (b_q, 1)
         denom = np.where(l_run > 0, l_run, 1.0)[:, None]  # (b_q, 1) a fully masked row stays 0
         for c, S in tiles:  # the backward pass's recomputation: weights from the final m and l
             weights[r, c] = np.exp(S - shift) / denom  # (b_q, b_k)
-    return TiledTrace(Q=Q, K=K, V=V, scale=s, mask=m, block_q=bq, block_k=bk, steps=tuple(steps),
-                      running_max=row_max, running_sum=row_sum, weights=weights, output=output)
+    return TiledTrace(
+        Q=Q,
+        K=K,
+        V=V,
+        scale=s,
+        mask=m,
+        block_q=bq,
+        block_k=bk,
+        steps=tuple(steps),
+        running_max=row_max,
+        running_sum=row_sum,
+        weights=weights,
+        output=output,
+    )
 
 
 def _normalise(acc: np.ndarray, l: np.ndarray) -> np.ndarray:
@@ -191,7 +233,7 @@ def state_after(trace: TiledTrace, step: int) -> TiledState:
         m[r], l[r], out[r] = st.running_max, st.running_sum, st.partial_output
         status[st.q_block, st.k_block] = 2 if st.skipped else 1
         if st.skipped:
-            weights[r, st.k_start:st.k_stop] = 0.0
+            weights[r, st.k_start : st.k_stop] = 0.0
     status[trace.steps[step].q_block, trace.steps[step].k_block] = 3
     # Weights of every computed tile, normalised with its row block's state *now*: they
     # settle on the final weights once the row block's last tile is done.
@@ -201,6 +243,12 @@ def state_after(trace: TiledTrace, step: int) -> TiledState:
         r = slice(st.q_start, st.q_stop)
         shift = np.where(np.isfinite(m[r]), m[r], 0.0)[:, None]  # (b_q, 1)
         denom = np.where(l[r] > 0, l[r], 1.0)[:, None]  # (b_q, 1)
-        weights[r, st.k_start:st.k_stop] = np.exp(st.scores - shift) / denom  # (b_q, b_k)
-    return TiledState(step=step, running_max=m, running_sum=l, partial_output=out,
-                      weights_so_far=weights, tile_status=status)
+        weights[r, st.k_start : st.k_stop] = np.exp(st.scores - shift) / denom  # (b_q, b_k)
+    return TiledState(
+        step=step,
+        running_max=m,
+        running_sum=l,
+        partial_output=out,
+        weights_so_far=weights,
+        tile_status=status,
+    )

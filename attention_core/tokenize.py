@@ -50,8 +50,12 @@ def _is_cjk(ch: str) -> bool:
     """Ideographs, kana, hangul: scripts written without spaces between words."""
     cp = ord(ch)
     return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2FA1F
-        or 0xF900 <= cp <= 0xFAFF or 0x3040 <= cp <= 0x30FF or 0xAC00 <= cp <= 0xD7AF
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2FA1F
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x3040 <= cp <= 0x30FF
+        or 0xAC00 <= cp <= 0xD7AF
     )
 
 
@@ -117,8 +121,9 @@ def _split(text: str, keep_punctuation: bool, keep_contractions: bool = False) -
     return tokens
 
 
-def tokenize(sentence: str, *, lowercase: bool = False, keep_punctuation: bool = False,
-             keep_contractions: bool = False) -> Tokenization:
+def tokenize(
+    sentence: str, *, lowercase: bool = False, keep_punctuation: bool = False, keep_contractions: bool = False
+) -> Tokenization:
     """Tokens, positions and vocabulary ids of ``sentence``.
 
     ``lowercase`` folds case before building the vocabulary (so "The" and "the"

@@ -50,8 +50,9 @@ class FastAttentionView:
 class BlogView:
     """The multi-head and cross-attention walkthrough: its open tab."""
 
-    blog_tab: str = setting("Q = K = V = X", "blog_tab", "choice",
-                            choices=("Q = K = V = X", "Multi-head", "Cross-attention"))
+    blog_tab: str = setting(
+        "Q = K = V = X", "blog_tab", "choice", choices=("Q = K = V = X", "Multi-head", "Cross-attention")
+    )
 
 
 #: {field: Setting} of each page's view.
@@ -59,5 +60,6 @@ PLAYGROUND_VIEW: dict[str, Setting] = settings_of(PlaygroundView)
 FAST_ATTENTION_VIEW: dict[str, Setting] = settings_of(FastAttentionView)
 BLOG_VIEW: dict[str, Setting] = settings_of(BlogView)
 #: Every page's view keys in a link (the configuration's reader leaves them to the pages).
-VIEW_KEYS: tuple[str, ...] = tuple(spec.key for view in (PLAYGROUND_VIEW, FAST_ATTENTION_VIEW, BLOG_VIEW)
-                                   for spec in view.values())
+VIEW_KEYS: tuple[str, ...] = tuple(
+    spec.key for view in (PLAYGROUND_VIEW, FAST_ATTENTION_VIEW, BLOG_VIEW) for spec in view.values()
+)

@@ -32,19 +32,26 @@ from benchmarks import browser, core, hall, real_model, rerun
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 OUT, HALL_OUT = DOCS / "benchmarks.md", DOCS / "benchmarks_hall.md"
 #: The other benchmarks' own pages, listed on docs/benchmarks.md.
-OTHERS = {"benchmarks_hall.md": "python -m benchmarks hall", "benchmarks_room.md": "python -m benchmarks.room",
-          "benchmarks_memory.md": "python -m benchmarks.memory", "benchmarks_lm.md": "python -m benchmarks.smollm2 --interpret"}
+OTHERS = {
+    "benchmarks_hall.md": "python -m benchmarks hall",
+    "benchmarks_room.md": "python -m benchmarks.room",
+    "benchmarks_memory.md": "python -m benchmarks.memory",
+    "benchmarks_lm.md": "python -m benchmarks.smollm2 --interpret",
+}
 
 
 def header(title: str, command: str, when: str, m: dict) -> str:
-    return (f"# {title}\n\nWritten by `{command}` on {when} ({m['cores']} cores, {m['cpu']}, Python "
-            f"{m['python']}). Each ratio is against a floor measured in the same run on the same machine.\n")
+    return (
+        f"# {title}\n\nWritten by `{command}` on {when} ({m['cores']} cores, {m['cpu']}, Python "
+        f"{m['python']}). Each ratio is against a floor measured in the same run on the same machine.\n"
+    )
 
 
 def machine() -> dict:
     model = ""
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor()
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version()}
@@ -60,8 +67,12 @@ def main() -> None:
     if args.part == "hall":
         out = hall.run(quick=args.quick)  # prints its own table
         if not args.quick:
-            HALL_OUT.write_text(header("The lecture hall", "python -m benchmarks hall", when, machine())
-                                + "\n" + hall.table(out) + "\n")
+            HALL_OUT.write_text(
+                header("The lecture hall", "python -m benchmarks hall", when, machine())
+                + "\n"
+                + hall.table(out)
+                + "\n"
+            )
             print(f"\nwrote {HALL_OUT}")
         return
 
@@ -74,17 +85,35 @@ def main() -> None:
     print()
     print(table(results))
     if not args.quick:
-        others = "\n".join(f"- [{name}]({name}): `{command}`" for name, command in OTHERS.items()
-                           if (DOCS / name).exists())
-        OUT.write_text(header("Speed and size", "python -m benchmarks", when, results["machine"]) + "\n"
-                       + table(results) + "\n\nThe other benchmarks write their own pages:\n\n" + others + "\n")
+        others = "\n".join(
+            f"- [{name}]({name}): `{command}`" for name, command in OTHERS.items() if (DOCS / name).exists()
+        )
+        OUT.write_text(
+            header("Speed and size", "python -m benchmarks", when, results["machine"])
+            + "\n"
+            + table(results)
+            + "\n\nThe other benchmarks write their own pages:\n\n"
+            + others
+            + "\n"
+        )
         print(f"\nwrote {OUT}")
 
 
 def table(r: dict) -> str:
-    keys = ["core_ms", "core_vs_numpy_ratio", "core_vs_torch_ratio", "core_peak_n2_per_head",
-            "rerun_ms", "rerun_vs_floor_ratio", "bytes_per_cell", "bytes_per_rerun",
-            "edit_to_render_ms", "edit_to_render_vs_floor_ratio", "real_model_forward_ms", "real_model_rerun_ms"]
+    keys = [
+        "core_ms",
+        "core_vs_numpy_ratio",
+        "core_vs_torch_ratio",
+        "core_peak_n2_per_head",
+        "rerun_ms",
+        "rerun_vs_floor_ratio",
+        "bytes_per_cell",
+        "bytes_per_rerun",
+        "edit_to_render_ms",
+        "edit_to_render_vs_floor_ratio",
+        "real_model_forward_ms",
+        "real_model_rerun_ms",
+    ]
     ns = sorted({n for k in keys for n in (r.get(k) or {})}, key=int)
     lines = ["| metric | " + " | ".join(f"n={n}" for n in ns) + " |", "|---" * (len(ns) + 1) + "|"]
     for k in keys:

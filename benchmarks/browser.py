@@ -36,7 +36,7 @@ def timed_edits(page, url: str, edit, probe: str, edits: int) -> list[float]:
         goto_app(page, url)
         before = page.evaluate(probe)
         start: list[float] = []
-        edit(page, f"{3 + 0.37 * (k + 1):.2f}", lambda: start.append(time.perf_counter()))
+        edit(page, f"{3 + 0.37 * (k + 1):.2f}", lambda start=start: start.append(time.perf_counter()))
         page.wait_for_function(f"() => ({probe})() !== {before!r}", polling="raf", timeout=60_000)
         times.append((time.perf_counter() - start[0]) * 1000)
     return times
@@ -59,18 +59,31 @@ def run(quick: bool = False) -> dict:
                 if n != 6:
                     set_text_input(page, "Sentence", " ".join(f"w{i}" for i in range(n)))
                 link = page.url  # the address bar holds the sentence
-                ours = statistics.median(timed_edits(
-                    page, link, lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark),
-                    last_value("weights"), edits))
+                ours = statistics.median(
+                    timed_edits(
+                        page,
+                        link,
+                        lambda pg, v, mark: set_cell(pg, "W_Q", 0, 0, v, before_commit=mark),
+                        last_value("weights"),
+                        edits,
+                    )
+                )
                 page.close()
                 os.environ["FLOOR_N"], os.environ["FLOOR_D"] = str(n), "24"
                 furl, fproc = start_streamlit(ROOT / "benchmarks" / "floor_app.py")
                 floors.append(fproc)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                floor = statistics.median(timed_edits(
-                    page, furl, lambda pg, v, mark: edit_grid_cell(pg, pg.locator("[data-testid=stDataFrame]").first,
-                                                                    0, 0, v, before_commit=mark),
-                    last_value("weights"), edits))
+                floor = statistics.median(
+                    timed_edits(
+                        page,
+                        furl,
+                        lambda pg, v, mark: edit_grid_cell(
+                            pg, pg.locator("[data-testid=stDataFrame]").first, 0, 0, v, before_commit=mark
+                        ),
+                        last_value("weights"),
+                        edits,
+                    )
+                )
                 page.close()
                 fproc.terminate()
                 out["edit_to_render_ms"][str(n)], out["edit_to_render_floor_ms"][str(n)] = ours, floor

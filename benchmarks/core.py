@@ -58,7 +58,7 @@ def numpy_reference(x, W_q, W_k, W_v, W_o, heads: int, causal: bool) -> list[np.
     kept, outs = [], []
     mask = np.tril(np.ones((len(x), len(x)), dtype=bool)) if causal else None
     for h in range(heads):
-        q, k, v = Q[:, h * d:(h + 1) * d], K[:, h * d:(h + 1) * d], V[:, h * d:(h + 1) * d]
+        q, k, v = Q[:, h * d : (h + 1) * d], K[:, h * d : (h + 1) * d], V[:, h * d : (h + 1) * d]
         scores = q @ k.T
         scaled = scores / k.shape[1] ** 0.5
         if mask is not None:
@@ -83,7 +83,7 @@ def torch_functions(x, W_q, W_k, W_v, W_o, heads: int, causal: bool):
         Q, K, V = tx @ tq, tx @ tk, tx @ tv
         kept, outs = [], []
         for h in range(heads):
-            q, k, v = Q[:, h * d:(h + 1) * d], K[:, h * d:(h + 1) * d], V[:, h * d:(h + 1) * d]
+            q, k, v = Q[:, h * d : (h + 1) * d], K[:, h * d : (h + 1) * d], V[:, h * d : (h + 1) * d]
             scores = q @ k.T
             scaled = scores * d**-0.5
             if mask is not None:
@@ -103,7 +103,9 @@ def torch_functions(x, W_q, W_k, W_v, W_o, heads: int, causal: bool):
 
 def run(quick: bool = False) -> dict:
     rs = np.random.RandomState(0)
-    out: dict = {k: {} for k in ("core_ms", "core_vs_numpy_ratio", "core_vs_torch_ratio", "core_peak_n2_per_head")}
+    out: dict = {
+        k: {} for k in ("core_ms", "core_vs_numpy_ratio", "core_vs_torch_ratio", "core_peak_n2_per_head")
+    }
     detail = []
     print("core: full trace, d_model 64 (ms, median)")
     for n in QUICK_SIZES if quick else SIZES:
@@ -111,8 +113,11 @@ def run(quick: bool = False) -> dict:
         W = [rs.randn(D_MODEL, D_MODEL) / 8 for _ in range(4)]
         worst_np, worst_torch, peak_units = 0.0, None, 0.0
         for heads, causal in CONFIGS:
-            ours = lambda: multi_head_attention(x, x, *W, heads, causal=causal)
-            ref = lambda: numpy_reference(x, *W, heads, causal)
+            # Defaults bind this iteration's values (the lambdas are only called within it anyway).
+            ours = lambda x=x, W=W, heads=heads, causal=causal: multi_head_attention(
+                x, x, *W, heads, causal=causal
+            )
+            ref = lambda x=x, W=W, heads=heads, causal=causal: numpy_reference(x, *W, heads, causal)
             reps = repeats(n)
             same, sdpa = torch_functions(x, *W, heads, causal)
             fns = {"ours": ours, "numpy": ref, **({"torch": same, "sdpa": sdpa} if same else {})}
@@ -123,11 +128,23 @@ def run(quick: bool = False) -> dict:
             if t_torch:
                 worst_torch = max(worst_torch or 0.0, t_ours / t_torch)
             peak_units = max(peak_units, units)
-            detail.append({"n": n, "heads": heads, "causal": causal, "ours_ms": t_ours, "numpy_ms": t_ref,
-                           "torch_ms": t_torch, "torch_sdpa_ms": t_sdpa, "peak_n2_float64_per_head": units})
-            print(f"  n={n:5d} heads={heads} causal={causal!s:5}  ours {t_ours:9.2f}  numpy {t_ref:9.2f}"
-                  + (f"  torch {t_torch:9.2f}  sdpa {t_sdpa:8.2f}" if t_torch else "")
-                  + f"  peak {units:.2f} n² float64/head")
+            detail.append(
+                {
+                    "n": n,
+                    "heads": heads,
+                    "causal": causal,
+                    "ours_ms": t_ours,
+                    "numpy_ms": t_ref,
+                    "torch_ms": t_torch,
+                    "torch_sdpa_ms": t_sdpa,
+                    "peak_n2_float64_per_head": units,
+                }
+            )
+            print(
+                f"  n={n:5d} heads={heads} causal={causal!s:5}  ours {t_ours:9.2f}  numpy {t_ref:9.2f}"
+                + (f"  torch {t_torch:9.2f}  sdpa {t_sdpa:8.2f}" if t_torch else "")
+                + f"  peak {units:.2f} n² float64/head"
+            )
             if (heads, causal) == (8, True):
                 out["core_ms"][str(n)] = t_ours
         out["core_vs_numpy_ratio"][str(n)] = worst_np

@@ -39,8 +39,12 @@ def core(quick: bool = False) -> dict:
             rate = steps / (time.perf_counter() - t0)
             out["core_steps_per_s"][f"{task}/{optimiser}"] = round(rate)
             out["tasks"][f"{task}/{optimiser}"] = {
-                "lr": DEFAULT_LR[optimiser], "loss_start": s.losses[0], "loss_end": s.losses[-1], "steps": steps,
-                "reached_at": s.reached_at}
+                "lr": DEFAULT_LR[optimiser],
+                "loss_start": s.losses[0],
+                "loss_end": s.losses[-1],
+                "steps": steps,
+                "reached_at": s.reached_at,
+            }
     return out
 
 
@@ -111,12 +115,22 @@ def main() -> None:
     if not args.skip_browser and CHROMIUM.exists():
         results.update(browser(args.quick))
     print("core steps/s (8 tokens, d = 8):", json.dumps(results["core_steps_per_s"]))
-    print(f"{'task/optimiser':<22} {'lr':>5} {'loss start':>11} {'loss end':>11} {'steps':>6} {'on target at':>13}")
+    print(
+        f"{'task/optimiser':<22} {'lr':>5} {'loss start':>11} {'loss end':>11} {'steps':>6} "
+        f"{'on target at':>13}"
+    )
     for key, r in results["tasks"].items():
-        print(f"{key:<22} {r['lr']:>5} {r['loss_start']:>11.4g} {r['loss_end']:>11.4g} {r['steps']:>6} "
-              f"{r['reached_at']!s:>13}")
-    for key in ("tick_ms_median", "browser_page_steps_per_s", "browser_page_frames_per_s",
-                "browser_presentation_steps_per_s", "browser_presentation_frames_per_s"):
+        print(
+            f"{key:<22} {r['lr']:>5} {r['loss_start']:>11.4g} {r['loss_end']:>11.4g} {r['steps']:>6} "
+            f"{r['reached_at']!s:>13}"
+        )
+    for key in (
+        "tick_ms_median",
+        "browser_page_steps_per_s",
+        "browser_page_frames_per_s",
+        "browser_presentation_steps_per_s",
+        "browser_presentation_frames_per_s",
+    ):
         if key in results:
             print(f"{key}: {results[key]}")
 

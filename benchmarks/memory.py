@@ -86,11 +86,18 @@ def _fast_attention(at: object, k: int) -> None:
 
 
 PAGES: dict[str, tuple[str, dict[str, str], Callable[[object, int], None]]] = {
-    "playground": ("pages/playground.py",
-                   {"s": _words(1024), "dm": "768", "dk": "768", "dv": "768", "h": "8"}, _playground),
+    "playground": (
+        "pages/playground.py",
+        {"s": _words(1024), "dm": "768", "dk": "768", "dv": "768", "h": "8"},
+        _playground,
+    ),
     "learn": ("pages/learn.py", {}, _learn),
     "real_model": ("pages/real_model.py", {}, _real_model),
-    "language_model": ("pages/language_model.py", {"lm_prompt": " ".join(["the cat sat"] * 83)}, _language_model),
+    "language_model": (
+        "pages/language_model.py",
+        {"lm_prompt": " ".join(["the cat sat"] * 83)},
+        _language_model,
+    ),
     "fast_attention": ("pages/fast_attention.py", {}, _fast_attention),
 }
 
@@ -109,9 +116,11 @@ def _available(page: str) -> str | None:
     """Why ``page`` cannot be measured here (its optional model is missing), or None."""
     if page == "real_model":
         from attention_core import pretrained
+
         return None if pretrained.is_available() else "all-MiniLM-L6-v2 is not installed"
     if page == "language_model":
         from attention_core.pretrained import smollm2
+
         return None if smollm2.is_available() else "SmolLM2-135M is not installed"
     return None
 
@@ -150,33 +159,53 @@ def measure(page: str, reruns: int = RERUNS) -> dict:
         problems += [e.value for e in at.exception]
         peaks.append(peak_mb())
         levels.append(rss_mb())
-    return {"page": page, "idle_mb": idle, "first_mb": first, "last_mb": levels[-1], "highest_mb": max(levels),
-            "peak_first_request_mb": peaks[0], "peak_request_mb": max(peaks), "first_request_s": first_s,
-            "reruns": reruns, "reruns_s": time.perf_counter() - start, "levels_mb": levels,
-            "exceptions": problems[:3]}
+    return {
+        "page": page,
+        "idle_mb": idle,
+        "first_mb": first,
+        "last_mb": levels[-1],
+        "highest_mb": max(levels),
+        "peak_first_request_mb": peaks[0],
+        "peak_request_mb": max(peaks),
+        "first_request_s": first_s,
+        "reruns": reruns,
+        "reruns_s": time.perf_counter() - start,
+        "levels_mb": levels,
+        "exceptions": problems[:3],
+    }
 
 
 def measure_in_subprocess(page: str, reruns: int = RERUNS) -> dict:
     """:func:`measure` in a fresh interpreter (its RSS is that page's alone)."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--page", page, "--reruns", str(reruns),
-                          "--json"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=3600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory", "--page", page, "--reruns", str(reruns), "--json"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if out.returncode != 0:
         return {"page": page, "skipped": f"failed: {out.stderr.strip().splitlines()[-1:]}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| page | idle MB | after the 1st request | after the 20th | highest after a request | "
-            "peak during the 1st request | peak during any request | 1st request s | 19 reruns s |")
+    head = (
+        "| page | idle MB | after the 1st request | after the 20th | highest after a request | "
+        "peak during the 1st request | peak during any request | 1st request s | 19 reruns s |"
+    )
     lines = [head, "|---" * 9 + "|"]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['page']} | skipped: {r['skipped']} |" + " |" * 7)
             continue
-        lines.append(f"| {r['page']} | {r['idle_mb']:.0f} | {r['first_mb']:.0f} | {r['last_mb']:.0f} | "
-                     f"{r['highest_mb']:.0f} | {r['peak_first_request_mb']:.0f} | {r['peak_request_mb']:.0f} | "
-                     f"{r['first_request_s']:.1f} | {r['reruns_s']:.1f} |")
+        lines.append(
+            f"| {r['page']} | {r['idle_mb']:.0f} | {r['first_mb']:.0f} | {r['last_mb']:.0f} | "
+            f"{r['highest_mb']:.0f} | {r['peak_first_request_mb']:.0f} | {r['peak_request_mb']:.0f} | "
+            f"{r['first_request_s']:.1f} | {r['reruns_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -204,7 +233,8 @@ def main() -> None:
         "settings (no full garbage collection after each run). MB are RSS; a peak is the highest RSS "
         "during one request (VmHWM, reset before each).\n\n" + text + "\n\n"
         "Worst links: " + "; ".join(f"{p}: {PAGES[p][0]} {sorted(PAGES[p][1])}" for p in PAGES) + ".\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     print(f"\nwrote {OUT}")
 
 

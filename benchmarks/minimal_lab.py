@@ -21,8 +21,11 @@ from ui.figures import step_figure, with_click_layer
 sentence = st.text_input("Sentence", "Life is short, eat dessert first")
 base = shared.cached_run_lab(LabConfig(sentence=sentence))
 name = str(st.radio("Matrix to edit", ["W_q", "W_k", "W_v"], horizontal=True))
-grid = views.shared_table(base, ("minimal grid", name), lambda: pd.DataFrame(
-    base.base[name], columns=[str(j) for j in range(base.base[name].shape[1])]))
+grid = views.shared_table(
+    base,
+    ("minimal grid", name),
+    lambda: pd.DataFrame(base.base[name], columns=[str(j) for j in range(base.base[name].shape[1])]),
+)
 event = st.dataframe(grid, on_select="rerun", selection_mode="single-cell", key=f"grid_{name}", height=215)
 cells = event.selection.get("cells", []) if event else []
 r, c = (int(cells[0][0]), int(cells[0][1])) if cells else (0, 0)
@@ -33,6 +36,9 @@ try:  # the box wins when it holds a number (the Playground's own parser)
 except ValueError:
     st.error("Not a number: the slider's value is used.")
 trace: LabTrace = shared.cached_run_lab(base.config.with_edits({(name, r, c): value}))
-fig = views.shared_figure(trace, ("minimal weights",),
-                          lambda: with_click_layer(step_figure(trace, BY_NAME["weights"], 0, height=340)))
+fig = views.shared_figure(
+    trace,
+    ("minimal weights",),
+    lambda: with_click_layer(step_figure(trace, BY_NAME["weights"], 0, height=340)),
+)
 st.plotly_chart(fig, width="stretch", key="weights", on_select="rerun", selection_mode="points")

@@ -63,6 +63,7 @@ def run(quick: bool = False) -> dict:
     chosen = f"head {(reps - 1) % minilm.CONFIG.n_heads}: weights"
     assert any(chosen in t for t in titles), "the page did not show the chosen head"
     out["real_model_rerun_ms"][str(n)] = statistics.median(times)
-    print(f"real model page rerun at {n} tokens (AppTest, ms, median of {reps}): "
-          f"{statistics.median(times):.1f}")
+    print(
+        f"real model page rerun at {n} tokens (AppTest, ms, median of {reps}): {statistics.median(times):.1f}"
+    )
     return out

@@ -43,7 +43,9 @@ def charts_bytes(at: AppTest) -> tuple[int, int]:
         spec = chart.proto.spec
         total += len(spec.encode())
         for trace in json.loads(spec)["data"]:
-            if trace.get("type") == "image" and "shape" in (trace.get("meta") or {}):  # a large matrix as a picture
+            if trace.get("type") == "image" and "shape" in (
+                trace.get("meta") or {}
+            ):  # a large matrix as a picture
                 r, c = trace["meta"]["shape"]
                 cells += r * c
             elif trace.get("type") == "heatmap" and trace.get("opacity") != 0:  # not a colour-bar carrier
@@ -58,19 +60,33 @@ def charts_bytes(at: AppTest) -> tuple[int, int]:
 
 
 def run(quick: bool = False) -> dict:
-    out: dict = {"rerun_ms": {}, "rerun_floor_ms": {}, "rerun_vs_floor_ratio": {}, "bytes_per_rerun": {},
-                 "bytes_per_cell": {}}
+    out: dict = {
+        "rerun_ms": {},
+        "rerun_floor_ms": {},
+        "rerun_vs_floor_ratio": {},
+        "bytes_per_rerun": {},
+        "bytes_per_cell": {},
+    }
     edits = 4 if quick else 10
     print("rerun after a matrix edit (AppTest, ms, median)")
     for n in (6,) if quick else SIZES:
         at = playground(n)
         # The Playground's edit: W_Q[0, 0] typed into the exact-value box of the nudge panel.
-        ours = statistics.median(edit_times(at, lambda a, v: a.text_input(key="nudge_text").set_value(repr(v)), edits))
+        ours = statistics.median(
+            edit_times(at, lambda a, v: a.text_input(key="nudge_text").set_value(repr(v)), edits)
+        )
         floor = AppTest.from_file(str(ROOT / "benchmarks" / "floor_app.py"), default_timeout=120)
         floor.session_state["n"], floor.session_state["d"] = n, 24
         floor.run()
-        base = statistics.median(edit_times(floor, lambda a, v: a.session_state.__setitem__(
-            "floor_editor", {"edited_rows": {0: {"0": v}}, "added_rows": [], "deleted_rows": []}), edits))
+        base = statistics.median(
+            edit_times(
+                floor,
+                lambda a, v: a.session_state.__setitem__(
+                    "floor_editor", {"edited_rows": {0: {"0": v}}, "added_rows": [], "deleted_rows": []}
+                ),
+                edits,
+            )
+        )
         out["rerun_ms"][str(n)], out["rerun_floor_ms"][str(n)] = ours, base
         out["rerun_vs_floor_ratio"][str(n)] = ours / base
         print(f"  n={n:5d}  app {ours:8.1f}  floor {base:8.1f}  ratio {ours / base:.2f}")

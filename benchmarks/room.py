@@ -20,6 +20,7 @@ whole path for three students). The load client shares the 2-core machine with t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import os
 import statistics
@@ -65,9 +66,15 @@ class Session:
     async def open(self) -> float:
         ws_url = self.url.replace("http", "ws", 1) + "/_stcore/stream"
         assert "127.0.0.1" in ws_url or "localhost" in ws_url, "loopback only"
-        self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=2**28, origin=self.url,
-                                          open_timeout=60, ping_interval=None,
-                                          additional_headers={"Cookie": self.cookie} if self.cookie else None)
+        self.ws = await websockets.connect(
+            ws_url,
+            subprotocols=["streamlit"],
+            max_size=2**28,
+            origin=self.url,
+            open_timeout=60,
+            ping_interval=None,
+            additional_headers={"Cookie": self.cookie} if self.cookie else None,
+        )
         return await self.run()
 
     async def run(self, states: list[WidgetState] | None = None) -> float:
@@ -146,16 +153,21 @@ async def _room(url: str, followers: int, changes: int, cookies: list[str | None
         errors += [d for d in done if isinstance(d, BaseException)]
         lags += [d - t_change for d in done if not isinstance(d, BaseException)]
     for s in [lecturer, *crowd]:
-        try:
+        with contextlib.suppress(Exception):  # a closed socket is what we want
             await s.close()
-        except Exception:  # noqa: BLE001  (a closed socket is what we want)
-            pass
     q = statistics.quantiles(lags, n=20) if len(lags) > 1 else [float("nan")] * 19
-    return {"join_max_ms": 1000 * max((j for j in joins if not isinstance(j, BaseException)), default=float("nan")),
-            "join_wall_ms": 1000 * join_wall, "lag_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
-            "lag_p95_ms": 1000 * q[18], "lag_max_ms": 1000 * max(lags, default=float("nan")),
-            "own_ms": 1000 * statistics.median(own) if own else float("nan"), "own_alone_ms": 1000 * base,
-            "errors": len(errors), "exceptions": sum(s.exceptions for s in [lecturer, *crowd])}
+    return {
+        "join_max_ms": 1000
+        * max((j for j in joins if not isinstance(j, BaseException)), default=float("nan")),
+        "join_wall_ms": 1000 * join_wall,
+        "lag_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
+        "lag_p95_ms": 1000 * q[18],
+        "lag_max_ms": 1000 * max(lags, default=float("nan")),
+        "own_ms": 1000 * statistics.median(own) if own else float("nan"),
+        "own_alone_ms": 1000 * base,
+        "errors": len(errors),
+        "exceptions": sum(s.exceptions for s in [lecturer, *crowd]),
+    }
 
 
 def room(url: str, followers: int, changes: int = CHANGES, cookies: list[str | None] | None = None) -> dict:
@@ -164,6 +176,7 @@ def room(url: str, followers: int, changes: int = CHANGES, cookies: list[str | N
 
 def lecturer_alone(url: str, changes: int = CHANGES) -> float:
     """The lecturer's change -> render (median ms) with nobody following."""
+
     async def go() -> float:
         lecturer = Session(url, "teach=1")
         await lecturer.open()
@@ -175,6 +188,7 @@ def lecturer_alone(url: str, changes: int = CHANGES) -> float:
                 times.append(t)
         await lecturer.close()
         return 1000 * statistics.median(times)
+
     return asyncio.run(go())
 
 
@@ -198,11 +212,14 @@ def run(quick: bool = False) -> dict:
             r["cpu_s"] = cpu_seconds(app_proc.pid) - cpu0
             r["floor_join_max_ms"], r["floor_errors"] = f["join_max"], f["errors"]
             out[f"one_{n}"] = r
-            print(f"  {n} followers: slowest join {r['join_max_ms']:.0f} ms (floor {f['join_max']:.0f} ms, "
-                  f"x{r['join_max_ms'] / f['join_max']:.2f}); propagation p50/p95/max {r['lag_p50_ms']:.0f}/"
-                  f"{r['lag_p95_ms']:.0f}/{r['lag_max_ms']:.0f} ms; lecturer {r['own_ms']:.0f} ms; "
-                  f"errors {r['errors']}+{r['floor_errors']:.0f}; RSS +{r['rss_per_follower_kb']:.0f} KB/follower",
-                  flush=True)
+            print(
+                f"  {n} followers: slowest join {r['join_max_ms']:.0f} ms (floor {f['join_max']:.0f} ms, "
+                f"x{r['join_max_ms'] / f['join_max']:.2f}); propagation p50/p95/max "
+                f"{r['lag_p50_ms']:.0f}/{r['lag_p95_ms']:.0f}/{r['lag_max_ms']:.0f} ms; lecturer "
+                f"{r['own_ms']:.0f} ms; errors {r['errors']}+{r['floor_errors']:.0f}; RSS "
+                f"+{r['rss_per_follower_kb']:.0f} KB/follower",
+                flush=True,
+            )
         out["lecturer_alone_ms"] = lecturer_alone(app_url, changes)
         print(f"  the lecturer's change with nobody following: {out['lecturer_alone_ms']:.0f} ms", flush=True)
     finally:
@@ -220,9 +237,11 @@ def run(quick: bool = False) -> dict:
             s = ws_load(h.url, 20 if not quick else 4, 8 if not quick else 2)
             r["saturation_per_s"] = s["throughput"]
             out[f"nginx_{procs}"] = r
-            print(f"  {procs} process(es): slowest join {r['join_max_ms']:.0f} ms; propagation p95 "
-                  f"{r['lag_p95_ms']:.0f} ms; saturation {s['throughput']:.1f} reruns/s; errors {r['errors']}",
-                  flush=True)
+            print(
+                f"  {procs} process(es): slowest join {r['join_max_ms']:.0f} ms; propagation p95 "
+                f"{r['lag_p95_ms']:.0f} ms; saturation {s['throughput']:.1f} reruns/s; errors {r['errors']}",
+                flush=True,
+            )
         finally:
             h.stop()
     text = report(out)
@@ -234,34 +253,63 @@ def run(quick: bool = False) -> dict:
 
 def report(r: dict) -> str:
     small, big = r["sizes"]
-    rows = [f"# Lecture rooms under load\n\nWritten by `python -m benchmarks.room` on {r['when']} "
+    rows = [
+        (
+            f"# Lecture rooms under load\n\nWritten by `python -m benchmarks.room` on {r['when']} "
             f"({os.cpu_count()} cores, Python {sys.version.split()[0]}). Followers are websocket-protocol "
-            "clients on the same machine; \"rendered\" is the server's script_finished after it sent the new "
-            "numbers. The floor is the hall floor (`../shared/tools/trivial_app.py`) joined by as many sessions "
-            "in the same run.\n",
-            "| one process | " + " | ".join(f"{n} followers" for n in (small, big)) + " |", "|---|---|---|"]
+            'clients on the same machine; "rendered" is the server\'s script_finished after it sent the '
+            "new numbers. The floor is the hall floor (`../shared/tools/trivial_app.py`) joined by as many "
+            "sessions in the same run.\n"
+        ),
+        "| one process | " + " | ".join(f"{n} followers" for n in (small, big)) + " |",
+        "|---|---|---|",
+    ]
     one = [r[f"one_{n}"] for n in (small, big)]
     rows += [
-        "| slowest first render: room / floor (ms) | " + " | ".join(
-            f"{x['join_max_ms']:.0f} / {x['floor_join_max_ms']:.0f} = x{x['join_max_ms'] / x['floor_join_max_ms']:.2f}"
-            for x in one) + " |",
-        "| lecturer's change → every follower rendered: p50 / p95 / slowest (ms) | " + " | ".join(
-            f"{x['lag_p50_ms']:.0f} / {x['lag_p95_ms']:.0f} / {x['lag_max_ms']:.0f}" for x in one) + " |",
-        "| lecturer's own change → render (ms); ÷ nobody following | " + " | ".join(
-            f"{x['own_ms']:.0f}; x{x['own_ms'] / r['lecturer_alone_ms']:.2f}" for x in one) + " |",
-        "| server RSS per follower (KB) | " + " | ".join(f"{x['rss_per_follower_kb']:.0f}" for x in one) + " |",
-        "| errors, exception elements | " + " | ".join(f"{x['errors']}, {x['exceptions']}" for x in one) + " |",
-        "", f"The lecturer's change with nobody following: {r['lecturer_alone_ms']:.0f} ms.", "",
-        f"| behind nginx, rooms in Redis, {big} followers | 1 process | 2 processes | 2 ÷ 1 |", "|---|---|---|---|"]
+        "| slowest first render: room / floor (ms) | "
+        + " | ".join(
+            f"{x['join_max_ms']:.0f} / {x['floor_join_max_ms']:.0f} = "
+            f"x{x['join_max_ms'] / x['floor_join_max_ms']:.2f}"
+            for x in one
+        )
+        + " |",
+        "| lecturer's change → every follower rendered: p50 / p95 / slowest (ms) | "
+        + " | ".join(f"{x['lag_p50_ms']:.0f} / {x['lag_p95_ms']:.0f} / {x['lag_max_ms']:.0f}" for x in one)
+        + " |",
+        "| lecturer's own change → render (ms); ÷ nobody following | "
+        + " | ".join(f"{x['own_ms']:.0f}; x{x['own_ms'] / r['lecturer_alone_ms']:.2f}" for x in one)
+        + " |",
+        "| server RSS per follower (KB) | "
+        + " | ".join(f"{x['rss_per_follower_kb']:.0f}" for x in one)
+        + " |",
+        "| errors, exception elements | "
+        + " | ".join(f"{x['errors']}, {x['exceptions']}" for x in one)
+        + " |",
+        "",
+        f"The lecturer's change with nobody following: {r['lecturer_alone_ms']:.0f} ms.",
+        "",
+        f"| behind nginx, rooms in Redis, {big} followers | 1 process | 2 processes | 2 ÷ 1 |",
+        "|---|---|---|---|",
+    ]
     n1, n2 = r["nginx_1"], r["nginx_2"]
     rows += [
-        f"| slowest first render (ms) | {n1['join_max_ms']:.0f} | {n2['join_max_ms']:.0f} | "
-        f"x{n2['join_max_ms'] / n1['join_max_ms']:.2f} |",
-        f"| propagation p95 (ms) | {n1['lag_p95_ms']:.0f} | {n2['lag_p95_ms']:.0f} | "
-        f"x{n2['lag_p95_ms'] / n1['lag_p95_ms']:.2f} |",
-        f"| saturation (reruns/s, 20 sessions back to back) | {n1['saturation_per_s']:.1f} | "
-        f"{n2['saturation_per_s']:.1f} | x{n2['saturation_per_s'] / n1['saturation_per_s']:.2f} |",
-        f"| errors, exception elements | {n1['errors']}, {n1['exceptions']} | {n2['errors']}, {n2['exceptions']} | |"]
+        (
+            f"| slowest first render (ms) | {n1['join_max_ms']:.0f} | {n2['join_max_ms']:.0f} | "
+            f"x{n2['join_max_ms'] / n1['join_max_ms']:.2f} |"
+        ),
+        (
+            f"| propagation p95 (ms) | {n1['lag_p95_ms']:.0f} | {n2['lag_p95_ms']:.0f} | "
+            f"x{n2['lag_p95_ms'] / n1['lag_p95_ms']:.2f} |"
+        ),
+        (
+            f"| saturation (reruns/s, 20 sessions back to back) | {n1['saturation_per_s']:.1f} | "
+            f"{n2['saturation_per_s']:.1f} | x{n2['saturation_per_s'] / n1['saturation_per_s']:.2f} |"
+        ),
+        (
+            f"| errors, exception elements | {n1['errors']}, {n1['exceptions']} | {n2['errors']}, "
+            f"{n2['exceptions']} | |"
+        ),
+    ]
     return "\n".join(rows)
 
 

@@ -1,9 +1,10 @@
 """The Language model page: SmolLM2-135M's forward pass in NumPy, the rerun after a knock-out, memory.
 
 Forward: the full pass (30 layers, every attention map and hidden state, and the logits of
-every position, which the page itself does not ask for: it needs the last row only) on prompts of 8, 32 and 128 tokens, the forward cache cleared before each
-repetition, one BLAS thread (the loader sets it). Rerun: the page script through AppTest at
-32 tokens after knocking out another head (a new, uncached forward pass plus the page).
+every position, which the page itself does not ask for: it needs the last row only) on prompts of
+8, 32 and 128 tokens, the forward cache cleared before each repetition, one BLAS thread (the loader
+sets it). Rerun: the page script through AppTest at 32 tokens after knocking out another head (a new,
+uncached forward pass plus the page).
 Memory: a fresh process that loads the model and runs 32 tokens reports its resident size
 (VmRSS) and its peak (VmHWM). Targets (issue 14): forward ≤ 300 ms and rerun ≤ 500 ms at 32
 tokens, ≤ 1 GB resident. Skipped, with the install command, when the package is absent.
@@ -64,7 +65,8 @@ def run(quick: bool = False) -> dict:
     out["smollm2_memory"] = json.loads(probe.stdout.strip().splitlines()[-1])
     m = out["smollm2_memory"]
     print(
-        f"SmolLM2: load {m['load_s']:.1f} s; resident {m['rss_mb']:.0f} MB after 32 tokens, peak {m['peak_mb']:.0f} MB"
+        f"SmolLM2: load {m['load_s']:.1f} s; resident {m['rss_mb']:.0f} MB after 32 tokens, peak "
+        f"{m['peak_mb']:.0f} MB"
     )
     smollm2.load_default()
     print("SmolLM2: forward pass, cache cleared (ms, median)")
@@ -198,8 +200,14 @@ def interpret(quick: bool = False) -> dict:
     lines = [
         "# Language model: reading the model (issue 25), measured",
         "",
-        "Written by `python -m benchmarks.smollm2 --interpret` (benchmarks/smollm2.py, `interpret`), one BLAS",
-        "thread, forward cache cleared before each timed pass; ratios against a forward pass timed in the same run.",
+        (
+            "Written by `python -m benchmarks.smollm2 --interpret` (benchmarks/smollm2.py, `interpret`), "
+            "one BLAS"
+        ),
+        (
+            "thread, forward cache cleared before each timed pass; ratios against a forward pass timed in "
+            "the same run."
+        ),
         "",
         "| figure | measured | target |",
         "|---|---|---|",
@@ -207,7 +215,10 @@ def interpret(quick: bool = False) -> dict:
             f"| head roles, 2 x 20 tokens: forward + scores + losses / forward | {h['ratio']:.2f}x "
             f"({h['roles_s'] * 1e3:.0f} / {h['forward_s'] * 1e3:.0f} ms) | <= 2x |"
         ),
-        f"| the whole 'Find the induction heads' click (adds a knocked-out pass) / forward | {h['find_ratio']:.2f}x | - |",
+        (
+            "| the whole 'Find the induction heads' click (adds a knocked-out pass) / forward | "
+            f"{h['find_ratio']:.2f}x | - |"
+        ),
         (
             f"| patching 270 heads, {p['tokens']}-token IOI pair / forward of one prompt | {p['ratio']:.1f}x "
             f"({p['patch_s']:.2f} s / {p['forward_s'] * 1e3:.0f} ms) | <= 25x |"
@@ -217,14 +228,17 @@ def interpret(quick: bool = False) -> dict:
             f"({lens['lens64_s'] * 1e3:.0f} / {lens['forward64_s'] * 1e3:.0f} ms) | <= 1.5x |"
         ),
         (
-            f"| the page's lens grid, 16 positions x 30 layers, top 10 each / forward at 64 | {lens['grid16_ratio']:.1f}x "
-            f"({lens['grid16_of_64_s']:.2f} s) | - |"
+            "| the page's lens grid, 16 positions x 30 layers, top 10 each / forward at 64 | "
+            f"{lens['grid16_ratio']:.1f}x ({lens['grid16_of_64_s']:.2f} s) | - |"
         ),
         (
-            f"| peak memory: logit lens at 256 tokens | {lens['peak_mb_lens_256']:.0f} MB | no (L, T, V) float64 "
-            f"({lens['full_float64_lvt_mb_256']:,.0f} MB) |"
+            f"| peak memory: logit lens at 256 tokens | {lens['peak_mb_lens_256']:.0f} MB | no (L, T, V) "
+            f"float64 ({lens['full_float64_lvt_mb_256']:,.0f} MB) |"
         ),
-        f"| peak memory: lens grid of 16 positions at 256 tokens | {lens['peak_mb_grid16_256']:.0f} MB | bounded |",
+        (
+            f"| peak memory: lens grid of 16 positions at 256 tokens | {lens['peak_mb_grid16_256']:.0f} MB | "
+            "bounded |"
+        ),
         f"| peak memory: token losses at 256 tokens | {lens['peak_mb_losses_256']:.0f} MB | bounded |",
         "",
     ]

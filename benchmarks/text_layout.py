@@ -24,9 +24,12 @@ MARK = "\u0301"  # combining acute accent
 TEXTS = {
     "ascii words": ("lorem ipsum " * MAX_SENTENCE_CHARS)[:MAX_SENTENCE_CHARS],
     f"1 letter + {MAX_SENTENCE_CHARS - 1:,} marks (accepted before)": "a" + MARK * (MAX_SENTENCE_CHARS - 1),
-    "100 marks on each letter (accepted before)": (("a" + MARK * 100) * MAX_SENTENCE_CHARS)[:MAX_SENTENCE_CHARS],
-    f"{MAX_COMBINING_RUN} marks on each letter (the worst accepted now)":
-        (("a" + MARK * MAX_COMBINING_RUN) * MAX_SENTENCE_CHARS)[:MAX_SENTENCE_CHARS],
+    "100 marks on each letter (accepted before)": (("a" + MARK * 100) * MAX_SENTENCE_CHARS)[
+        :MAX_SENTENCE_CHARS
+    ],
+    f"{MAX_COMBINING_RUN} marks on each letter (the worst accepted now)": (
+        ("a" + MARK * MAX_COMBINING_RUN) * MAX_SENTENCE_CHARS
+    )[:MAX_SENTENCE_CHARS],
 }
 
 LAYOUT_JS = """(text) => {
@@ -96,5 +99,7 @@ if __name__ == "__main__":
     import sys
 
     run()
-    if len(sys.argv) > 2 and sys.argv[1] == "--app":  # python -m benchmarks.text_layout --app http://127.0.0.1:8501
+    if (
+        len(sys.argv) > 2 and sys.argv[1] == "--app"
+    ):  # python -m benchmarks.text_layout --app http://127.0.0.1:8501
         app_times(sys.argv[2])

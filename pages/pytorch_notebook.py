@@ -10,8 +10,11 @@ from ui.walkthrough import render
 
 head = shared.cached_run_lab(PRESETS["pytorch_notebook"].config).attention.heads[0]
 # The notebook prints the second token's row ("is"): omega_2 = query_2 · keys, and its softmax.
-render("pytorch_notebook", show_printed={
-    "omega_24": np.array([head.scores[1, 4]]),
-    "omega_2": head.scores[1],
-    "attention_weights_2": head.weights[1],
-})
+render(
+    "pytorch_notebook",
+    show_printed={
+        "omega_24": np.array([head.scores[1, 4]]),
+        "omega_2": head.scores[1],
+        "attention_weights_2": head.weights[1],
+    },
+)

@@ -11,5 +11,7 @@ from ui.walkthrough import render
 render("r_vignette")
 st.subheader("What the R package's ComputeWeights returns")
 scores = shared.cached_run_lab(PRESETS["r_vignette"].config).attention.heads[0].scores
-st.text("ComputeWeights(scores) — 1/sqrt(nrow(scores)) = 1/2 here, row maximum subtracted, fixed 4 x 4 result:")
+st.text(
+    "ComputeWeights(scores) — 1/sqrt(nrow(scores)) = 1/2 here, row maximum subtracted, fixed 4 x 4 result:"
+)
 st.dataframe(r_compute_weights(scores))

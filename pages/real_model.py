@@ -87,9 +87,9 @@ hide = c3.toggle(
 hide = hide and n > 2
 st.caption(
     literal(
-        "Many heads park most of their attention on [CLS] or [SEP] (or on the full stop): when a head has nothing "
-        "useful to look at, the softmax must still put its weight somewhere, and these tokens act as a sink. Hide "
-        "them to see how the rest of the weight is shared among the words."
+        "Many heads park most of their attention on [CLS] or [SEP] (or on the full stop): when a head has "
+        "nothing useful to look at, the softmax must still put its weight somewhere, and these tokens act "
+        "as a sink. Hide them to see how the rest of the weight is shared among the words."
     )
 )
 

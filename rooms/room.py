@@ -141,7 +141,9 @@ def _clean(text: str, most: int) -> str:
 class Rooms:
     """Every room of one store. Safe to share between threads and sessions (the store is)."""
 
-    def __init__(self, store: Store, limits: Limits | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, limits: Limits | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.clock = clock
@@ -242,10 +244,15 @@ class Rooms:
         if not data:
             return None
         question = Question.from_json(data["question"]) if data.get("question") else None
-        return Snapshot(code=code, version=int(data.get("version", 0)), state=data.get("state"),
-                        lecturer_online=self.clock() - float(data.get("lecturer_seen", 0.0))
-                        < self.limits.lecturer_window,
-                        question=question, followers=self.followers(code))
+        return Snapshot(
+            code=code,
+            version=int(data.get("version", 0)),
+            state=data.get("state"),
+            lecturer_online=self.clock() - float(data.get("lecturer_seen", 0.0))
+            < self.limits.lecturer_window,
+            question=question,
+            followers=self.followers(code),
+        )
 
     # ------------------------------------------------------------------ followers
     def follower_seen(self, code: str, follower: str) -> bool:
@@ -273,8 +280,11 @@ class Rooms:
         if not text:
             raise RoomError("a question needs its text")
         if question.kind != "estimate" and not 2 <= len(options) <= (5 if question.kind == "choice" else 64):
-            raise RoomError("a multiple-choice question has 2 to 5 options" if question.kind == "choice"
-                            else "a question about words needs 2 to 64 of them")
+            raise RoomError(
+                "a multiple-choice question has 2 to 5 options"
+                if question.kind == "choice"
+                else "a question about words needs 2 to 64 of them"
+            )
         if question.kind == "choice" and any(not o for o in options):
             raise RoomError("every option needs its text")
         qids = self._qids(code)
@@ -282,20 +292,27 @@ class Rooms:
             raise RoomError(f"a room holds {self.limits.max_questions} questions")
         qid = str(self.store.hincrby(self._room(code), "asked"))
         asked = replace(question, text=text, options=options, id=qid, status="open", asked=self.clock())
-        self.store.hset(self._room(code), {"question": asked.to_json(), f"q:{qid}": asked.to_json(),
-                                           "qids": ",".join([*qids, qid])})
+        self.store.hset(
+            self._room(code),
+            {"question": asked.to_json(), f"q:{qid}": asked.to_json(), "qids": ",".join([*qids, qid])},
+        )
         self._touch(code, force=True)
         self.store.publish(code)
         return asked
 
     def set_status(self, code: str, key: str, status: Literal["open", "closed", "revealed"]) -> Question:
-        """Close (no more answers), reveal (the lab's answer beside the class's) or reopen the current question."""
+        """Close (no more answers), reveal (the lab's answer beside the class's) or reopen the question.
+
+        It acts on the current question.
+        """
         self._lecturer(code, key)
         current = self.current_question(code)
         if current is None:
             raise RoomError("no question has been asked")
         changed = replace(current, status=status)
-        self.store.hset(self._room(code), {"question": changed.to_json(), f"q:{changed.id}": changed.to_json()})
+        self.store.hset(
+            self._room(code), {"question": changed.to_json(), f"q:{changed.id}": changed.to_json()}
+        )
         self.store.publish(code)
         return changed
 
@@ -313,7 +330,10 @@ class Rooms:
             raise RoomError("that question is closed")
         value = question.check(answer)
         answers = f"room:{code}:answers:{qid}"
-        if not self.store.hexists(answers, follower) and self.store.hlen(answers) >= self.limits.max_followers:
+        if (
+            not self.store.hexists(answers, follower)
+            and self.store.hlen(answers) >= self.limits.max_followers
+        ):
             raise RoomError("this question has as many answers as a room has followers")
         self.store.hset(answers, {follower: repr(value)})
         self.store.expire([answers], self.limits.idle_seconds)
@@ -343,9 +363,17 @@ class Rooms:
             for n, value in enumerate(sorted(answers.values(), key=float), start=1):
                 v = float(value)
                 shown = repr(v) if q.kind == "estimate" else str(int(v))
-                writer.writerow([qid, q.kind, _csv_safe(q.text), n, shown,
-                                 "" if q.kind == "estimate" else _csv_safe(q.options[int(v)]),
-                                 "" if q.truth is None else repr(q.truth)])
+                writer.writerow(
+                    [
+                        qid,
+                        q.kind,
+                        _csv_safe(q.text),
+                        n,
+                        shown,
+                        "" if q.kind == "estimate" else _csv_safe(q.options[int(v)]),
+                        "" if q.truth is None else repr(q.truth),
+                    ]
+                )
         return out.getvalue()
 
 

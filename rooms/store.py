@@ -168,11 +168,20 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         import redis  # only a deployment with Redis needs the client
 
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                        redis.exceptions.BusyLoadingError, OSError)
+        self._errors = (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            redis.exceptions.BusyLoadingError,
+            OSError,
+        )
         # Short timeouts: a page waiting for a dead Redis must say so within a second, not hang.
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=0.5,
-                                           socket_timeout=1.0, health_check_interval=10)
+        self._redis = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=0.5,
+            socket_timeout=1.0,
+            health_check_interval=10,
+        )
         self.url = url
 
     def _call(self, fn: Callable[[], object]) -> object:
@@ -220,6 +229,7 @@ class RedisStore:
             pipe.zrangebyscore(key, "-inf", f"({score}")
             pipe.zremrangebyscore(key, "-inf", f"({score}")
             return pipe.execute()[0]
+
         return self._call(run)  # type: ignore[return-value]
 
     def expire(self, keys: list[str], seconds: int) -> None:
@@ -228,6 +238,7 @@ class RedisStore:
             for key in keys:
                 pipe.expire(key, seconds)
             pipe.execute()
+
         self._call(run)
 
     def delete(self, keys: list[str]) -> None:

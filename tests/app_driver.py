@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 
 def edit_cell(at: AppTest, name: str, row: int, col: int, value: object) -> AppTest:
-    """Choose matrix ``name``, row and column in the nudge panel, and type ``value`` into its exact-value box."""
+    """Choose matrix ``name``, row and column in the nudge panel; type ``value`` into its exact-value box."""
     if at.radio(key="edit_matrix").value != name:
         at.radio(key="edit_matrix").set_value(name).run()
     at.selectbox(key=f"nudge_row::{name}").set_value(row).run()

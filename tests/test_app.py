@@ -19,8 +19,13 @@ from tests.app_driver import edit_cell, show_step
 from tests.plotly_json import decode, fig, figures
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/playground.py", "pages/r_vignette.py", "pages/numpy_notebook.py",
-         "pages/pytorch_notebook.py", "pages/multihead_cross.py"]
+PAGES = [
+    "pages/playground.py",
+    "pages/r_vignette.py",
+    "pages/numpy_notebook.py",
+    "pages/pytorch_notebook.py",
+    "pages/multihead_cross.py",
+]
 
 
 def z_of(spec: dict) -> np.ndarray:
@@ -123,8 +128,9 @@ def test_heads_selector(app: AppTest) -> None:
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[0].weights, rtol=1e-6)
     app.radio(key="head_shown").set_value(2).run()
     np.testing.assert_allclose(z_of(fig(app, "weights")), trace.attention.heads[2].weights, rtol=1e-6)
-    np.testing.assert_allclose(z_of(fig(show_step(app, "final_output"), "final_output")), trace.attention.output,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        z_of(fig(show_step(app, "final_output"), "final_output")), trace.attention.output, rtol=1e-6
+    )
 
 
 def test_matrix_edit_changes_weights_and_persists(app: AppTest) -> None:
@@ -148,14 +154,23 @@ def test_sentence_settings_and_edits_survive_a_visit_to_another_page(app: AppTes
     app.text_input(key="sentence").set_value("the lecture hall listens").run()
     app.toggle(key="causal").set_value(True).run()
     edit_cell(app, "W_q", 0, 0, 2.5)
-    want = run_lab(dataclasses.replace(LabConfig(), sentence="the lecture hall listens", causal=True)
-                   .with_edits({("W_q", 0, 0): 2.5})).attention.heads[0].weights
+    want = (
+        run_lab(
+            dataclasses.replace(LabConfig(), sentence="the lecture hall listens", causal=True).with_edits(
+                {("W_q", 0, 0): 2.5}
+            )
+        )
+        .attention.heads[0]
+        .weights
+    )
     np.testing.assert_allclose(z_of(fig(app, "weights")), want, rtol=1e-6)
     app.switch_page(page).run()
     assert not app.exception
     app.switch_page("pages/playground.py").run()
     assert_clean(app)
-    assert app.text_input(key="sentence").value == "the lecture hall listens" and app.toggle(key="causal").value
+    assert (
+        app.text_input(key="sentence").value == "the lecture hall listens" and app.toggle(key="causal").value
+    )
     np.testing.assert_allclose(z_of(fig(app, "weights")), want, rtol=1e-6)
     assert app.query_params["s"] in ("the lecture hall listens", ["the lecture hall listens"])  # the link too
 
@@ -220,16 +235,21 @@ def test_reset_all_edits(app: AppTest) -> None:
     edit_cell(app, "W_v", 2, 3, 9.0)
     next(b for b in app.button if b.label == "Reset all edits").click().run()
     assert_clean(app)
-    np.testing.assert_allclose(z_of(fig(show_step(app, "output"), "output = weights")), run_lab(LabConfig()).attention.heads[0].output,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        z_of(fig(show_step(app, "output"), "output = weights")),
+        run_lab(LabConfig()).attention.heads[0].output,
+        rtol=1e-6,
+    )
 
 
 def test_tables_behind_expanders_are_built_only_when_opened(app: AppTest) -> None:
     """The numbers of the weights and each row's entropy are sent only while their expander is open
     (every rerun paid for them before); opened, they hold the core's numbers."""
     h = run_lab(LabConfig()).attention.heads[0]
+
     def frames() -> list:
         return [d.value for d in app.dataframe]
+
     closed = len(frames())
     assert not any("entropy (nats)" in f.columns for f in frames())
     app.session_state["entropy_table"] = True
@@ -239,7 +259,9 @@ def test_tables_behind_expanders_are_built_only_when_opened(app: AppTest) -> Non
     assert len(frames()) == closed + 2
     entropy = next(f for f in frames() if "entropy (nats)" in f.columns)
     np.testing.assert_allclose(entropy["entropy (nats)"].to_numpy(), h.row_entropy(), rtol=1e-12)
-    np.testing.assert_allclose(entropy["share of ln n"].to_numpy(), h.row_entropy() / math.log(h.n_k), rtol=1e-12)
+    np.testing.assert_allclose(
+        entropy["share of ln n"].to_numpy(), h.row_entropy() / math.log(h.n_k), rtol=1e-12
+    )
     weights = next(f for f in frames() if "row" in f.columns and f.shape == (h.n_q, h.n_k + 1))
     np.testing.assert_allclose(weights.drop(columns="row").to_numpy(dtype=float), h.weights, rtol=1e-12)
     text = next(t.value for t in app.text if "How peaked" in t.value)

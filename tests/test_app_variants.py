@@ -28,15 +28,19 @@ def weights(at: AppTest) -> np.ndarray:
     return decode(fig(at, "weights")["data"][0]["z"])
 
 
-@pytest.mark.parametrize(("widget", "value", "options", "figure"), [
-    ("positions", "sinusoidal", {"positions": "sinusoidal"}, "position_table"),
-    ("positions", "learned", {"positions": "learned"}, "position_table"),
-    ("positions", "rope", {"positions": "rope"}, None),
-    ("positions", "alibi", {"positions": "alibi"}, "position_bias"),
-    ("window", 3, {"window": 3}, "masked_scores"),
-])
-def test_each_variant_changes_the_weights_as_the_core_says(app: AppTest, widget: str, value: object,
-                                                           options: dict, figure: str | None) -> None:
+@pytest.mark.parametrize(
+    ("widget", "value", "options", "figure"),
+    [
+        ("positions", "sinusoidal", {"positions": "sinusoidal"}, "position_table"),
+        ("positions", "learned", {"positions": "learned"}, "position_table"),
+        ("positions", "rope", {"positions": "rope"}, None),
+        ("positions", "alibi", {"positions": "alibi"}, "position_bias"),
+        ("window", 3, {"window": 3}, "masked_scores"),
+    ],
+)
+def test_each_variant_changes_the_weights_as_the_core_says(
+    app: AppTest, widget: str, value: object, options: dict, figure: str | None
+) -> None:
     if widget == "window":
         app.number_input(key="window").set_value(value).run()
     else:
@@ -59,7 +63,9 @@ def test_three_query_heads_share_one_key_value_head(app: AppTest) -> None:
 
 
 def test_variants_travel_in_links() -> None:
-    cfg = dataclasses.replace(LabConfig(), positions="rope", rope_base=500.0, window=4, n_heads=2, n_kv_heads=1)
+    cfg = dataclasses.replace(
+        LabConfig(), positions="rope", rope_base=500.0, window=4, n_heads=2, n_kv_heads=1
+    )
     back, messages = config_from_query(config_to_query(cfg))
     assert back == cfg and messages == []
 

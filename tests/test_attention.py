@@ -90,19 +90,27 @@ def test_self_attention_reproduces_numpy_notebook() -> None:
     assert t.scale == pytest.approx(1 / math.sqrt(3))
     np.testing.assert_allclose(t.scaled_scores, t.scores / math.sqrt(3))
     # In [51]: weights printed with 9 significant digits
-    np.testing.assert_allclose(t.weights, [
-        [2.36089863e-01, 7.38987555e-03, 7.49130386e-01, 7.38987555e-03],
-        [4.54826323e-01, 4.51736775e-02, 4.54826323e-01, 4.51736775e-02],
-        [2.39275049e-01, 7.43870015e-04, 7.59237211e-01, 7.43870015e-04],
-        [8.99501754e-02, 2.81554063e-03, 9.05653685e-01, 1.58059922e-03],
-    ], rtol=5e-9)
+    np.testing.assert_allclose(
+        t.weights,
+        [
+            [2.36089863e-01, 7.38987555e-03, 7.49130386e-01, 7.38987555e-03],
+            [4.54826323e-01, 4.51736775e-02, 4.54826323e-01, 4.51736775e-02],
+            [2.39275049e-01, 7.43870015e-04, 7.59237211e-01, 7.43870015e-04],
+            [8.99501754e-02, 2.81554063e-03, 9.05653685e-01, 1.58059922e-03],
+        ],
+        rtol=5e-9,
+    )
     # In [52] / In [53]: attention printed with 8 decimals
-    np.testing.assert_allclose(t.output, [
-        [0.98522025, 1.74174051, 0.75652026],
-        [0.90965265, 1.40965265, 0.5],
-        [0.99851226, 1.75849334, 0.75998108],
-        [0.99560386, 1.90407309, 0.90846923],
-    ], atol=5e-9)
+    np.testing.assert_allclose(
+        t.output,
+        [
+            [0.98522025, 1.74174051, 0.75652026],
+            [0.90965265, 1.40965265, 0.5],
+            [0.99851226, 1.75849334, 0.75998108],
+            [0.99560386, 1.90407309, 0.90846923],
+        ],
+        atol=5e-9,
+    )
 
 
 def test_trace_keeps_inputs_and_projections() -> None:
@@ -140,7 +148,9 @@ def test_fully_masked_row_flagged_with_zero_output() -> None:
         (np.ones(3), np.ones((4, 3)), np.ones((4, 2)), r"Q must be 2-D, got shape \(3,\)"),
     ],
 )
-def test_shapes_that_do_not_fit_name_the_shapes(Q: np.ndarray, K: np.ndarray, V: np.ndarray, needle: str) -> None:
+def test_shapes_that_do_not_fit_name_the_shapes(
+    Q: np.ndarray, K: np.ndarray, V: np.ndarray, needle: str
+) -> None:
     with pytest.raises(ValidationError, match=needle):
         scaled_dot_product_attention(Q, K, V)
 
@@ -152,7 +162,9 @@ def test_projection_shape_error_names_shapes() -> None:
 
 def test_mask_shape_and_dtype_checked() -> None:
     with pytest.raises(ValidationError, match="mask has shape"):
-        scaled_dot_product_attention(np.ones((2, 2)), np.ones((3, 2)), np.ones((3, 2)), mask=np.ones((2, 2), bool))
+        scaled_dot_product_attention(
+            np.ones((2, 2)), np.ones((3, 2)), np.ones((3, 2)), mask=np.ones((2, 2), bool)
+        )
     with pytest.raises(ValidationError, match="boolean"):
         scaled_dot_product_attention(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2)), mask=np.ones((2, 2)))
 
@@ -229,7 +241,9 @@ def test_heads_take_contiguous_blocks() -> None:
 
 def test_heads_must_divide() -> None:
     with pytest.raises(ValidationError, match="n_heads = 4 must divide d_k = 6"):
-        multi_head_attention(np.ones((2, 3)), np.ones((2, 3)), np.ones((3, 6)), np.ones((3, 6)), np.ones((3, 6)), None, 4)
+        multi_head_attention(
+            np.ones((2, 3)), np.ones((2, 3)), np.ones((3, 6)), np.ones((3, 6)), np.ones((3, 6)), None, 4
+        )
 
 
 def _torch_mha_cases() -> list[dict]:
@@ -246,10 +260,14 @@ def test_multi_head_matches_torch_multiheadattention(case: dict) -> None:
     in_proj = np.array(case["in_proj_weight"])  # (3E, E), torch's column convention
     out_proj = np.array(case["out_proj_weight"])  # (E, E)
     mh = multi_head_attention(
-        np.array(case["x_q"]), np.array(case["x_kv"]),
-        from_column_convention(in_proj[:E]), from_column_convention(in_proj[E:2 * E]),
-        from_column_convention(in_proj[2 * E:]), from_column_convention(out_proj),
-        case["num_heads"], causal=case["causal"],
+        np.array(case["x_q"]),
+        np.array(case["x_kv"]),
+        from_column_convention(in_proj[:E]),
+        from_column_convention(in_proj[E : 2 * E]),
+        from_column_convention(in_proj[2 * E :]),
+        from_column_convention(out_proj),
+        case["num_heads"],
+        causal=case["causal"],
     )
     np.testing.assert_allclose(mh.output, np.array(case["attn_output"]), atol=1e-12, rtol=1e-10)
     per_head = np.array(case["attn_weights"])  # (h, n_q, n_kv)
@@ -272,12 +290,16 @@ def test_cross_attention_shapes() -> None:
 def test_r_compute_weights_matches_package_documentation() -> None:
     # bquast/attention, R/ComputeWeights.R roxygen example: the printed output of ComputeWeights.
     scores = np.array([[6, 4, 10, 5], [4, 6, 10, 6], [10, 10, 20, 11], [3, 1, 4, 2]], dtype=float)
-    np.testing.assert_allclose(r_compute_weights(scores), [
-        [0.10679806, 0.03928881, 0.7891368, 0.06477630],
-        [0.03770440, 0.10249120, 0.7573132, 0.10249120],
-        [0.00657627, 0.00657627, 0.9760050, 0.01084244],
-        [0.27600434, 0.10153632, 0.4550542, 0.16740510],
-    ], atol=5e-8)
+    np.testing.assert_allclose(
+        r_compute_weights(scores),
+        [
+            [0.10679806, 0.03928881, 0.7891368, 0.06477630],
+            [0.03770440, 0.10249120, 0.7573132, 0.10249120],
+            [0.00657627, 0.00657627, 0.9760050, 0.01084244],
+            [0.27600434, 0.10153632, 0.4550542, 0.16740510],
+        ],
+        atol=5e-8,
+    )
 
 
 def test_r_compute_weights_quirks() -> None:

@@ -41,8 +41,14 @@ def test_self_attention_causal_matches_torch(ref: dict[str, np.ndarray]) -> None
 
 def test_cross_attention_custom_scale_matches_torch(ref: dict[str, np.ndarray]) -> None:
     p = "cross_scale/"
-    trace = cross_attention(ref[p + "x_q"], ref[p + "x_kv"], ref[p + "W_q"], ref[p + "W_k"], ref[p + "W_v"],
-                            scale=float(ref[p + "scale"]))
+    trace = cross_attention(
+        ref[p + "x_q"],
+        ref[p + "x_kv"],
+        ref[p + "W_q"],
+        ref[p + "W_k"],
+        ref[p + "W_v"],
+        scale=float(ref[p + "scale"]),
+    )
     assert trace.scale == 0.37
     assert deviation(trace.output, ref[p + "sdpa_output"]) < TOL
     g = attention_backward(trace, ref[p + "G"])
@@ -53,8 +59,9 @@ def test_cross_attention_custom_scale_matches_torch(ref: dict[str, np.ndarray]) 
 def test_multi_head_with_w_o_matches_torch(ref: dict[str, np.ndarray]) -> None:
     p = "multihead/"
     X = ref[p + "X"]
-    trace = multi_head_attention(X, X, ref[p + "W_q"], ref[p + "W_k"], ref[p + "W_v"], ref[p + "W_o"], 2,
-                                 causal=True)
+    trace = multi_head_attention(
+        X, X, ref[p + "W_q"], ref[p + "W_k"], ref[p + "W_v"], ref[p + "W_o"], 2, causal=True
+    )
     assert deviation(trace.output, ref[p + "output"]) < TOL  # nn.MultiheadAttention's output
     g = multi_head_backward(trace, ref[p + "G"])
     for name in ("d_W_q", "d_W_k", "d_W_v", "d_W_o", "d_x_q", "d_x_kv"):
@@ -87,19 +94,29 @@ def _close(analytic: np.ndarray, numeric: np.ndarray) -> None:
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
 
 
-shapes = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3))
+shapes = st.tuples(
+    st.integers(1, 5), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3)
+)
 
 
 @settings(max_examples=25, deadline=None)
-@given(shape=shapes, seed=st.integers(0, 2**32 - 1), scale=st.one_of(st.none(), st.floats(-2.0, 2.0)),
-       mask_kind=st.sampled_from(["none", "causal", "random"]))
-def test_cross_attention_gradients_by_central_differences(shape: tuple[int, ...], seed: int, scale: float | None,
-                                                          mask_kind: str) -> None:
+@given(
+    shape=shapes,
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.one_of(st.none(), st.floats(-2.0, 2.0)),
+    mask_kind=st.sampled_from(["none", "causal", "random"]),
+)
+def test_cross_attention_gradients_by_central_differences(
+    shape: tuple[int, ...], seed: int, scale: float | None, mask_kind: str
+) -> None:
     n_q, n_k, d_model, d_k, d_v = shape
     rng = np.random.default_rng(seed)
     x_q, x_kv = rng.normal(size=(n_q, d_model)), rng.normal(size=(n_k, d_model))
-    W = {"W_q": rng.normal(size=(d_model, d_k)), "W_k": rng.normal(size=(d_model, d_k)),
-         "W_v": rng.normal(size=(d_model, d_v))}
+    W = {
+        "W_q": rng.normal(size=(d_model, d_k)),
+        "W_k": rng.normal(size=(d_model, d_k)),
+        "W_v": rng.normal(size=(d_model, d_v)),
+    }
     mask = {"none": None, "causal": causal_mask(n_q, n_k), "random": rng.random((n_q, n_k)) < 0.6}[mask_kind]
     G, H = rng.normal(size=(n_q, d_v)), rng.normal(size=(n_q, n_k))  # the loss reads output and weights
 
@@ -122,20 +139,41 @@ def test_cross_attention_gradients_by_central_differences(shape: tuple[int, ...]
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(1, 5), heads=st.integers(1, 3), width=st.integers(1, 2), seed=st.integers(0, 2**32 - 1),
-       causal=st.booleans(), with_w_o=st.booleans(), scale=st.one_of(st.none(), st.floats(0.1, 1.5)))
-def test_multi_head_gradients_by_central_differences(n: int, heads: int, width: int, seed: int, causal: bool,
-                                                     with_w_o: bool, scale: float | None) -> None:
+@given(
+    n=st.integers(1, 5),
+    heads=st.integers(1, 3),
+    width=st.integers(1, 2),
+    seed=st.integers(0, 2**32 - 1),
+    causal=st.booleans(),
+    with_w_o=st.booleans(),
+    scale=st.one_of(st.none(), st.floats(0.1, 1.5)),
+)
+def test_multi_head_gradients_by_central_differences(
+    n: int, heads: int, width: int, seed: int, causal: bool, with_w_o: bool, scale: float | None
+) -> None:
     rng = np.random.default_rng(seed)
     d_model, d = 3, heads * width
     x_q, x_kv = rng.normal(size=(n, d_model)), rng.normal(size=(n + 1, d_model))
-    W = {"W_q": rng.normal(size=(d_model, d)), "W_k": rng.normal(size=(d_model, d)),
-         "W_v": rng.normal(size=(d_model, d)), "W_o": rng.normal(size=(d, 2))}
+    W = {
+        "W_q": rng.normal(size=(d_model, d)),
+        "W_k": rng.normal(size=(d_model, d)),
+        "W_v": rng.normal(size=(d_model, d)),
+        "W_o": rng.normal(size=(d, 2)),
+    }
     G = rng.normal(size=(n, 2 if with_w_o else d))
 
     def run():
-        return multi_head_attention(x_q, x_kv, W["W_q"], W["W_k"], W["W_v"], W["W_o"] if with_w_o else None,
-                                    heads, causal=causal, scale=scale)
+        return multi_head_attention(
+            x_q,
+            x_kv,
+            W["W_q"],
+            W["W_k"],
+            W["W_v"],
+            W["W_o"] if with_w_o else None,
+            heads,
+            causal=causal,
+            scale=scale,
+        )
 
     def loss() -> float:
         return float(np.sum(run().output * G))
@@ -149,7 +187,9 @@ def test_multi_head_gradients_by_central_differences(n: int, heads: int, width: 
 
 
 @settings(max_examples=20, deadline=None)
-@given(n_q=st.integers(1, 5), n_k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1), scale=st.floats(-3.0, 3.0))
+@given(
+    n_q=st.integers(1, 5), n_k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1), scale=st.floats(-3.0, 3.0)
+)
 def test_qkv_gradients_by_central_differences(n_q: int, n_k: int, seed: int, scale: float) -> None:
     """Attention on Q, K, V directly: d_Q, d_K, d_V and d_scores, no projections."""
     rng = np.random.default_rng(seed)

@@ -10,7 +10,13 @@ from benchmarks.__main__ import table
 
 def test_core_and_rerun_benchmarks_run_and_report_every_key() -> None:
     r = {**core.run(quick=True), **rerun.run(quick=True)}
-    for key in ("core_ms", "core_vs_numpy_ratio", "core_peak_n2_per_head", "rerun_vs_floor_ratio", "bytes_per_cell"):
+    for key in (
+        "core_ms",
+        "core_vs_numpy_ratio",
+        "core_peak_n2_per_head",
+        "rerun_vs_floor_ratio",
+        "bytes_per_cell",
+    ):
         assert r[key] and all(v is None or v > 0 for v in r[key].values()), key
     assert r["core_peak_n2_per_head"]["64"] < 20  # the trace keeps a few n² arrays per head, not dozens
     assert "| core_ms |" in table(r)
@@ -29,6 +35,10 @@ def test_hall_element_budget_serves_every_first_screen(tmp_path) -> None:
 
     b = element_budget(tmp_path, sessions=2, rounds=1, reruns=2)
     assert list(b) == [f"floor+{n}" for n in BUDGET_CAPTIONS] + ["minimal lab", "app"]
-    assert all(v["errors"] == 0 and v["max_ms"] >= v["p50_ms"] > 0 and v["cpu_ms"] >= 0 for v in b.values()), b
+    assert all(
+        v["errors"] == 0 and v["max_ms"] >= v["p50_ms"] > 0 and v["cpu_ms"] >= 0 for v in b.values()
+    ), b
     assert budget_table(b).count("\n") == len(b) + 1  # a header, a rule and one row per first screen
-    assert budget_table({k: {**v, "cpu_ms": 0.0} for k, v in b.items()}).count("– |") == len(b)  # 0 ticks of CPU
+    assert budget_table({k: {**v, "cpu_ms": 0.0} for k, v in b.items()}).count("– |") == len(
+        b
+    )  # 0 ticks of CPU

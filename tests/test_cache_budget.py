@@ -37,7 +37,9 @@ def test_many_threads_asking_for_one_key_compute_it_once() -> None:
         return np.ones(10)
 
     results: list[np.ndarray] = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("link", slow))) for _ in range(20)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_compute("link", slow))) for _ in range(20)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -52,23 +54,44 @@ def test_a_failed_computation_is_not_kept_and_can_be_retried() -> None:
     assert cache.get_or_compute("bad", lambda: np.ones(3)).sum() == 3.0
 
 
-@pytest.mark.parametrize(("n", "heads", "options"), [
-    (64, 2, {"causal": True}), (256, 4, {"positions": "alibi"}), (300, 2, {"positions": "rope"}),
-    (512, 8, {"causal": True, "window": 16}),
-])
-def test_the_estimate_is_within_five_per_cent_of_what_a_trace_holds(n: int, heads: int, options: dict) -> None:
-    cfg = dataclasses.replace(LabConfig(sentence=" ".join(f"w{i}" for i in range(n)), n_heads=heads, d_v=24),
-                              **options)
+@pytest.mark.parametrize(
+    ("n", "heads", "options"),
+    [
+        (64, 2, {"causal": True}),
+        (256, 4, {"positions": "alibi"}),
+        (300, 2, {"positions": "rope"}),
+        (512, 8, {"causal": True, "window": 16}),
+    ],
+)
+def test_the_estimate_is_within_five_per_cent_of_what_a_trace_holds(
+    n: int, heads: int, options: dict
+) -> None:
+    cfg = dataclasses.replace(
+        LabConfig(sentence=" ".join(f"w{i}" for i in range(n)), n_heads=heads, d_v=24), **options
+    )
     held = nbytes(run_lab(cfg))
-    estimate = estimate_trace_bytes(n, n, 16, 24, 24, heads, masked=cfg.causal or cfg.window > 0,
-                                    alibi=cfg.positions == "alibi", rope=cfg.positions == "rope")
+    estimate = estimate_trace_bytes(
+        n,
+        n,
+        16,
+        24,
+        24,
+        heads,
+        masked=cfg.causal or cfg.window > 0,
+        alibi=cfg.positions == "alibi",
+        rope=cfg.positions == "rope",
+    )
     assert abs(estimate - held) <= 0.05 * held, (estimate, held)
 
 
 def test_a_configuration_over_the_budget_is_refused_before_computing() -> None:
-    worst = LabConfig(sentence=" ".join(f"w{i}" for i in range(1024)), d_k=512, d_v=512, n_heads=64, causal=True)
+    worst = LabConfig(
+        sentence=" ".join(f"w{i}" for i in range(1024)), d_k=512, d_v=512, n_heads=64, causal=True
+    )
     tracemalloc.start()
-    with pytest.raises(ValidationError, match=f"the limit for one configuration is {TRACE_BUDGET_BYTES // 2**20} MB"):
+    with pytest.raises(
+        ValidationError, match=f"the limit for one configuration is {TRACE_BUDGET_BYTES // 2**20} MB"
+    ):
         run_lab(worst)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

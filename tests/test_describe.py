@@ -19,5 +19,7 @@ def test_matrix_sentence_with_masked_cells() -> None:
     trace = run_lab(LabConfig(sentence="a b c", causal=True))
     h = trace.attention.heads[0]
     text = describe_matrix(h.masked_scores, ["a", "b", "c"], ["a", "b", "c"], "masked_scores")
-    i, j = np.unravel_index(np.argmax(np.where(np.isfinite(h.masked_scores), h.masked_scores, -np.inf)), (3, 3))
+    i, j = np.unravel_index(
+        np.argmax(np.where(np.isfinite(h.masked_scores), h.masked_scores, -np.inf)), (3, 3)
+    )
     assert f"largest {h.masked_scores[i, j]:.4g}" in text and "3 cells masked" in text

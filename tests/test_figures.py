@@ -20,8 +20,13 @@ def decode(fig: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_small_matrices_stay_heatmaps_with_values() -> None:
-    fig = heatmap(np.full((256, 256), 0.5), title="weights", row_labels=[str(i) for i in range(256)],
-                  col_labels=[str(i) for i in range(256)], kind="weights")
+    fig = heatmap(
+        np.full((256, 256), 0.5),
+        title="weights",
+        row_labels=[str(i) for i in range(256)],
+        col_labels=[str(i) for i in range(256)],
+        kind="weights",
+    )
     assert 256 * 256 == MAX_CELLS_AS_HEATMAP and fig["data"][0]["type"] == "heatmap"
 
 
@@ -34,14 +39,21 @@ def test_large_weights_are_a_picture_with_viridis_pixels() -> None:
     fig = heatmap(w, title="weights", row_labels=labels, col_labels=labels, kind="weights")
     image, carrier = fig["data"]
     assert image["type"] == "image" and image["meta"] == {"shape": [n, n]}
-    assert carrier["type"] == "heatmap" and carrier["opacity"] == 0 and carrier["zmin"] == 0 and carrier["zmax"] == 1
+    assert (
+        carrier["type"] == "heatmap"
+        and carrier["opacity"] == 0
+        and carrier["zmin"] == 0
+        and carrier["zmax"] == 1
+    )
     assert fig["layout"]["title"]["text"] == "weights (picture)"
     assert fig["layout"]["yaxis"]["range"] == [n - 0.5, -0.5]  # row 0 at the top, as in the heatmaps
     idx, palette = decode(fig)
     assert idx.shape == (n, n)
     np.testing.assert_array_equal(idx, np.rint(w * 254).astype(int))  # 255 levels over 0..1
     # Each level is Plotly's own Viridis at that position, to the rounding of one channel.
-    expected = np.array([unlabel_rgb(c) for c in sample_colorscale(get_colorscale("Viridis"), list(np.linspace(0, 1, 255)))])
+    expected = np.array(
+        [unlabel_rgb(c) for c in sample_colorscale(get_colorscale("Viridis"), list(np.linspace(0, 1, 255)))]
+    )
     assert np.abs(palette[:255] - expected).max() <= 1
 
 
@@ -63,9 +75,17 @@ def test_held_bytes_counts_what_a_figure_built_from_the_spec_keeps() -> None:
 
     z = np.zeros((64, 64))  # 32 KB of float64
     labels = np.array([f"{i}·word" for i in range(64)], dtype=object)
-    spec = {"data": [{"type": "heatmap", "z": z, "x": labels, "y": labels, "customdata": [[0.5, None]] * 10}],
-            "layout": {"title": {"text": "weights"}}}
+    spec = {
+        "data": [{"type": "heatmap", "z": z, "x": labels, "y": labels, "customdata": [[0.5, None]] * 10}],
+        "layout": {"title": {"text": "weights"}},
+    }
     n = held_bytes(spec)
     strings = 2 * sum(49 + len(s) + 8 for s in labels)  # x and y: each string and its pointer
-    assert z.nbytes + strings < n < z.nbytes + strings + 2_000  # + the list of 20 numbers, keys and short strings
-    assert held_bytes(np.zeros(1000, dtype=np.float32)) == 4000 and held_bytes("abc") == 52 and held_bytes(1.5) == 32
+    assert (
+        z.nbytes + strings < n < z.nbytes + strings + 2_000
+    )  # + the list of 20 numbers, keys and short strings
+    assert (
+        held_bytes(np.zeros(1000, dtype=np.float32)) == 4000
+        and held_bytes("abc") == 52
+        and held_bytes(1.5) == 32
+    )

@@ -26,4 +26,6 @@ def test_commit_subjects_are_at_most_72_characters() -> None:
         pytest.skip(f"the history does not reach {SUBJECT_RULE_SINCE} (a shallow clone)")
     subjects = _git("log", "--format=%s", f"{SUBJECT_RULE_SINCE}..HEAD").stdout.splitlines()
     long = [s for s in subjects if len(s) > MAX_SUBJECT]
-    assert subjects and not long, f"subjects over {MAX_SUBJECT} characters (put the detail in the body): {long}"
+    assert subjects and not long, (
+        f"subjects over {MAX_SUBJECT} characters (put the detail in the body): {long}"
+    )

@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import json
 import zlib
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -16,19 +17,25 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from attention_core import LabConfig, ValidationError, run_lab, tokenize
-from urllib.parse import urlencode
-
 from attention_core.serialize import MAX_LINK_CHARS, config_from_query, config_to_query, state_from_json
-from tests.app_driver import edit_cell
-from tests.test_app import ROOT, fig, plain, z_of
 from attention_core.settings import parse_number
+from tests.app_driver import edit_cell
 from tests.plotly_json import decode
+from tests.test_app import ROOT, fig, plain, z_of
 from ui.figures import heatmap, plotly_text
 from ui.text import WORD_JOINER
 
 MARKUP = [
-    "![x](http://127.0.0.1/t.png)", "$x$", ":red[x]", "<img src=x onerror=alert(1)>", "<b>", "<br>",
-    '<a href="javascript:alert(1)">', "**bold** _it_ `code`", "\\(x\\) $$y$$", "&amp; &lt;",
+    "![x](http://127.0.0.1/t.png)",
+    "$x$",
+    ":red[x]",
+    "<img src=x onerror=alert(1)>",
+    "<b>",
+    "<br>",
+    '<a href="javascript:alert(1)">',
+    "**bold** _it_ `code`",
+    "\\(x\\) $$y$$",
+    "&amp; &lt;",
 ]
 
 # (sentence, needle of the message, or None when the sentence is fine)
@@ -37,7 +44,10 @@ SENTENCES: list[tuple[str, str | None]] = [
     ("?!.,;", "no tokens"),
     ("      ", "no tokens"),
     ("word", None),
-    ("lorem ipsum " * 8_334, "the limit is"),  # 100,000 characters: cut at 20,000 by the widget, still > 1,024 tokens
+    (
+        "lorem ipsum " * 8_334,
+        "the limit is",
+    ),  # 100,000 characters: cut at 20,000 by the widget, still > 1,024 tokens
     (" ".join(["w"] * 1_100), "1,100 tokens; the limit is 1,024"),
     ("I ❤️ tea 👩🏽‍💻", None),
     ("cafe\u0301 naïve", None),
@@ -59,7 +69,9 @@ def errors(at: AppTest) -> str:
     return plain(" ".join(e.value for e in at.error))
 
 
-@pytest.mark.parametrize(("sentence", "needle"), SENTENCES, ids=lambda v: repr(v)[:30] if isinstance(v, str) else v)
+@pytest.mark.parametrize(
+    ("sentence", "needle"), SENTENCES, ids=lambda v: repr(v)[:30] if isinstance(v, str) else v
+)
 def test_sentence_catalogue(app: AppTest, sentence: str, needle: str | None) -> None:
     good = z_of(fig(app, "weights"))
     app.text_input(key="sentence").set_value(sentence).run()
@@ -78,9 +90,21 @@ def test_sentence_catalogue(app: AppTest, sentence: str, needle: str | None) -> 
     assert list(table["token"]) == list(tokens)
 
 
-@pytest.mark.parametrize(("value", "ok"), [("abc", False), (float("nan"), False), (float("inf"), False),
-                                            (float("-inf"), False), ("1e308", True), (1e308, True),
-                                            (-1e308, True), ("", False), (None, False), (True, False)])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("abc", False),
+        (float("nan"), False),
+        (float("inf"), False),
+        (float("-inf"), False),
+        ("1e308", True),
+        (1e308, True),
+        (-1e308, True),
+        ("", False),
+        (None, False),
+        (True, False),
+    ],
+)
 def test_matrix_cell_catalogue(app: AppTest, value: object, ok: bool) -> None:
     good = z_of(fig(app, "weights"))
     edit_cell(app, "W_q", 0, 0, value)
@@ -95,15 +119,18 @@ def test_matrix_cell_catalogue(app: AppTest, value: object, ok: bool) -> None:
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
 
 
-@pytest.mark.parametrize(("source", "seed", "needle"), [
-    ("numpy", "-5", "NumPy's legacy seed must be in 0"),
-    ("torch", "4294967296", "outside the 32-bit range"),
-    ("r", "3000000000", "R's set.seed takes an integer"),
-    ("torch", "twelve", "not a whole number"),
-    ("torch", "1e5", "not a whole number"),
-    ("torch", "-7", None),
-    ("r", "-2147483647", None),
-])
+@pytest.mark.parametrize(
+    ("source", "seed", "needle"),
+    [
+        ("numpy", "-5", "NumPy's legacy seed must be in 0"),
+        ("torch", "4294967296", "outside the 32-bit range"),
+        ("r", "3000000000", "R's set.seed takes an integer"),
+        ("torch", "twelve", "not a whole number"),
+        ("torch", "1e5", "not a whole number"),
+        ("torch", "-7", None),
+        ("r", "-2147483647", None),
+    ],
+)
 def test_seed_catalogue(app: AppTest, source: str, seed: str, needle: str | None) -> None:
     app.selectbox(key="random_source").set_value(source).run()
     good = z_of(fig(app, "weights"))
@@ -114,10 +141,16 @@ def test_seed_catalogue(app: AppTest, source: str, seed: str, needle: str | None
         np.testing.assert_array_equal(z_of(fig(app, "weights")), good)
     else:
         assert errors(app) == ""
-        cfg = dataclasses.replace(LabConfig(), random_source=source, seed=int(seed),
-                                  embedding_init="uniform" if source == "r" else "normal",
-                                  init="uniform" if source == "r" else LabConfig().init)
-        np.testing.assert_allclose(z_of(fig(app, "weights")), run_lab(cfg).attention.heads[0].weights, rtol=1e-6)
+        cfg = dataclasses.replace(
+            LabConfig(),
+            random_source=source,
+            seed=int(seed),
+            embedding_init="uniform" if source == "r" else "normal",
+            init="uniform" if source == "r" else LabConfig().init,
+        )
+        np.testing.assert_allclose(
+            z_of(fig(app, "weights")), run_lab(cfg).attention.heads[0].weights, rtol=1e-6
+        )
 
 
 def test_all_equal_scores_give_uniform_weights(app: AppTest) -> None:
@@ -147,10 +180,17 @@ def test_any_link_parses_to_a_config_or_a_message(params: dict[str, str]) -> Non
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.text(max_size=200), st.binary(max_size=200),
-                 st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-                              lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                              max_leaves=20).map(lambda d: json.dumps({"version": 1, "config": d}, allow_nan=True))))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+            max_leaves=20,
+        ).map(lambda d: json.dumps({"version": 1, "config": d}, allow_nan=True)),
+    )
+)
 def test_any_state_file_gives_a_config_or_a_validation_error(text: str | bytes) -> None:
     try:
         cfg, _extra, _messages = state_from_json(text)
@@ -160,7 +200,11 @@ def test_any_state_file_gives_a_config_or_a_validation_error(text: str | bytes) 
     run_lab(cfg)  # a file that is read at all gives a configuration that runs
 
 
-@given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30), st.binary(max_size=10)))
+@given(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30), st.binary(max_size=10)
+    )
+)
 def test_any_cell_is_a_finite_float_or_refused(value: object) -> None:
     try:
         v = parse_number(value)
@@ -194,8 +238,13 @@ def open_link(params: dict[str, str]) -> AppTest:
 
 def shown_text(at: AppTest) -> str:
     """Every message on the page, as a person reads it (escapes and autolink breakers removed)."""
-    parts = [w.value for w in at.warning] + [c.value for c in at.code] + [e.value for e in at.error] \
-        + [w.value for w in at.sidebar.warning] + [e.value for e in at.sidebar.error]
+    parts = (
+        [w.value for w in at.warning]
+        + [c.value for c in at.code]
+        + [e.value for e in at.error]
+        + [w.value for w in at.sidebar.warning]
+        + [e.value for e in at.sidebar.error]
+    )
     return plain(" ".join(parts)).replace(WORD_JOINER, "")
 
 
@@ -255,7 +304,9 @@ LINKS: list[tuple[dict[str, str], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("params", "needle"), LINKS, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    ("params", "needle"), LINKS, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None
+)
 def test_link_catalogue(params: dict[str, str], needle: str) -> None:
     at = open_link(params)
     assert needle in shown_text(at), shown_text(at)
@@ -279,11 +330,16 @@ STATE_FILES: list[tuple[dict, str]] = [
     ({"edits": [["W_q", 1.0, 0, 1]]}, "row and column must be whole numbers"),
     ({"edits": [["W_q", 99, 0, 1.0]]}, "outside this configuration's matrices: W_q[99, 0]"),
     ({"n_heads": 7}, "7 heads must divide"),
-    ({"n_heads": 2, "d_k": 24, "d_v": 28, "edits": [["W_o", 27, 15, 1.5], ["W_o", 28, 0, 1.0]]}, "W_o[28, 0]"),
+    (
+        {"n_heads": 2, "d_k": 24, "d_v": 28, "edits": [["W_o", 27, 15, 1.5], ["W_o", 28, 0, 1.0]]},
+        "W_o[28, 0]",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("config", "needle"), STATE_FILES, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    ("config", "needle"), STATE_FILES, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None
+)
 def test_state_file_catalogue(config: dict, needle: str) -> None:
     params = {"z": pack({"version": 1, "config": config})}
     at = open_link(params)
@@ -291,10 +347,22 @@ def test_state_file_catalogue(config: dict, needle: str) -> None:
     assert_lab_of(at, params)
 
 
-@pytest.mark.parametrize(("value", "ok"), [
-    ("http://x.org", False), ("a@b.org", False), ("www.x.org", False), ("1,5", False), ("١٢", False),
-    ("1_0", False), ("0x10", False), ("1e999", False), ("<b>1</b>", False), ("−3", True), (" 2.5 ", True),
-])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("http://x.org", False),
+        ("a@b.org", False),
+        ("www.x.org", False),
+        ("1,5", False),
+        ("١٢", False),
+        ("1_0", False),
+        ("0x10", False),
+        ("1e999", False),
+        ("<b>1</b>", False),
+        ("−3", True),
+        (" 2.5 ", True),
+    ],
+)
 def test_more_typed_cells(app: AppTest, value: str, ok: bool) -> None:
     good = z_of(fig(app, "weights"))
     edit_cell(app, "W_q", 0, 0, value)
@@ -302,11 +370,15 @@ def test_more_typed_cells(app: AppTest, value: str, ok: bool) -> None:
     if ok:
         assert errors(app) == ""
         cfg = LabConfig().with_edits({("W_q", 0, 0): parse_number(value)})
-        np.testing.assert_allclose(z_of(fig(app, "weights")), run_lab(cfg).attention.heads[0].weights, rtol=1e-6)
+        np.testing.assert_allclose(
+            z_of(fig(app, "weights")), run_lab(cfg).attention.heads[0].weights, rtol=1e-6
+        )
         return
     message = errors(app).replace(WORD_JOINER, "")
     assert "Not a finite number in W_q[0, 0]" in message, message
-    assert all("](" not in e.value and "<" not in e.value.replace("\\<", "") for e in app.error)  # no link markup
+    assert all(
+        "](" not in e.value and "<" not in e.value.replace("\\<", "") for e in app.error
+    )  # no link markup
     np.testing.assert_array_equal(z_of(fig(app, "weights")), good)
 
 
@@ -344,12 +416,27 @@ def test_values_near_the_float64_limits_are_drawn_as_themselves() -> None:
     """float32 would draw 1e300 as Infinity and 1e-300 as 0: such a matrix travels as float64."""
     z = np.full((80, 80), 0.5)
     z[0, 0], z[1, 1], z[2, 2] = 1e300, -1e300, 1e-300
-    spec = heatmap(z, title="Q", row_labels=[str(i) for i in range(80)], col_labels=[str(i) for i in range(80)],
-                   kind="values")
+    spec = heatmap(
+        z,
+        title="Q",
+        row_labels=[str(i) for i in range(80)],
+        col_labels=[str(i) for i in range(80)],
+        kind="values",
+    )
     np.testing.assert_array_equal(decode(spec["data"][0]["z"]), z)
     plain_z = np.full((80, 80), 0.25)
-    assert spec_dtype(heatmap(plain_z, title="Q", row_labels=[str(i) for i in range(80)],
-                              col_labels=[str(i) for i in range(80)], kind="values")) == "f4"  # still halved
+    assert (
+        spec_dtype(
+            heatmap(
+                plain_z,
+                title="Q",
+                row_labels=[str(i) for i in range(80)],
+                col_labels=[str(i) for i in range(80)],
+                kind="values",
+            )
+        )
+        == "f4"
+    )  # still halved
 
 
 def spec_dtype(spec: dict) -> str:
@@ -368,12 +455,16 @@ def test_huge_values_in_a_large_matrix_reach_the_app_finite() -> None:
     np.testing.assert_array_equal(q, expected)
 
 
-@pytest.mark.parametrize("change", [
-    lambda at: at.number_input(key="d_k").set_value(12).run(),
-    lambda at: at.number_input(key="d_model").set_value(8).run(),
-    lambda at: at.text_input(key="sentence").set_value("a b c").run(),
-    lambda at: at.selectbox(key="n_heads").set_value(2).run(),
-], ids=["d_k", "d_model", "sentence", "heads"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda at: at.number_input(key="d_k").set_value(12).run(),
+        lambda at: at.number_input(key="d_model").set_value(8).run(),
+        lambda at: at.text_input(key="sentence").set_value("a b c").run(),
+        lambda at: at.selectbox(key="n_heads").set_value(2).run(),
+    ],
+    ids=["d_k", "d_model", "sentence", "heads"],
+)
 def test_show_the_change_survives_a_shape_change(app: AppTest, change) -> None:
     edit_cell(app, "embeddings", 0, 0, "0.5")
     edit_cell(app, "W_q", 1, 1, "2.0")
@@ -391,8 +482,10 @@ def test_show_the_change_survives_a_shape_change(app: AppTest, change) -> None:
 
 # --------------------------------------------------------------------------- every state can be shared
 def query_of(at: AppTest) -> dict[str, str]:
-    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
-            for k in at.query_params}
+    return {
+        k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+        for k in at.query_params
+    }
 
 
 def test_a_thousand_edits_come_back_from_the_address_bar_bit_for_bit() -> None:

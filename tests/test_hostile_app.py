@@ -29,16 +29,23 @@ ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["1e999", "-0", "٣", "١٢", "1_6", "0x10", "1,5", " 2 ", "+4", "−3", "²", "4.0", "1e-320"]),
+    st.sampled_from(
+        ["1e999", "-0", "٣", "١٢", "1_6", "0x10", "1,5", " 2 ", "+4", "−3", "²", "4.0", "1e-320"]
+    ),
 )
 CHOICES = st.sampled_from(sorted({c for spec in SETTINGS.values() for c in spec.choices}))
-CELL = st.tuples(st.sampled_from(EDITABLE + ("W_x", "")), st.integers(0, 40), st.integers(0, 40),
-                 st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e300, -1e200, 5e-324])))
+CELL = st.tuples(
+    st.sampled_from(EDITABLE + ("W_x", "")),
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e300, -1e200, 5e-324])),
+)
 EDITS = st.lists(CELL, max_size=8).map(lambda cells: ",".join(f"{m}:{r}:{c}:{v!r}" for m, r, c, v in cells))
 LINK_VALUES = st.one_of(ANY_TEXT, NUMBERS, CHOICES, st.sampled_from(["0", "1"]))
 LINKS = st.dictionaries(
     st.one_of(st.sampled_from(sorted(QUERY_KEYS.values()) + ["preset", "step", "e"]), ANY_TEXT.filter(bool)),
-    LINK_VALUES, max_size=10,
+    LINK_VALUES,
+    max_size=10,
 ).flatmap(lambda d: st.one_of(st.just(d), EDITS.map(lambda e: {**d, "e": e})))
 
 JSON_VALUES = st.recursive(
@@ -50,25 +57,31 @@ JSON_EDIT = st.one_of(
     st.tuples(st.sampled_from(EDITABLE), st.integers(-2, 40), st.integers(-2, 40), st.floats()).map(list),
     JSON_VALUES,
 )
-STATE_FILES = st.fixed_dictionaries({}, optional={
-    **{name: JSON_VALUES for name in QUERY_KEYS},
-    "preset": st.one_of(st.sampled_from(["r_vignette", "numpy_seed", "nope"]), JSON_VALUES),
-    "edits": st.one_of(st.lists(JSON_EDIT, max_size=8), JSON_VALUES),
-})
+STATE_FILES = st.fixed_dictionaries(
+    {},
+    optional={
+        **{name: JSON_VALUES for name in QUERY_KEYS},
+        "preset": st.one_of(st.sampled_from(["r_vignette", "numpy_seed", "nope"]), JSON_VALUES),
+        "edits": st.one_of(st.lists(JSON_EDIT, max_size=8), JSON_VALUES),
+    },
+)
 
 
 def check_lab(at: AppTest, params: dict[str, str]) -> None:
     assert not at.exception, (params, [e.value for e in at.exception])
     expected_cfg, _ = config_from_query(params)
     expected = run_lab(expected_cfg).attention.heads[0].weights
-    np.testing.assert_allclose(z_of(fig(at, "weights")), expected, rtol=1e-6, atol=0)  # the parser's config, drawn
+    np.testing.assert_allclose(
+        z_of(fig(at, "weights")), expected, rtol=1e-6, atol=0
+    )  # the parser's config, drawn
     edit_cell(at, "W_q", 0, 0, "0.5")  # and the editors hold it: a person can go on working
     assert not at.exception, (params, [e.value for e in at.exception])
     assert ("W_q", 0, 0) in at.session_state["edits"]
 
 
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.data_too_large])
+SLOW = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @SLOW

@@ -96,5 +96,9 @@ def test_cap_messages() -> None:
     assert cap_messages(["a", "b", "a"]) == ["a (× 2)", "b"]
     many = [f"m{i}" for i in range(20)]
     assert cap_messages(many, 3) == ["m0", "m1", "m2", "… and 17 more message(s) about this link or file"]
-    assert cap_messages([*cap_messages(many, 3), "x"], 3) == ["m0", "m1", "m2",
-                                                             "… and 18 more message(s) about this link or file"]
+    assert cap_messages([*cap_messages(many, 3), "x"], 3) == [
+        "m0",
+        "m1",
+        "m2",
+        "… and 18 more message(s) about this link or file",
+    ]

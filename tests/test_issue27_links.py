@@ -15,10 +15,13 @@ from tests.test_hostile import open_link
 from tests.test_real_model_page import _unavailable
 
 MODELS = st.sampled_from(["all-MiniLM-L6-v2", "SmolLM2-135M", "", "all-MiniLM-L6-v2:"])
-NUMBERS = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6),
-                    st.sampled_from(["0", "5", "11", "²", "١", "①", "１", "0x1", "1.0", "-1", "+2", " 3", "9" * 30]))
+NUMBERS = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6),
+    st.sampled_from(["0", "5", "11", "²", "١", "①", "１", "0x1", "1.0", "-1", "+2", " 3", "9" * 30]),
+)
 RH = st.tuples(MODELS, NUMBERS, NUMBERS, st.integers(0, 2)).map(
-    lambda t: ":".join([t[0], t[1], t[2]] + ["1"] * t[3]))  # extra ":1" parts: repeated separators
+    lambda t: ":".join([t[0], t[1], t[2]] + ["1"] * t[3])
+)  # extra ":1" parts: repeated separators
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -34,8 +37,11 @@ def test_any_real_head_link_opens_a_lab(rh: str) -> None:
         assert not at.session_state["given"]
         return
     model, layer, head = rh.split(":")  # loaded: exactly the head written, in ASCII digits
-    assert (loaded.model, str(loaded.layer), str(loaded.head)) == (model, layer.strip().lstrip("+"),
-                                                                  head.strip().lstrip("+"))
+    assert (loaded.model, str(loaded.layer), str(loaded.head)) == (
+        model,
+        layer.strip().lstrip("+"),
+        head.strip().lstrip("+"),
+    )
     assert layer.strip().lstrip("+").isascii() and head.strip().lstrip("+").isascii()
 
 

@@ -36,10 +36,13 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Callable[[]
     seen: dict[str, Callable[[], object]] = {}
     original = MediaFileManager.add_deferred
 
-    def add_deferred(self: MediaFileManager, data_callable: Callable[[], object], *args: object, **kw: object) -> str:
+    def add_deferred(
+        self: MediaFileManager, data_callable: Callable[[], object], *args: object, **kw: object
+    ) -> str:
         file_id = original(self, data_callable, *args, **kw)
         seen[file_id] = data_callable
         return file_id
+
     monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     yield seen
 
@@ -56,19 +59,29 @@ def open_exports(at: AppTest) -> AppTest:
 
 
 def address(at: AppTest) -> dict[str, str]:
-    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
-            for k in at.query_params}
+    return {
+        k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+        for k in at.query_params
+    }
 
 
 def shown(at: AppTest) -> str:
-    return plain(" ".join([w.value for w in at.warning] + [c.value for c in at.code] + [e.value for e in at.error]
-                          + [i.value for i in at.info]))
+    return plain(
+        " ".join(
+            [w.value for w in at.warning]
+            + [c.value for c in at.code]
+            + [e.value for e in at.error]
+            + [i.value for i in at.info]
+        )
+    )
 
 
 def import_file(text: str | bytes) -> AppTest:
     at = open_exports(open_link({}))
     (box,) = at.file_uploader
-    box.set_value(("state.json", text if isinstance(text, bytes) else text.encode(), "application/json")).run()
+    box.set_value(
+        ("state.json", text if isinstance(text, bytes) else text.encode(), "application/json")
+    ).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -83,12 +96,16 @@ def open_head(page: str, button: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize(("page", "button", "available"), [
-    ("pages/real_model.py", "rm_open", pretrained.is_available),
-    ("pages/language_model.py", "lm_open", smollm2.is_available),
-])
+@pytest.mark.parametrize(
+    ("page", "button", "available"),
+    [
+        ("pages/real_model.py", "rm_open", pretrained.is_available),
+        ("pages/language_model.py", "lm_open", smollm2.is_available),
+    ],
+)
 def test_a_real_head_has_a_state_file_and_a_link_that_bring_it_back(
-        downloads: dict, page: str, button: str, available: Callable[[], bool]) -> None:
+    downloads: dict, page: str, button: str, available: Callable[[], bool]
+) -> None:
     if not available():
         _unavailable(f"the model for {page} is not installed")
     at = open_head(page, button)
@@ -105,7 +122,10 @@ def test_a_real_head_has_a_state_file_and_a_link_that_bring_it_back(
     assert ["W_q", 1, 2, 0.75] in doc["config"]["edits"]
 
     imported = import_file(text)
-    assert imported.session_state["given"] and imported.session_state["real_head"] == at.session_state["real_head"]
+    assert (
+        imported.session_state["given"]
+        and imported.session_state["real_head"] == at.session_state["real_head"]
+    )
     np.testing.assert_array_equal(z_of(fig(imported, "weights")), expected)  # to the last digit
     assert imported.session_state["edits"] == at.session_state["edits"]
 
@@ -119,9 +139,16 @@ def test_a_real_head_has_a_state_file_and_a_link_that_bring_it_back(
     assert link_codes  # the export panel shows the link too
 
 
-@pytest.mark.parametrize(("version", "named"), [(999, "version 999"), ("two", 'version "two"'),
-                                                (None, "version null"), (2.5, "version 2.5"),
-                                                (True, "version true")])
+@pytest.mark.parametrize(
+    ("version", "named"),
+    [
+        (999, "version 999"),
+        ("two", 'version "two"'),
+        (None, "version null"),
+        (2.5, "version 2.5"),
+        (True, "version true"),
+    ],
+)
 def test_a_state_file_of_another_version_is_refused_naming_it(version: object, named: str) -> None:
     good = json.loads(run_lab_state())
     doc = {**good, "version": version}

@@ -47,8 +47,9 @@ def _imports() -> dict[str, set[str]]:
                 for _ in range(max(node.level - 1, 0)):
                     base = base.rsplit(".", 1)[0]
                 target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
-                private = [a.name for a in node.names
-                           if a.name.startswith("_") and not a.name.startswith("__")]
+                private = [
+                    a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")
+                ]
                 assert not private, f"{name} imports private {private} from {target}"
                 deps.add(target)
         graph[name] = deps
@@ -68,6 +69,7 @@ def test_no_private_imports_and_no_import_loop() -> None:
                 if reaches(d, goal, seen):
                     return True
         return False
+
     loops = [m for m in core if m != "attention_core" and reaches(m, m, set())]
     assert not loops, f"import loops through {sorted(loops)}"
     assert "attention_core.attention" not in graph["attention_core.gqa"]
@@ -77,17 +79,20 @@ def test_the_options_travel_whole_from_the_lab_to_the_script() -> None:
     cfg = dataclasses.replace(LabConfig(), n_heads=4, n_kv_heads=2, positions="rope", window=3, causal=True)
     trace = run_lab(cfg)
     opts = trace.attention.options
-    assert opts == AttentionOptions(scale=trace.attention.heads[0].scale, causal=True, window=3,
-                                    rope_base=cfg.rope_base)
+    assert opts == AttentionOptions(
+        scale=trace.attention.heads[0].scale, causal=True, window=3, rope_base=cfg.rope_base
+    )
     assert all(h.options is opts for h in trace.attention.heads)
     written = script_inputs(trace)["options"]
     assert written == opts.to_dict() and AttentionOptions.from_dict(written) == opts
 
 
 def test_lab_run_draws_the_shapes_plan_decides() -> None:
-    for cfg in (LabConfig(),
-                dataclasses.replace(LabConfig(), n_heads=4, n_kv_heads=2, cross_sentence="a b c"),
-                dataclasses.replace(LabConfig(), projections=False, n_heads=2)):
+    for cfg in (
+        LabConfig(),
+        dataclasses.replace(LabConfig(), n_heads=4, n_kv_heads=2, cross_sentence="a b c"),
+        dataclasses.replace(LabConfig(), projections=False, n_heads=2),
+    ):
         trace = run_lab(cfg)
         shapes = matrix_shapes(cfg)
         assert shapes == plan(cfg).shapes
@@ -153,16 +158,22 @@ CALLS: list[tuple[str, Callable[[object], object]]] = [
     ("learn.train lr", lambda v: learn.train(PROBLEM, 1, lr=v)),
     ("learn.train steps", lambda v: learn.train(PROBLEM, v)),
     ("learn.learn_step lr", lambda v: learn.learn_step(PROBLEM, learn.start(PROBLEM), lr=v)),
-    ("learn.make_problem start_scale",
-     lambda v: learn.make_problem(learn.LEARN_CONFIG, "previous", start_scale=v)),
+    (
+        "learn.make_problem start_scale",
+        lambda v: learn.make_problem(learn.LEARN_CONFIG, "previous", start_scale=v),
+    ),
     ("AttentionOptions scale", lambda v: AttentionOptions(scale=v)),
     ("AttentionOptions window", lambda v: AttentionOptions(window=v)),
     ("run_lab d_model", lambda v: run_lab(dataclasses.replace(LabConfig(), d_model=v))),
-    ("run_lab scale_value",
-     lambda v: run_lab(dataclasses.replace(LabConfig(), scale_mode="custom", scale_value=v))),
+    (
+        "run_lab scale_value",
+        lambda v: run_lab(dataclasses.replace(LabConfig(), scale_mode="custom", scale_value=v)),
+    ),
     ("r_compute_weights", lambda v: ac.r_compute_weights(np.full((2, 4), v))),
-    ("a matrix of booleans",
-     lambda v: ac.scaled_dot_product_attention(np.full((2, 2), v), Q[:2, :2], Q[:2, :2])),
+    (
+        "a matrix of booleans",
+        lambda v: ac.scaled_dot_product_attention(np.full((2, 2), v), Q[:2, :2], Q[:2, :2]),
+    ),
 ]
 
 

@@ -22,8 +22,16 @@ def test_default_config_is_the_pytorch_sentence() -> None:
 
 
 def test_draw_order_embedding_then_weights() -> None:
-    cfg = LabConfig(random_source="torch", seed=7, d_model=4, d_k=3, d_v=2, sentence="a b a",
-                    draw_order="table_first", init="uniform")
+    cfg = LabConfig(
+        random_source="torch",
+        seed=7,
+        d_model=4,
+        d_k=3,
+        d_v=2,
+        sentence="a b a",
+        draw_order="table_first",
+        init="uniform",
+    )
     t = run_lab(cfg)
     g = TorchGenerator(7)
     table = g.randn(2, 4)  # vocabulary {a, b}
@@ -151,9 +159,21 @@ def test_cross_sentence_shares_vocabulary() -> None:
     st.sampled_from([1, 2]),
     st.booleans(),
 )
-def test_random_configs_give_finite_weights(sentence: str, source: str, seed: int, heads: int, causal: bool) -> None:
-    cfg = LabConfig(sentence=sentence, random_source=source, seed=seed, n_heads=heads, causal=causal,
-                    d_model=4, d_k=4, d_v=4, init="uniform", embedding_init="uniform")
+def test_random_configs_give_finite_weights(
+    sentence: str, source: str, seed: int, heads: int, causal: bool
+) -> None:
+    cfg = LabConfig(
+        sentence=sentence,
+        random_source=source,
+        seed=seed,
+        n_heads=heads,
+        causal=causal,
+        d_model=4,
+        d_k=4,
+        d_v=4,
+        init="uniform",
+        embedding_init="uniform",
+    )
     try:
         t = run_lab(cfg)
     except ValidationError as exc:
@@ -170,14 +190,24 @@ def test_given_matrices_and_biases_replace_the_draws() -> None:
     b_q, b_k, b_v = rs.randn(2), rs.randn(2), rs.randn(3)
     X = rs.randn(3, 4)
     as_rows = lambda m: tuple(tuple(float(v) for v in r) for r in np.atleast_2d(m))
-    cfg = LabConfig(sentence="a b c", embedding="manual", manual_embeddings=as_rows(X), d_model=4, d_k=2, d_v=3,
-                    given=tuple((n, as_rows(m)) for n, m in
-                                (("W_q", W_q), ("W_k", W_k), ("W_v", W_v), ("b_q", b_q), ("b_k", b_k), ("b_v", b_v))))
+    cfg = LabConfig(
+        sentence="a b c",
+        embedding="manual",
+        manual_embeddings=as_rows(X),
+        d_model=4,
+        d_k=2,
+        d_v=3,
+        given=tuple(
+            (n, as_rows(m))
+            for n, m in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v), ("b_q", b_q), ("b_k", b_k), ("b_v", b_v))
+        ),
+    )
     t = run_lab(cfg)
     h = t.attention.heads[0]
     np.testing.assert_allclose(h.Q, X @ W_q + b_q)
     np.testing.assert_allclose(h.V, X @ W_v + b_v)
     from attention_core import softmax
+
     np.testing.assert_allclose(h.weights, softmax((X @ W_q + b_q) @ (X @ W_k + b_k).T / np.sqrt(2)))
     edited = run_lab(cfg.with_edits({("b_q", 0, 1): 3.0}))
     assert edited.attention.heads[0].Q[0, 1] == pytest.approx((X @ W_q)[0, 1] + 3.0)

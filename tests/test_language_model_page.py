@@ -43,7 +43,8 @@ def main_script(tmp_path: Path) -> Path:
         "st.set_page_config(page_title='Attention lab', layout='wide')\n"
         "st.navigation([st.Page('pages/playground.py', title='Playground', default=True),\n"
         f"               st.Page({PAGE!r}, title='Language model')]).run()\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return script
 
 
@@ -85,9 +86,13 @@ def test_page_shows_the_models_numbers(main_script: Path, model: None) -> None:
     at.selectbox(key=lm.HEAD).set_value(4).run()
     assert_clean(at)
     assert "Query head 4 reads key/value head 1, which it shares with query heads 3, 5" in at.text[1].value
-    np.testing.assert_allclose(decode(fig(at, "layer 23, head 4")["data"][0]["z"]), r.attentions[23, 4], atol=1e-7)
-    assert at.query_params["lm_prompt"] == [smollm2.EXAMPLE_PROMPT] or \
-        at.query_params["lm_prompt"] == smollm2.EXAMPLE_PROMPT
+    np.testing.assert_allclose(
+        decode(fig(at, "layer 23, head 4")["data"][0]["z"]), r.attentions[23, 4], atol=1e-7
+    )
+    assert (
+        at.query_params["lm_prompt"] == [smollm2.EXAMPLE_PROMPT]
+        or at.query_params["lm_prompt"] == smollm2.EXAMPLE_PROMPT
+    )
 
 
 def test_the_example_knocks_out_three_heads_and_flips_the_answer(main_script: Path, model: None) -> None:
@@ -171,8 +176,11 @@ def test_continue_the_text_adds_one_row_per_step(main_script: Path, model: None)
     at.button(key="lm_next").click().run()
     assert_clean(at)
     ids = smollm2.continue_greedy(smollm2.encode("The capital of France is").ids, 2)
-    assert any(t.value.startswith("Generated: ") and t.value.endswith(smollm2.load_default().tokenizer.decode(ids[n:]))
-               for t in at.text)
+    assert any(
+        t.value.startswith("Generated: ")
+        and t.value.endswith(smollm2.load_default().tokenizer.decode(ids[n:]))
+        for t in at.text
+    )
     z = decode(fig(at, "layer 0, head 0 over the continued text (2 new)")["data"][0]["z"])
     assert z.shape == (n + 2, n + 2)
     np.testing.assert_allclose(z, smollm2.run_ids(ids).attentions[0, 0], atol=1e-7)
@@ -208,7 +216,9 @@ def test_grid_thumbnails_keep_the_largest_weight_of_each_block() -> None:
 
 
 # ---------------------------------------------------------------------------- without the model
-def test_without_the_model_the_page_shows_the_command(main_script: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_model_the_page_shows_the_command(
+    main_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(smollm2, "locate_gguf", lambda: None)
     at = open_page(main_script)
     assert not at.exception and not at.error

@@ -20,9 +20,9 @@ from attention_core.learn import (
     to_config,
     train,
 )
-from attention_core.positions import sinusoidal_positions
 from attention_core.losses import output_squared_error, weights_cross_entropy
 from attention_core.optim import adam_init, adam_step, gd_step
+from attention_core.positions import sinusoidal_positions
 from attention_core.serialize import MAX_QUERY_CHARS, config_from_query, config_to_query
 
 FIXTURE = Path(__file__).parent / "fixtures" / "backward_reference.npz"
@@ -142,7 +142,9 @@ STEPS = 300
 @pytest.mark.parametrize("task", ["previous", "same_word", "first", "painted", "output"])
 @pytest.mark.parametrize("optimiser", ["adam", "gd"])
 def test_each_task_is_learned(task: str, optimiser: str) -> None:
-    painted = [(0, 0), (1, 0), (2, 2), (3, 1), (4, 4), (5, 0), (5, 4), (6, 6), (7, 3)] if task == "painted" else ()
+    painted = (
+        [(0, 0), (1, 0), (2, 2), (3, 1), (4, 4), (5, 0), (5, 4), (6, 6), (7, 3)] if task == "painted" else ()
+    )
     problem = make_problem(LEARN_CONFIG, task, painted=painted)
     before = start(problem)
     assert not pattern_reached(before.now.trace.weights, problem.pattern).all()  # not there at the start

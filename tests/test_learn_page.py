@@ -1,4 +1,5 @@
-"""The Learn page in AppTest: step, run to the end, gradients drawn, painting, presentation, Playground link."""
+"""The Learn page in AppTest: step, run to the end, gradients drawn, painting, presentation,
+Playground link."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attention_core.serialize import config_from_query
 from attention_core import run_lab
 from attention_core.learn import LEARN_CONFIG, make_problem, train
+from attention_core.serialize import config_from_query
 from tests.plotly_json import decode
 from tests.plotly_json import figures as charts
 
@@ -49,8 +50,14 @@ def test_page_starts_at_step_zero_with_every_figure(at: AppTest) -> None:
     assert metric(at, "step") == "0 / 300"
     assert metric(at, "every row's largest weight on target") == "not yet"
     titles = set(charts(at))
-    assert {"loss (cross-entropy)", "weights at step 0", "target pattern", "dL/dW_Q at step 0",
-            "dL/dW_K at step 0", "dL/dW_V at step 0"} <= titles
+    assert {
+        "loss (cross-entropy)",
+        "weights at step 0",
+        "target pattern",
+        "dL/dW_Q at step 0",
+        "dL/dW_K at step 0",
+        "dL/dW_V at step 0",
+    } <= titles
 
 
 def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
@@ -59,7 +66,9 @@ def test_step_moves_the_weights_by_one_optimiser_step(at: AppTest) -> None:
     expected = train(make_problem(LEARN_CONFIG, "previous"), 1)
     np.testing.assert_array_equal(chart_z(charts(at)["weights at step 1"]), expected.now.trace.weights)
     for name, title in (("W_q", "dL/dW_Q"), ("W_k", "dL/dW_K"), ("W_v", "dL/dW_V")):
-        np.testing.assert_array_equal(chart_z(charts(at)[f"{title} at step 1"]), expected.now.param_grads()[name])
+        np.testing.assert_array_equal(
+            chart_z(charts(at)[f"{title} at step 1"]), expected.now.param_grads()[name]
+        )
 
 
 def test_run_reaches_the_previous_token_diagonal(at: AppTest) -> None:
@@ -163,7 +172,8 @@ def app_with_learn(tmp_path: Path) -> AppTest:
     (tmp_path / "app.py").write_text(
         "import streamlit as st\n"
         "st.navigation([st.Page('pages/playground.py', title='Playground', default=True),\n"
-        "               st.Page('pages/learn.py', title='Learn')]).run()\n")
+        "               st.Page('pages/learn.py', title='Learn')]).run()\n"
+    )
     app = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60).run()
     return app.switch_page("pages/learn.py").run()
 

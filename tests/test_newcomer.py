@@ -34,11 +34,16 @@ def captions(at: AppTest) -> str:
     return plain(" ".join(c.value for c in at.caption))
 
 
-@pytest.mark.parametrize(("path", "intro"), [(None, "playground"),
-                                             ("pages/pytorch_notebook.py", "walkthrough"),
-                                             ("pages/fast_attention.py", "fast_attention"),
-                                             ("pages/real_model.py", "real_model"),
-                                             ("pages/language_model.py", "language_model")])
+@pytest.mark.parametrize(
+    ("path", "intro"),
+    [
+        (None, "playground"),
+        ("pages/pytorch_notebook.py", "walkthrough"),
+        ("pages/fast_attention.py", "fast_attention"),
+        ("pages/real_model.py", "real_model"),
+        ("pages/language_model.py", "language_model"),
+    ],
+)
 def test_each_page_says_what_it_shows_and_what_to_try(path: str | None, intro: str) -> None:
     at = page(path)
     assert INTROS[intro] in captions(at)
@@ -77,8 +82,11 @@ def test_a_split_contraction_is_pointed_out_and_can_be_kept_whole() -> None:
     link = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert link["kc"] == "1"
     again = page(**link)
-    assert run_lab(LabConfig(sentence="I didn't know", keep_contractions=True)).tokens_q.tokens == \
-        ("I", "didn't", "know")
+    assert run_lab(LabConfig(sentence="I didn't know", keep_contractions=True)).tokens_q.tokens == (
+        "I",
+        "didn't",
+        "know",
+    )
     assert again.checkbox(key="keep_contractions").value is True
 
 

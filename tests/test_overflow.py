@@ -49,8 +49,9 @@ def open_link(params: dict[str, str]) -> AppTest:
 def _printed(values: list) -> np.ndarray:
     """The script's JSON rows as floats: null (masked) as NaN, "+inf"/"-inf" (overflow) as ±inf."""
     conv = {None: np.nan, "+inf": np.inf, "-inf": -np.inf}
-    return np.array([[conv[v] if v is None or isinstance(v, str) else v for v in row] for row in values],
-                    dtype=np.float64)
+    return np.array(
+        [[conv[v] if v is None or isinstance(v, str) else v for v in row] for row in values], dtype=np.float64
+    )
 
 
 @pytest.mark.parametrize("name", sorted(LINKS))
@@ -62,8 +63,9 @@ def test_exported_script_prints_the_apps_numbers_at_overflow(tmp_path: Path, nam
     assert not np.all(np.isfinite(head.scaled_scores)), "the link must overflow a score"
     script = tmp_path / "attention_lab.py"
     script.write_text(python_script(trace))
-    out = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60, check=True
+    )
     printed = json.loads(out.stdout)
     ours = matrices(trace)
     for key, values in printed.items():
@@ -75,8 +77,9 @@ def test_exported_script_prints_the_apps_numbers_at_overflow(tmp_path: Path, nam
         assert not np.isnan(got[~np.isnan(expected)]).any(), f"{key}: the script printed nan"
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=key)
     np.testing.assert_array_equal(_printed(printed["weights"]), head.weights)  # bit for bit
-    human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                           check=True)
+    human = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "nan" not in human.stdout and "inf = overflow" in human.stdout
 
 

@@ -26,9 +26,17 @@ from attention_core import ValidationError
 from ui.palettes import PALETTES, Colorscale, colorscales
 
 SAMPLES = 65  # odd: the centre of a diverging scale is a sample
-VISIONS = {"normal": None, **{name: {"name": "sRGB1+CVD", "cvd_type": kind, "severity": 100}
-                              for name, kind in (("deuteranopia", "deuteranomaly"), ("protanopia", "protanomaly"),
-                                                 ("tritanopia", "tritanomaly"))}}
+VISIONS = {
+    "normal": None,
+    **{
+        name: {"name": "sRGB1+CVD", "cvd_type": kind, "severity": 100}
+        for name, kind in (
+            ("deuteranopia", "deuteranomaly"),
+            ("protanopia", "protanomaly"),
+            ("tritanopia", "tritanomaly"),
+        )
+    },
+}
 SEQUENTIAL_ENDS, DIVERGING_ENDS, DIVERGING_CENTRE_TO_END = 60.0, 30.0, 40.0
 
 
@@ -64,7 +72,9 @@ def test_sequential_scale_is_monotone_in_lightness_and_its_ends_far_apart(palett
     jab = seen(colorscales(palette)[0], VISIONS[vision])
     steps = np.diff(jab[:, 0])
     assert (steps > 0).all() or (steps < 0).all(), f"{palette} under {vision}: J' steps {steps.round(2)}"
-    assert delta_e(jab[0], jab[-1]) >= SEQUENTIAL_ENDS, f"{palette} under {vision}: {delta_e(jab[0], jab[-1]):.1f}"
+    assert delta_e(jab[0], jab[-1]) >= SEQUENTIAL_ENDS, (
+        f"{palette} under {vision}: {delta_e(jab[0], jab[-1]):.1f}"
+    )
 
 
 @pytest.mark.parametrize("vision", VISIONS)
@@ -76,7 +86,8 @@ def test_diverging_scale_darkens_outwards_and_keeps_its_signs_apart(palette: str
 def test_the_check_refuses_rdbu_under_protanopia() -> None:
     """The usual red–blue scale: its signs merge for a protanope (the reason it is not used)."""
     assert diverging_failures(get_colorscale("RdBu_r"), VISIONS["protanopia"]) == [
-        "the two signs only ΔE' 24.1 apart"]
+        "the two signs only ΔE' 24.1 apart"
+    ]
     assert diverging_failures(get_colorscale("RdBu_r"), VISIONS["normal"]) == []
 
 

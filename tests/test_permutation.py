@@ -17,15 +17,25 @@ SENTENCE = "the cat sat on the mat because it was tired"
 
 @settings(max_examples=30, deadline=None)
 @given(st.permutations(list(range(10))), st.sampled_from(["random", "one_hot"]), st.sampled_from([1, 2]))
-def test_without_positions_the_weights_permute_with_the_words(perm: list[int], embedding: str, heads: int) -> None:
+def test_without_positions_the_weights_permute_with_the_words(
+    perm: list[int], embedding: str, heads: int
+) -> None:
     trace = run_lab(LabConfig(sentence=SENTENCE, embedding=embedding, d_model=16, n_heads=heads))
     other, expected, deviation = shuffle(trace, np.array(perm))
     assert deviation < 1e-12
     np.testing.assert_allclose(other.attention.heads[0].weights, expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("options", [{"positions": "sinusoidal"}, {"positions": "learned"}, {"positions": "rope"},
-                                     {"causal": True}, {"positions": "alibi", "n_heads": 2}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"positions": "sinusoidal"},
+        {"positions": "learned"},
+        {"positions": "rope"},
+        {"causal": True},
+        {"positions": "alibi", "n_heads": 2},
+    ],
+)
 def test_positions_or_a_mask_make_order_visible(options: dict) -> None:
     trace = run_lab(dataclasses.replace(LabConfig(sentence=SENTENCE), **options))
     _, _, deviation = shuffle(trace, np.array([9, 3, 0, 7, 1, 8, 2, 6, 4, 5]))

@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def tolerance(decimals: int) -> float:
     """Half a unit in the last printed digit; at least 1e-4 for 4-digit float32 prints
     (some torch values sit on a rounding boundary)."""
-    return 1e-4 if decimals == 4 else 0.5 * 10.0 ** -decimals + 1e-12
+    return 1e-4 if decimals == 4 else 0.5 * 10.0**-decimals + 1e-12
 
 
 def printed(p: Preset, name: str) -> np.ndarray:
@@ -33,8 +33,15 @@ def test_numpy_notebook_every_printed_number() -> None:
     p = PRESETS["numpy_notebook"]
     t = p.trace()
     head = t.attention.heads[0]
-    got = {"W_q": t.W_q, "Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
-           "weights": head.weights, "output": t.attention.output}
+    got = {
+        "W_q": t.W_q,
+        "Q": head.Q,
+        "K": head.K,
+        "V": head.V,
+        "scores": head.scores,
+        "weights": head.weights,
+        "output": t.attention.output,
+    }
     assert set(got) == set(p.printed)
     for name, value in got.items():
         spec = p.printed[name]

@@ -39,8 +39,13 @@ def _unavailable(reason: str) -> None:
 
 # ============================================================================ erf, GELU, LayerNorm
 def test_erf_matches_math_erf_to_an_ulp() -> None:
-    x = np.concatenate([np.linspace(-7, 7, 200_001), [0.0, -0.0, 1e-300, -1e-300, 5.9, 6.0, 6.0001, 30.0, -1e308],
-                        np.random.default_rng(0).normal(0, 2, 10_000)])
+    x = np.concatenate(
+        [
+            np.linspace(-7, 7, 200_001),
+            [0.0, -0.0, 1e-300, -1e-300, 5.9, 6.0, 6.0001, 30.0, -1e308],
+            np.random.default_rng(0).normal(0, 2, 10_000),
+        ]
+    )
     exact = np.array([math.erf(v) for v in x])
     got = bert.erf(x)
     assert np.max(np.abs(got - exact)) <= 2.3e-16
@@ -69,8 +74,30 @@ def test_layer_norm() -> None:
 
 
 # ============================================================================ WordPiece on a small vocabulary
-SMALL_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "aff", "##a", "a", "b",
-               "##b", ",", ".", "the", "cafe", "我", "x" * 100, "[", "]", "mask"]
+SMALL_VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "un",
+    "##aff",
+    "##able",
+    "aff",
+    "##a",
+    "a",
+    "b",
+    "##b",
+    ",",
+    ".",
+    "the",
+    "cafe",
+    "我",
+    "x" * 100,
+    "[",
+    "]",
+    "mask",
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +105,24 @@ def small() -> WordPiece:
     return WordPiece(SMALL_VOCAB)
 
 
-@pytest.mark.parametrize("text, tokens", [
-    ("unaffable", ["un", "##aff", "##able"]),          # greedy longest match first
-    ("UnAffable,the.", ["un", "##aff", "##able", ",", "the", "."]),  # lowercase, punctuation split
-    ("unaffablez", ["[UNK]"]),                           # cannot be covered: the whole word is [UNK]
-    ("Café", ["cafe"]),                                  # NFD, accents stripped
-    ("我你", ["我", "[UNK]"]),                            # each CJK ideograph is a word
-    ("x" * 100, ["x" * 100]), ("x" * 101, ["[UNK]"]),  # 100 characters per word at most
-    ("a\u200bb", ["a", "##b"]),                          # format characters dropped, not spaces
-    ("a\u00a0b", ["a", "b"]),                            # no-break space is whitespace
-    ("the [MASK].", ["the", "[MASK]", "."]),            # special tokens typed verbatim stay whole
-    ("[mask]", ["[", "mask", "]"]),                      # ... but only as written
-    ("", []), (" \t\n ", []),
-])
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("unaffable", ["un", "##aff", "##able"]),  # greedy longest match first
+        ("UnAffable,the.", ["un", "##aff", "##able", ",", "the", "."]),  # lowercase, punctuation split
+        ("unaffablez", ["[UNK]"]),  # cannot be covered: the whole word is [UNK]
+        ("Café", ["cafe"]),  # NFD, accents stripped
+        ("我你", ["我", "[UNK]"]),  # each CJK ideograph is a word
+        ("x" * 100, ["x" * 100]),
+        ("x" * 101, ["[UNK]"]),  # 100 characters per word at most
+        ("a\u200bb", ["a", "##b"]),  # format characters dropped, not spaces
+        ("a\u00a0b", ["a", "b"]),  # no-break space is whitespace
+        ("the [MASK].", ["the", "[MASK]", "."]),  # special tokens typed verbatim stay whole
+        ("[mask]", ["[", "mask", "]"]),  # ... but only as written
+        ("", []),
+        (" \t\n ", []),
+    ],
+)
 def test_wordpiece_rules(small: WordPiece, text: str, tokens: list[str]) -> None:
     assert small.tokenize(text) == tokens
     enc = small.encode(text)
@@ -110,8 +142,10 @@ def test_unicode_tables_match_the_recorded_tokenizers_behaviour() -> None:
     """The code points where tokenizers disagrees with unicodedata, as the fixture script found them."""
     doc = json.loads((FIXTURES / "minilm_reference.json").read_text(encoding="utf-8"))["unicode"]
     if doc["unidata_version"] != unicodedata.unidata_version:
-        pytest.skip(f"tables recorded with Unicode {doc['unidata_version']}, this Python has "
-                    f"{unicodedata.unidata_version}")
+        pytest.skip(
+            f"tables recorded with Unicode {doc['unidata_version']}, this Python has "
+            f"{unicodedata.unidata_version}"
+        )
 
     def ranges(table: tuple) -> list[list[int]]:
         return [[lo, hi] for lo, hi, *_ in table]
@@ -123,16 +157,42 @@ def test_unicode_tables_match_the_recorded_tokenizers_behaviour() -> None:
     assert ranges(wordpiece._MN_KEPT) == doc["mn_kept"]
     assert ranges(wordpiece._MN_EXTRA) == doc["mn_extra"]
     assert [ord(c) for c in wordpiece._NFD_KEPT] == doc["nfd_kept"]
-    assert {cp: [ord(c) for c in low] for cp, low in wordpiece._LOWER_MAP.items()} == \
-        {cp: low for cp, low in doc["lower_extra"]}
+    assert {cp: [ord(c) for c in low] for cp, low in wordpiece._LOWER_MAP.items()} == {
+        cp: low for cp, low in doc["lower_extra"]
+    }
 
 
 # ============================================================================ (a) a tiny synthetic BERT
-TINY_CONFIG = {"model_type": "bert", "hidden_act": "gelu", "vocab_size": 24, "hidden_size": 8,
-               "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 12,
-               "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12}
-TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "##s", ".", ",",
-              "a", "dog", "##gy"]
+TINY_CONFIG = {
+    "model_type": "bert",
+    "hidden_act": "gelu",
+    "vocab_size": 24,
+    "hidden_size": 8,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 12,
+    "max_position_embeddings": 16,
+    "type_vocab_size": 2,
+    "layer_norm_eps": 1e-12,
+}
+TINY_VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "##s",
+    ".",
+    ",",
+    "a",
+    "dog",
+    "##gy",
+]
 
 
 def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
@@ -148,7 +208,8 @@ def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
         "embeddings.word_embeddings.weight": r(c["vocab_size"], d),
         "embeddings.position_embeddings.weight": r(c["max_position_embeddings"], d),
         "embeddings.token_type_embeddings.weight": r(c["type_vocab_size"], d),
-        "embeddings.LayerNorm.weight": 1 + r(d, scale=0.1), "embeddings.LayerNorm.bias": r(d, scale=0.1),
+        "embeddings.LayerNorm.weight": 1 + r(d, scale=0.1),
+        "embeddings.LayerNorm.bias": r(d, scale=0.1),
         "embeddings.position_ids": np.arange(c["max_position_embeddings"], dtype=np.int64)[None],  # ignored
     }
     for i in range(c["num_hidden_layers"]):
@@ -156,7 +217,10 @@ def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
         for name in ("query", "key", "value"):
             t[p + f"attention.self.{name}.weight"], t[p + f"attention.self.{name}.bias"] = r(d, d), r(d)
         t[p + "attention.output.dense.weight"], t[p + "attention.output.dense.bias"] = r(d, d), r(d)
-        t[p + "attention.output.LayerNorm.weight"], t[p + "attention.output.LayerNorm.bias"] = 1 + r(d, scale=0.1), r(d)
+        t[p + "attention.output.LayerNorm.weight"], t[p + "attention.output.LayerNorm.bias"] = (
+            1 + r(d, scale=0.1),
+            r(d),
+        )
         t[p + "intermediate.dense.weight"], t[p + "intermediate.dense.bias"] = r(inter, d), r(inter)
         t[p + "output.dense.weight"], t[p + "output.dense.bias"] = r(d, inter), r(d)
         t[p + "output.LayerNorm.weight"], t[p + "output.LayerNorm.bias"] = 1 + r(d, scale=0.1), r(d)
@@ -202,9 +266,16 @@ def reference_forward(t: dict[str, np.ndarray], ids: list[int]) -> tuple[np.ndar
     def linear(name: str, v: np.ndarray) -> np.ndarray:
         return f[name + ".weight"] @ v + f[name + ".bias"]
 
-    xs = [ln(f["embeddings.word_embeddings.weight"][i] + f["embeddings.position_embeddings.weight"][p]
-             + f["embeddings.token_type_embeddings.weight"][0], f["embeddings.LayerNorm.weight"],
-             f["embeddings.LayerNorm.bias"]) for p, i in enumerate(ids)]
+    xs = [
+        ln(
+            f["embeddings.word_embeddings.weight"][i]
+            + f["embeddings.position_embeddings.weight"][p]
+            + f["embeddings.token_type_embeddings.weight"][0],
+            f["embeddings.LayerNorm.weight"],
+            f["embeddings.LayerNorm.bias"],
+        )
+        for p, i in enumerate(ids)
+    ]
     n = len(ids)
     hidden, attns = [np.array(xs)], []
     for layer in range(c["num_hidden_layers"]):
@@ -225,12 +296,20 @@ def reference_forward(t: dict[str, np.ndarray], ids: list[int]) -> tuple[np.ndar
         attns.append(A)
         new = []
         for i in range(n):
-            a = ln(linear(p + "attention.output.dense", ctx[i]) + xs[i], f[p + "attention.output.LayerNorm.weight"],
-                   f[p + "attention.output.LayerNorm.bias"])
+            a = ln(
+                linear(p + "attention.output.dense", ctx[i]) + xs[i],
+                f[p + "attention.output.LayerNorm.weight"],
+                f[p + "attention.output.LayerNorm.bias"],
+            )
             u = linear(p + "intermediate.dense", a)
             g = np.array([0.5 * z * (1 + math.erf(z / math.sqrt(2))) for z in u])
-            new.append(ln(linear(p + "output.dense", g) + a, f[p + "output.LayerNorm.weight"],
-                          f[p + "output.LayerNorm.bias"]))
+            new.append(
+                ln(
+                    linear(p + "output.dense", g) + a,
+                    f[p + "output.LayerNorm.weight"],
+                    f[p + "output.LayerNorm.bias"],
+                )
+            )
         xs = new
         hidden.append(np.array(xs))
     return np.array(attns), np.array(hidden)
@@ -275,7 +354,9 @@ def test_tiny_head_config_round_trip(tiny: pretrained.PretrainedModel) -> None:
             cfg = pretrained.head_config(r, sentence, layer, head)
             assert len(tokenize(cfg.sentence, keep_punctuation=cfg.keep_punctuation)) == len(r.tokens)
             trace = run_lab(cfg)
-            np.testing.assert_allclose(trace.attention.heads[0].weights, r.attentions[layer, head], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(
+                trace.attention.heads[0].weights, r.attentions[layer, head], rtol=0, atol=1e-12
+            )
             np.testing.assert_array_equal(trace.embeddings, r.hidden_states[layer])
     assert cfg.sentence == "CLS the cat _s , a dog _gy , sat . SEP"
 
@@ -283,7 +364,9 @@ def test_tiny_head_config_round_trip(tiny: pretrained.PretrainedModel) -> None:
 def test_bert_prefix_and_loader_errors(tmp_path: Path, tiny_dir: Path) -> None:
     prefixed = {"bert." + k: v for k, v in tiny_tensors().items()}
     m = pretrained.load_checkpoint(write_checkpoint(tmp_path / "prefixed", prefixed))
-    np.testing.assert_array_equal(m.bert.forward([2, 5, 3])[0], pretrained.load_checkpoint(tiny_dir).bert.forward([2, 5, 3])[0])
+    np.testing.assert_array_equal(
+        m.bert.forward([2, 5, 3])[0], pretrained.load_checkpoint(tiny_dir).bert.forward([2, 5, 3])[0]
+    )
 
     with pytest.raises(pretrained.ModelMismatch, match="SHA-256"):
         pretrained.load_checkpoint(tiny_dir, model_sha256="0" * 64)
@@ -298,7 +381,9 @@ def test_bert_prefix_and_loader_errors(tmp_path: Path, tiny_dir: Path) -> None:
     with pytest.raises(ValidationError, match="shape"):
         pretrained.load_checkpoint(write_checkpoint(tmp_path / "shape", wrong))
     with pytest.raises(ValidationError, match="gelu"):
-        pretrained.load_checkpoint(write_checkpoint(tmp_path / "act", tiny_tensors(), {**TINY_CONFIG, "hidden_act": "gelu_new"}))
+        pretrained.load_checkpoint(
+            write_checkpoint(tmp_path / "act", tiny_tensors(), {**TINY_CONFIG, "hidden_act": "gelu_new"})
+        )
     with pytest.raises(pretrained.ModelMismatch, match="lacks"):
         pretrained.load_checkpoint(tmp_path / "nowhere")
 
@@ -349,7 +434,9 @@ SENTENCE_NAMES = ["default", "punctuation", "accents", "unknown", "cjk", "mask",
 
 
 @pytest.mark.parametrize("name", SENTENCE_NAMES)
-def test_real_model_matches_transformers(real: pretrained.PretrainedModel, reference: tuple, name: str) -> None:
+def test_real_model_matches_transformers(
+    real: pretrained.PretrainedModel, reference: tuple, name: str
+) -> None:
     doc, arrays = reference
     case = next(c for c in doc["sentences"] if c["name"] == name)
     r = pretrained.run(case["sentence"])
@@ -357,23 +444,36 @@ def test_real_model_matches_transformers(real: pretrained.PretrainedModel, refer
     assert r.tokens == case["tokens"]
     n = len(r.tokens)
     assert r.attentions.shape == (6, 12, n, n) and r.hidden_states.shape == (7, n, 384)
-    np.testing.assert_allclose(r.attentions[case["attention_layers"]], arrays[f"{name}.attentions"], rtol=0, atol=1e-5)
-    np.testing.assert_allclose(r.hidden_states[case["hidden_layers"]], arrays[f"{name}.hidden_states"], rtol=0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        r.attentions[case["attention_layers"]], arrays[f"{name}.attentions"], rtol=0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        r.hidden_states[case["hidden_layers"]], arrays[f"{name}.hidden_states"], rtol=0, atol=1e-5
+    )
 
 
-def test_real_model_matches_transformers_in_float64(real: pretrained.PretrainedModel, reference: tuple) -> None:
-    """Against the same model run in float64 the forward agrees to ~1e-14: the 1e-6 above is float32 rounding."""
+def test_real_model_matches_transformers_in_float64(
+    real: pretrained.PretrainedModel, reference: tuple
+) -> None:
+    """Against the same model run in float64 the forward agrees to ~1e-14.
+
+    So the 1e-6 above is float32 rounding.
+    """
     doc, arrays = reference
     r = pretrained.run(doc["sentences"][0]["sentence"])
-    np.testing.assert_allclose(r.attentions[-1], arrays["default.float64.attentions_last"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        r.attentions[-1], arrays["default.float64.attentions_last"], rtol=0, atol=1e-12
+    )
     np.testing.assert_allclose(r.hidden_states[-1], arrays["default.float64.hidden_last"], rtol=0, atol=1e-12)
 
 
 def test_real_tokenizer_ids_equal_the_reference(real: pretrained.PretrainedModel, reference: tuple) -> None:
     doc, _ = reference
-    wrong = [(c["text"], real.tokenizer.encode(c["text"]).ids, c["ids"]) for c in doc["tokenizer_cases"]
-             if list(real.tokenizer.encode(c["text"]).ids) != c["ids"]]
+    wrong = [
+        (c["text"], real.tokenizer.encode(c["text"]).ids, c["ids"])
+        for c in doc["tokenizer_cases"]
+        if list(real.tokenizer.encode(c["text"]).ids) != c["ids"]
+    ]
     assert not wrong, wrong[:3]
 
 
@@ -385,20 +485,36 @@ def test_real_model_examples(real: pretrained.PretrainedModel) -> None:
         pretrained.run("word " * 200, max_tokens=pretrained.APP_MAX_TOKENS)
 
 
-@pytest.mark.parametrize("name, layer, head", [("default", 0, 0), ("default", 3, 7), ("punctuation", 5, 11),
-                                               ("accents", 2, 4), ("cjk", 1, 9), ("unknown", 4, 2)])
-def test_real_head_config_round_trip(real: pretrained.PretrainedModel, reference: tuple, name: str, layer: int,
-                                     head: int) -> None:
+@pytest.mark.parametrize(
+    "name, layer, head",
+    [
+        ("default", 0, 0),
+        ("default", 3, 7),
+        ("punctuation", 5, 11),
+        ("accents", 2, 4),
+        ("cjk", 1, 9),
+        ("unknown", 4, 2),
+    ],
+)
+def test_real_head_config_round_trip(
+    real: pretrained.PretrainedModel, reference: tuple, name: str, layer: int, head: int
+) -> None:
     sentence = next(c["sentence"] for c in reference[0]["sentences"] if c["name"] == name)
     r = pretrained.run(sentence)
     cfg = pretrained.head_config(r, sentence, layer, head)
     assert isinstance(cfg, LabConfig)
-    assert (cfg.embedding, cfg.d_model, cfg.d_k, cfg.d_v, cfg.n_heads, cfg.scale_mode) == \
-        ("manual", 384, 32, 32, 1, "custom")
+    assert (cfg.embedding, cfg.d_model, cfg.d_k, cfg.d_v, cfg.n_heads, cfg.scale_mode) == (
+        "manual",
+        384,
+        32,
+        32,
+        1,
+        "custom",
+    )
     assert cfg.scale_value == 1 / math.sqrt(32)
     assert [name for name, _ in cfg.given] == ["W_q", "W_k", "W_v", "b_q", "b_k", "b_v"]
     W_q = np.array(dict(cfg.given)["W_q"])
-    np.testing.assert_array_equal(W_q, real.bert.layers[layer].W_q[:, head * 32:(head + 1) * 32])
+    np.testing.assert_array_equal(W_q, real.bert.layers[layer].W_q[:, head * 32 : (head + 1) * 32])
     trace = run_lab(cfg)
     assert len(trace.tokens_q) == len(r.tokens)
     np.testing.assert_allclose(trace.attention.heads[0].weights, r.attentions[layer, head], rtol=0, atol=1e-9)
@@ -423,10 +539,7 @@ def test_playground_labels_keep_one_token_each() -> None:
 def test_without_special_tokens_renormalises_by_hand() -> None:
     # Worked by hand: row 1 of the inner 2x2 block is (0.2, 0.2) of 0.4 -> (0.5, 0.5);
     # row 2 is (0.1, 0.3) of 0.4 -> (0.25, 0.75); a row that gave everything to [CLS] -> zeros.
-    a = np.array([[0.7, 0.1, 0.1, 0.1],
-                  [0.3, 0.2, 0.2, 0.3],
-                  [0.1, 0.1, 0.3, 0.5],
-                  [0.5, 0.0, 0.0, 0.5]])
+    a = np.array([[0.7, 0.1, 0.1, 0.1], [0.3, 0.2, 0.2, 0.3], [0.1, 0.1, 0.3, 0.5], [0.5, 0.0, 0.0, 0.5]])
     got = pretrained.without_special_tokens(np.stack([a, a[::-1, ::-1]]))  # (2, 2, 2): batch axes kept
     np.testing.assert_allclose(got[0], [[0.5, 0.5], [0.25, 0.75]], rtol=0, atol=1e-15)
     np.testing.assert_allclose(got[1], [[0.75, 0.25], [0.5, 0.5]], rtol=0, atol=1e-15)
@@ -437,9 +550,9 @@ def test_without_special_tokens_renormalises_by_hand() -> None:
 
 
 def test_special_token_share_by_hand() -> None:
-    a = np.array([[0.5, 0.25, 0.25],
-                  [0.0, 1.0, 0.0],
-                  [0.25, 0.25, 0.5]])
+    a = np.array([[0.5, 0.25, 0.25], [0.0, 1.0, 0.0], [0.25, 0.25, 0.5]])
     # rows give (0.5 + 0.25), 0, (0.25 + 0.5) to the first and last token: mean 0.5
     assert pretrained.special_token_share(a) == pytest.approx(0.5, abs=1e-15)
-    np.testing.assert_allclose(pretrained.special_token_share(np.stack([a, np.eye(3)])), [0.5, 2 / 3], atol=1e-15)
+    np.testing.assert_allclose(
+        pretrained.special_token_share(np.stack([a, np.eye(3)])), [0.5, 2 / 3], atol=1e-15
+    )

@@ -77,11 +77,13 @@ def test_page_shows_the_models_numbers(app: AppTest, model: None) -> None:
     n = len(result.tokens)
     assert grid.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
     for layer, head in ((0, 0), (4, 9), (5, 11)):
-        tile = grid[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
+        tile = grid[layer * (n + 1) : layer * (n + 1) + n, head * (n + 1) : head * (n + 1) + n]
         np.testing.assert_allclose(tile, result.attentions[layer, head], atol=1e-7)
     assert "texttemplate" not in fig(app, "all 72 heads")["data"][0]
     parked = decode(fig(app, "share of the weight")["data"][0]["z"])
-    np.testing.assert_allclose(parked, (result.attentions[..., 0] + result.attentions[..., -1]).mean(-1), rtol=1e-12)
+    np.testing.assert_allclose(
+        parked, (result.attentions[..., 0] + result.attentions[..., -1]).mean(-1), rtol=1e-12
+    )
 
 
 def test_hiding_cls_and_sep_renormalises_the_rows(app: AppTest, model: None) -> None:
@@ -132,11 +134,12 @@ def test_long_sentence_grid_is_one_image(app: AppTest, model: None) -> None:
     n = len(result.tokens)
     assert idx.shape == (6 * (n + 1) - 1, 12 * (n + 1) - 1)
     for layer, head in ((0, 0), (5, 11)):
-        tile = idx[layer * (n + 1): layer * (n + 1) + n, head * (n + 1): head * (n + 1) + n]
+        tile = idx[layer * (n + 1) : layer * (n + 1) + n, head * (n + 1) : head * (n + 1) + n]
         np.testing.assert_array_equal(tile, np.floor(result.attentions[layer, head] * 254 + 0.5))
     assert (idx[n, :] == 255).all()
-    np.testing.assert_allclose(decode(fig(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0],
-                               atol=1e-7)  # > 64x64 cells: float32
+    np.testing.assert_allclose(
+        decode(fig(app, "layer 0, head 0")["data"][0]["z"]), result.attentions[0, 0], atol=1e-7
+    )  # > 64x64 cells: float32
 
 
 def test_open_head_in_playground(app: AppTest, model: None) -> None:
@@ -150,9 +153,20 @@ def test_open_head_in_playground(app: AppTest, model: None) -> None:
     assert app.session_state["sentence"] == cfg.sentence == "CLS life is short , eat dessert first SEP"
     assert app.session_state["embedding"] == "manual" and app.session_state["d_model"] == 384
     weights = fig(app, "weights")
-    assert list(weights["layout"]["yaxis"]["ticktext"]) == ["CLS", "life", "is", "short", ",", "eat", "dessert",
-                                                            "first", "SEP"]
-    np.testing.assert_allclose(decode(weights["data"][0]["z"]), result.attentions[3, 7], rtol=1e-9, atol=1e-12)
+    assert list(weights["layout"]["yaxis"]["ticktext"]) == [
+        "CLS",
+        "life",
+        "is",
+        "short",
+        ",",
+        "eat",
+        "dessert",
+        "first",
+        "SEP",
+    ]
+    np.testing.assert_allclose(
+        decode(weights["data"][0]["z"]), result.attentions[3, 7], rtol=1e-9, atol=1e-12
+    )
 
     # Back on the page, the original sentence (not "CLS life …") and the same head are shown.
     app.switch_page(PAGE).run()
@@ -172,12 +186,17 @@ def test_a_loaded_head_says_so_and_can_be_left(app: AppTest, model: None) -> Non
     app.number_input(key="d_model").set_value(16).run()
     assert not app.exception
     assert len(app.error) == 1 and "real model" in app.error[0].value and "384" in app.error[0].value
-    np.testing.assert_allclose(decode(fig(app, "weights")["data"][0]["z"]),
-                               pretrained.run(LabConfig().sentence).attentions[1, 0], atol=1e-12)
+    np.testing.assert_allclose(
+        decode(fig(app, "weights")["data"][0]["z"]),
+        pretrained.run(LabConfig().sentence).attentions[1, 0],
+        atol=1e-12,
+    )
     next(b for b in app.button if b.label == "Leave the real head").click().run()
     assert_clean(app)
     assert app.session_state["given"] == () and app.session_state["sentence"] == LabConfig().sentence
-    assert app.session_state["d_model"] == LabConfig().d_model and not any("real model" in i.value for i in app.info)
+    assert app.session_state["d_model"] == LabConfig().d_model and not any(
+        "real model" in i.value for i in app.info
+    )
 
 
 # ---------------------------------------------------------------------------- without the model
@@ -193,7 +212,7 @@ def test_missing_model_shows_the_install_command(app: AppTest, monkeypatch: pyte
     assert not app.exception and app.get("plotly_chart")
 
 
-# ---------------------------------------------------------------------------- issue 25 and 27: rollout, the link
+# ------------------------------------------------------------------- issue 25 and 27: rollout, the link
 def open_link(**params: str) -> AppTest:
     """The page as its own link opens it (straight there, ``params`` in the address)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -206,12 +225,18 @@ def test_rollout_beside_the_weights_follows_the_slider(app: AppTest, model: None
     open_page(app)
     assert_clean(app)
     result = pretrained.run(LabConfig().sentence)
-    np.testing.assert_allclose(decode(fig(app, "attention rollout")["data"][0]["z"]),
-                               pretrained.rollout(result, residual=0.5), atol=1e-12)
+    np.testing.assert_allclose(
+        decode(fig(app, "attention rollout")["data"][0]["z"]),
+        pretrained.rollout(result, residual=0.5),
+        atol=1e-12,
+    )
     app.slider(key="rm_res").set_value(0.9).run()
     assert_clean(app)
-    np.testing.assert_allclose(decode(fig(app, "attention rollout")["data"][0]["z"]),
-                               pretrained.rollout(result, residual=0.9), atol=1e-12)
+    np.testing.assert_allclose(
+        decode(fig(app, "attention rollout")["data"][0]["z"]),
+        pretrained.rollout(result, residual=0.9),
+        atol=1e-12,
+    )
     assert app.query_params["rm_res"] in ("0.9", ["0.9"])
 
 
@@ -220,15 +245,22 @@ def test_the_page_honours_its_own_link(model: None) -> None:
     assert_clean(at)
     assert at.code[0].value == "Links carry the sentence."
     result = pretrained.run("Links carry the sentence.")
-    np.testing.assert_allclose(decode(fig(at, "layer 3, head 7")["data"][0]["z"]), result.attentions[3, 7], atol=1e-7)
-    np.testing.assert_allclose(decode(fig(at, "attention rollout")["data"][0]["z"]),
-                               pretrained.rollout(result, residual=0.25), atol=1e-12)
+    np.testing.assert_allclose(
+        decode(fig(at, "layer 3, head 7")["data"][0]["z"]), result.attentions[3, 7], atol=1e-7
+    )
+    np.testing.assert_allclose(
+        decode(fig(at, "attention rollout")["data"][0]["z"]),
+        pretrained.rollout(result, residual=0.25),
+        atol=1e-12,
+    )
     written = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert written == {"s": "Links carry the sentence.", "rm_layer": "3", "rm_head": "7", "rm_res": "0.25"}
 
 
-@pytest.mark.parametrize("params", [{"rm_layer": "²"}, {"rm_head": "١"}, {"rm_res": "2"}, {"rm_res": "nan"},
-                                    {"s": ""}, {"rm_hide": "yes"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"rm_layer": "²"}, {"rm_head": "١"}, {"rm_res": "2"}, {"rm_res": "nan"}, {"s": ""}, {"rm_hide": "yes"}],
+)
 def test_bad_link_values_are_ignored_with_a_message(model: None, params: dict) -> None:
     at = open_link(**params)
     assert not at.exception

@@ -66,8 +66,10 @@ def test_head_config_has_one_shape(name: str) -> None:
     np.testing.assert_allclose(weights, result.attentions[layer, head], rtol=0, atol=1e-5)
     with pytest.raises(ValidationError):
         module.head_config(result, module.CONFIG.n_layers, 0)
-    with pytest.raises(ValidationError, match=f"has layers 0-{module.CONFIG.n_layers - 1} "
-                                              f"and heads 0-{module.CONFIG.n_heads - 1}"):
+    with pytest.raises(
+        ValidationError,
+        match=f"has layers 0-{module.CONFIG.n_layers - 1} and heads 0-{module.CONFIG.n_heads - 1}",
+    ):
         head_from_reference(HeadReference(name, SENTENCE, 0, module.CONFIG.n_heads))
 
 

@@ -41,6 +41,7 @@ def _softmax_rows_like_attention_pkg(scores: np.ndarray) -> np.ndarray:
 
 # --- the fixture itself -------------------------------------------------------------
 
+
 def test_fixture_is_a_complete_real_r_run() -> None:
     assert REF["r_version"].startswith("R version 4.")
     assert REF["rng_kind"] == "Mersenne-Twister / Inversion / Rejection"
@@ -54,6 +55,7 @@ def test_fixture_is_a_complete_real_r_run() -> None:
 
 
 # --- runif ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_runif_1500_bit_exact(seed: int) -> None:
@@ -108,6 +110,7 @@ def test_bad_draw_count_refused(n: object) -> None:
 
 # --- seeding --------------------------------------------------------------------
 
+
 def test_state_after_set_seed_is_rs_random_seed() -> None:
     # .Random.seed = c(10403, mti, mt[0..623]); this checks the seeding without any twist.
     np.testing.assert_array_equal(RGenerator(42).random_seed(), REF["random_seed"]["after_set_seed_42"])
@@ -140,6 +143,7 @@ def test_numpy_integer_seed_accepted() -> None:
 
 # --- r_matrix ---------------------------------------------------------------------
 
+
 def test_r_matrix_is_column_major_like_r() -> None:
     got = r_matrix(np.arange(1.0, 7.0), 2, 3)
     assert got.shape == (2, 3) and got.dtype == np.float64
@@ -155,18 +159,22 @@ def test_r_matrix_first_vignette_weight() -> None:
     np.testing.assert_array_equal(VIGNETTE["W_Q"], [[2, 1, 2], [0, 2, 2], [1, 0, 1]])
 
 
-@pytest.mark.parametrize(("values", "nrow", "ncol", "message"), [
-    (np.arange(5.0), 2, 3, "needs 6 values"),
-    (np.arange(7.0), 2, 3, "needs 6 values"),
-    (np.ones((2, 3)), 2, 3, "1-D"),
-    (np.arange(6.0), -2, -3, "non-negative"),
-])
+@pytest.mark.parametrize(
+    ("values", "nrow", "ncol", "message"),
+    [
+        (np.arange(5.0), 2, 3, "needs 6 values"),
+        (np.arange(7.0), 2, 3, "needs 6 values"),
+        (np.ones((2, 3)), 2, 3, "1-D"),
+        (np.arange(6.0), -2, -3, "non-negative"),
+    ],
+)
 def test_r_matrix_refuses_mismatched_input(values: np.ndarray, nrow: int, ncol: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         r_matrix(values, nrow, ncol)
 
 
 # --- the R vignette -------------------------------------------------------------------
+
 
 def test_vignette_matrices_exactly() -> None:
     g = RGenerator(0)
@@ -175,8 +183,15 @@ def test_vignette_matrices_exactly() -> None:
     words = np.array(VIGNETTE["words"], dtype=np.float64)  # (4, 3)
     np.testing.assert_array_equal(words, [[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
     Q, K, V = words @ W_Q, words @ W_K, words @ W_V  # (4, 3) each
-    for name, value in {"W_Q": W_Q, "W_K": W_K, "W_V": W_V, "Q": Q, "K": K, "V": V,
-                        "scores": Q @ K.T}.items():
+    for name, value in {
+        "W_Q": W_Q,
+        "W_K": W_K,
+        "W_V": W_V,
+        "Q": Q,
+        "K": K,
+        "V": V,
+        "scores": Q @ K.T,
+    }.items():
         np.testing.assert_array_equal(value, VIGNETTE[name], err_msg=name)
 
 
@@ -186,8 +201,9 @@ def test_vignette_weights_and_attention_from_r() -> None:
     scores = np.array(VIGNETTE["scores"], dtype=np.float64)
     weights = _softmax_rows_like_attention_pkg(scores)
     np.testing.assert_allclose(weights, VIGNETTE["weights"], rtol=1e-14, atol=0)
-    np.testing.assert_allclose(weights @ np.array(VIGNETTE["V"], dtype=np.float64), VIGNETTE["attention"],
-                               rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        weights @ np.array(VIGNETTE["V"], dtype=np.float64), VIGNETTE["attention"], rtol=1e-14, atol=0
+    )
 
 
 def test_r_function_reproduces_package_documentation() -> None:
@@ -200,6 +216,7 @@ def test_r_function_reproduces_package_documentation() -> None:
 
 
 # --- properties -------------------------------------------------------------------------
+
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(-R_INT_MAX, R_INT_MAX), st.integers(0, 1400), st.integers(0, 1400))
@@ -218,7 +235,9 @@ def test_twist_matches_numpys_own_mt19937(seed: int, n: int) -> None:
     # must give the same 32-bit words; draws are words * 2^-32.
     state = RGenerator(seed).random_seed()
     bit_gen = np.random.MT19937()
-    bit_gen.state = {"bit_generator": "MT19937",
-                     "state": {"key": state[2:].view(np.uint32), "pos": int(state[1])}}
+    bit_gen.state = {
+        "bit_generator": "MT19937",
+        "state": {"key": state[2:].view(np.uint32), "pos": int(state[1])},
+    }
     words = bit_gen.random_raw(n).astype(np.float64)
     np.testing.assert_array_equal(RGenerator(seed).unif_rand(n) * 2.0**32, words)

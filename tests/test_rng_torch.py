@@ -30,21 +30,131 @@ RANDN_ATOL = 2e-6
 # PyTorch seed notebook 002, In [7]: embedded_sentence for "Life is short, eat dessert first",
 # printed by torch to 4 decimals. Rows are in sentence order (ids 0, 4, 5, 2, 1, 3).
 NOTEBOOK_IDS = [0, 4, 5, 2, 1, 3]
-NOTEBOOK_EMBEDDING = np.array([
-    [0.3374, -0.1778, -0.3035, -0.5880, 0.3486, 0.6603, -0.2196, -0.3792, 0.7671, -1.1925, 0.6984, -1.4097, 0.1794, 1.8951, 0.4954, 0.2692],
-    [0.5146, 0.9938, -0.2587, -1.0826, -0.0444, 1.6236, -2.3229, 1.0878, 0.6716, 0.6933, -0.9487, -0.0765, -0.1526, 0.1167, 0.4403, -1.4465],
-    [0.2553, -0.5496, 1.0042, 0.8272, -0.3948, 0.4892, -0.2168, -1.7472, -1.6025, -1.0764, 0.9031, -0.7218, -0.5951, -0.7112, 0.6230, -1.3729],
-    [-1.3250, 0.1784, -2.1338, 1.0524, -0.3885, -0.9343, -0.4991, -1.0867, 0.8805, 1.5542, 0.6266, -0.1755, 0.0983, -0.0935, 0.2662, -0.5850],
-    [-0.0770, -1.0205, -0.1690, 0.9178, 1.5810, 1.3010, 1.2753, -0.2010, 0.4965, -1.5723, 0.9666, -1.1481, -1.1589, 0.3255, -0.6315, -2.8400],
-    [0.8768, 1.6221, -1.4779, 1.1331, -1.2203, 1.3139, 1.0533, 0.1388, 2.2473, -0.8036, -0.2808, 0.7697, -0.6596, -0.7979, 0.1838, 0.2293],
-])
+NOTEBOOK_EMBEDDING = np.array(
+    [
+        [
+            0.3374,
+            -0.1778,
+            -0.3035,
+            -0.5880,
+            0.3486,
+            0.6603,
+            -0.2196,
+            -0.3792,
+            0.7671,
+            -1.1925,
+            0.6984,
+            -1.4097,
+            0.1794,
+            1.8951,
+            0.4954,
+            0.2692,
+        ],
+        [
+            0.5146,
+            0.9938,
+            -0.2587,
+            -1.0826,
+            -0.0444,
+            1.6236,
+            -2.3229,
+            1.0878,
+            0.6716,
+            0.6933,
+            -0.9487,
+            -0.0765,
+            -0.1526,
+            0.1167,
+            0.4403,
+            -1.4465,
+        ],
+        [
+            0.2553,
+            -0.5496,
+            1.0042,
+            0.8272,
+            -0.3948,
+            0.4892,
+            -0.2168,
+            -1.7472,
+            -1.6025,
+            -1.0764,
+            0.9031,
+            -0.7218,
+            -0.5951,
+            -0.7112,
+            0.6230,
+            -1.3729,
+        ],
+        [
+            -1.3250,
+            0.1784,
+            -2.1338,
+            1.0524,
+            -0.3885,
+            -0.9343,
+            -0.4991,
+            -1.0867,
+            0.8805,
+            1.5542,
+            0.6266,
+            -0.1755,
+            0.0983,
+            -0.0935,
+            0.2662,
+            -0.5850,
+        ],
+        [
+            -0.0770,
+            -1.0205,
+            -0.1690,
+            0.9178,
+            1.5810,
+            1.3010,
+            1.2753,
+            -0.2010,
+            0.4965,
+            -1.5723,
+            0.9666,
+            -1.1481,
+            -1.1589,
+            0.3255,
+            -0.6315,
+            -2.8400,
+        ],
+        [
+            0.8768,
+            1.6221,
+            -1.4779,
+            1.1331,
+            -1.2203,
+            1.3139,
+            1.0533,
+            0.1388,
+            2.2473,
+            -0.8036,
+            -0.2808,
+            0.7697,
+            -0.6596,
+            -0.7979,
+            0.1838,
+            0.2293,
+        ],
+    ]
+)
 # Same notebook: In [19] omega_24, In [22] omega_2, In [36] attention_weights_2.
 NOTEBOOK_OMEGA_24 = 2.3206
 NOTEBOOK_OMEGA_2 = [-7.0847, -4.5398, 3.9887, 10.2379, 2.3206, -10.5434]
 NOTEBOOK_WEIGHTS_2 = [0.0185, 0.0312, 0.1778, 0.6368, 0.1265, 0.0092]
 # The generator history that produced them (found by make_torch_fixtures.find_notebook_recipe):
 # the W cell drawn once, straight after the embedding.
-NOTEBOOK_RECIPE = [["manual_seed", 123], ["randn", [6, 16]], ["rand", [24, 16]], ["rand", [24, 16]], ["rand", [28, 16]]]
+NOTEBOOK_RECIPE = [
+    ["manual_seed", 123],
+    ["randn", [6, 16]],
+    ["rand", [24, 16]],
+    ["rand", [24, 16]],
+    ["rand", [28, 16]],
+]
 
 
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -72,7 +182,9 @@ def test_fixture_comes_from_torch_2_13_and_is_complete() -> None:
     assert sorted(map(int, DRAWS["seeds"])) == sorted(SEEDS)
     for seed in SEEDS:
         keys = set(DRAWS["seeds"][str(seed)])
-        assert keys == {f"randn_{n}" for n in RANDN_SIZES} | {"rand_" + "x".join(map(str, s)) for s in RAND_SHAPES}
+        assert keys == {f"randn_{n}" for n in RANDN_SIZES} | {
+            "rand_" + "x".join(map(str, s)) for s in RAND_SHAPES
+        }
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -107,7 +219,9 @@ def test_streams_continue_across_calls(name: str) -> None:
         if call["call"] == "rand":
             np.testing.assert_array_equal(got.astype(np.float64), expected, err_msg=f"call {i}")
         else:
-            np.testing.assert_allclose(got.astype(np.float64), expected, atol=RANDN_ATOL, rtol=0, err_msg=f"call {i}")
+            np.testing.assert_allclose(
+                got.astype(np.float64), expected, atol=RANDN_ATOL, rtol=0, err_msg=f"call {i}"
+            )
 
 
 @pytest.mark.parametrize("seed", list(DRAWS["seed_equivalences"]))
@@ -178,7 +292,10 @@ def test_the_blog_number_comes_from_reseeding_before_w() -> None:
     x = table[NOTEBOOK_IDS].astype(np.float64)
     omega_24 = (W_query.astype(np.float64) @ x[1]) @ (W_key.astype(np.float64) @ x[4])
     assert omega_24 == pytest.approx(11.1466, abs=1e-4)
-    assert REF["pytorch_seed_recipe_search"]["matches"] and REF["pytorch_seed_recipe_search"]["candidates_tried"] > 1
+    assert (
+        REF["pytorch_seed_recipe_search"]["matches"]
+        and REF["pytorch_seed_recipe_search"]["candidates_tried"] > 1
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -33,8 +33,10 @@ def lecturer() -> tuple[AppTest, str, str]:
 
 
 def query(at: AppTest) -> dict[str, str]:
-    return {k: (at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k])
-            for k in at.query_params}
+    return {
+        k: (at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k])
+        for k in at.query_params
+    }
 
 
 def elements(node: object) -> int:
@@ -101,7 +103,9 @@ def test_a_lecturers_edit_reaches_the_follower_on_its_next_run() -> None:
     assert not np.array_equal(before, after)
     from ui import shared
 
-    np.testing.assert_array_equal(after, shared.cached_run_lab(_lecturer_config(at)).attention.heads[0].weights)
+    np.testing.assert_array_equal(
+        after, shared.cached_run_lab(_lecturer_config(at)).attention.heads[0].weights
+    )
 
 
 def test_presentation_stage_is_followed() -> None:
@@ -110,7 +114,9 @@ def test_presentation_stage_is_followed() -> None:
     at.run()
     assert not at.exception
     assert at.session_state["stage"] == 0  # the first stage of a room: how to join
-    assert any(f"?room={code}" in str(e.proto) for e in _walk(at._tree) if getattr(e, "proto", None) is not None)
+    assert any(
+        f"?room={code}" in str(e.proto) for e in _walk(at._tree) if getattr(e, "proto", None) is not None
+    )
     at.button(key="next_stage").click().run()
     at.button(key="next_stage").click().run()
     student = open_app({"room": code})
@@ -161,11 +167,16 @@ def test_explore_and_come_back() -> None:
     assert query(student)["room"] == code and query(student)["explore"] == "1" and "key" not in query(student)
     from ui import shared
 
-    np.testing.assert_array_equal(shared.cached_run_lab(_lecturer_config(student)).attention.output,
-                                  shared.cached_run_lab(_lecturer_config(at)).attention.output)
+    np.testing.assert_array_equal(
+        shared.cached_run_lab(_lecturer_config(student)).attention.output,
+        shared.cached_run_lab(_lecturer_config(at)).attention.output,
+    )
     # a reload of the explorer's address opens the same state, still able to go back
     again = open_app(query(student))
-    assert again.session_state["room_role"] == "explorer" and again.session_state["edits"] == at.session_state["edits"]
+    assert (
+        again.session_state["room_role"] == "explorer"
+        and again.session_state["edits"] == at.session_state["edits"]
+    )
     student.button(key="room_back").click().run()
     assert student.session_state["room_role"] == "follower" and query(student) == {"room": code}
     assert student.caption[0].value.startswith(f"following {code}")
@@ -212,12 +223,14 @@ def test_redis_going_away_says_so_and_the_room_resumes(redis_hall: RedisServer) 
     assert not student.warning and student.caption[0].value == f"following {code} · Playground"
     from ui import shared
 
-    np.testing.assert_array_equal(chart_z(student.get("plotly_chart")[0]),
-                                  shared.cached_run_lab(_lecturer_config(at)).attention.heads[0].weights)
+    np.testing.assert_array_equal(
+        chart_z(student.get("plotly_chart")[0]),
+        shared.cached_run_lab(_lecturer_config(at)).attention.heads[0].weights,
+    )
 
 
 def test_the_lecturers_exports_carry_no_key() -> None:
-    at, code, key = lecturer()
+    at, _code, key = lecturer()
     edit_cell(at, "W_q", 0, 0, 1.5)
     at.session_state["step_tab"] = "Share and export"
     at.run()

@@ -44,12 +44,14 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(params=["memory", "redis"])
 def make_rooms(request: pytest.FixtureRequest, redis_server: RedisServer):
     """``make_rooms(limits=None, clock=None) -> Rooms`` on a fresh store of the parametrised kind."""
+
     def make(limits: Limits | None = None, clock: Clock | None = None) -> Rooms:
         if request.param == "memory":
             return Rooms(MemoryStore(clock or Clock()), limits, clock or Clock())
         store = RedisStore(redis_server.url)
         store._redis.flushdb()
         return Rooms(store, limits, clock or Clock())
+
     return make
 
 
@@ -80,7 +82,9 @@ def test_publish_and_follow(make_rooms) -> None:
         rooms.publish(code, "wrong", "{}")
     with pytest.raises(RoomError):
         rooms.publish(code, key, "x" * (rooms.limits.max_state_bytes + 1))
-    assert rooms.snapshot("NOSUCH") is None and rooms.snapshot("0") is None and rooms.version("ZZZZZZ") is None
+    assert (
+        rooms.snapshot("NOSUCH") is None and rooms.snapshot("0") is None and rooms.version("ZZZZZZ") is None
+    )
 
 
 def test_publish_announces_the_room_on_the_channel(make_rooms) -> None:
@@ -93,6 +97,7 @@ def test_publish_announces_the_room_on_the_channel(make_rooms) -> None:
     def on_message(message: str) -> None:
         heard.append(message)
         got.set()
+
     listener = threading.Thread(target=rooms.store.listen, args=(on_message, stop), daemon=True)
     listener.start()
     for _ in range(40):  # the subscriber needs a moment to subscribe (Redis)
@@ -134,7 +139,9 @@ def test_rooms_expire_and_are_bounded(make_rooms) -> None:
 
 
 def attend(options: tuple[str, ...] = ("the", "cat", "sat"), truth: float = 1.0) -> Question:
-    return Question("attend", "Which word does 'cat' attend to most?", options, truth, where={"head": 0, "row": 1})
+    return Question(
+        "attend", "Which word does 'cat' attend to most?", options, truth, where={"head": 0, "row": 1}
+    )
 
 
 def test_questions_answers_and_reveal(make_rooms) -> None:
@@ -165,7 +172,9 @@ def test_questions_answers_and_reveal(make_rooms) -> None:
     for bad in (1.01, -0.1, float("inf")):
         with pytest.raises(RoomError):
             rooms.answer(code, "e", est.id, bad)
-    assert rooms.tally(code, est)[0] == 2 and rooms.tally(code, est)[3] == 1 and rooms.tally(code, est)[9] == 1
+    assert (
+        rooms.tally(code, est)[0] == 2 and rooms.tally(code, est)[3] == 1 and rooms.tally(code, est)[9] == 1
+    )
     with pytest.raises(RoomError, match="no longer asked"):
         rooms.answer(code, "s1", q.id, 0)  # the first question was replaced
 
@@ -178,7 +187,7 @@ def test_multiple_choice_text_is_kept_literally_and_bounded(make_rooms) -> None:
             rooms.ask(code, key, Question("choice", "Which?", options))
     text = "**bold** <b>x</b> $x^2$ :red[y] http://e.org " + "z" * 500
     q = rooms.ask(code, key, Question("choice", text, ("=1+1", "<i>b</i>", "$c$"), truth=None))
-    assert q.text == text[:rooms.limits.max_text].strip() and q.options == ("=1+1", "<i>b</i>", "$c$")
+    assert q.text == text[: rooms.limits.max_text].strip() and q.options == ("=1+1", "<i>b</i>", "$c$")
     rooms.answer(code, "s1", q.id, 0)
     rows = list(csv.reader(io.StringIO(rooms.answers_csv(code, key))))
     assert rows[0][:5] == ["question", "kind", "text", "student", "answer"]

@@ -46,20 +46,39 @@ def test_presets_round_trip_through_link_and_file(key: str) -> None:
 
 configs = st.builds(
     LabConfig,
-    sentence=st.text(alphabet="ab cd,é😀<$", min_size=1, max_size=30).filter(lambda s: any(c.isalpha() for c in s)),
-    lowercase=st.booleans(), keep_punctuation=st.booleans(),
-    embedding=st.sampled_from(["random", "manual"]), d_model=st.integers(1, 6), d_k=st.sampled_from([2, 4]),
-    d_v=st.sampled_from([2, 4]), random_source=st.sampled_from(["numpy", "torch", "r"]),
-    seed=st.integers(0, 2**31 - 1), init=st.sampled_from(["int3", "uniform"]),
+    sentence=st.text(alphabet="ab cd,é😀<$", min_size=1, max_size=30).filter(
+        lambda s: any(c.isalpha() for c in s)
+    ),
+    lowercase=st.booleans(),
+    keep_punctuation=st.booleans(),
+    embedding=st.sampled_from(["random", "manual"]),
+    d_model=st.integers(1, 6),
+    d_k=st.sampled_from([2, 4]),
+    d_v=st.sampled_from([2, 4]),
+    random_source=st.sampled_from(["numpy", "torch", "r"]),
+    seed=st.integers(0, 2**31 - 1),
+    init=st.sampled_from(["int3", "uniform"]),
     embedding_init=st.sampled_from(["int3", "uniform"]),
     scale_mode=st.sampled_from(["sqrt_dk", "sqrt_n", "none", "custom"]),
-    scale_value=st.floats(-10, 10, allow_nan=False), causal=st.booleans(), n_heads=st.sampled_from([1, 2]),
+    scale_value=st.floats(-10, 10, allow_nan=False),
+    causal=st.booleans(),
+    n_heads=st.sampled_from([1, 2]),
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(configs, st.lists(st.tuples(st.sampled_from(["W_q", "W_k", "W_v", "embeddings"]), st.integers(0, 1),
-                                   st.integers(0, 1), st.floats(-1e6, 1e6, allow_nan=False)), max_size=6))
+@given(
+    configs,
+    st.lists(
+        st.tuples(
+            st.sampled_from(["W_q", "W_k", "W_v", "embeddings"]),
+            st.integers(0, 1),
+            st.integers(0, 1),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        max_size=6,
+    ),
+)
 def test_random_configs_with_edits_round_trip(cfg: LabConfig, edits: list) -> None:
     cfg = cfg.with_edits({(m, r, c): v for m, r, c, v in edits})
     try:
@@ -121,40 +140,67 @@ def test_unusable_state_files_are_refused_with_a_message(text: str, needle: str)
 
 
 def test_state_file_with_bad_keys_applies_the_rest() -> None:
-    doc = {"version": 1, "config": {"d_model": -1, "seed": "7", "unknown": 1, "n_heads": 2, "d_k": 24, "d_v": 28,
-                      "edits": [["W_q", 0, 0, 2.0], ["W_q", 0, 0, "NaN"], "junk", ["nope", 0, 0, 1.0]]}}
+    doc = {
+        "version": 1,
+        "config": {
+            "d_model": -1,
+            "seed": "7",
+            "unknown": 1,
+            "n_heads": 2,
+            "d_k": 24,
+            "d_v": 28,
+            "edits": [["W_q", 0, 0, 2.0], ["W_q", 0, 0, "NaN"], "junk", ["nope", 0, 0, 1.0]],
+        },
+    }
     cfg, _, msgs = state_from_json(json.dumps(doc))
     text = "\n".join(msgs)
-    for needle in ("'d_model': must be between", "'seed': must be a whole number", "unknown key 'unknown'",
-                   "finite number", "[matrix, row, column, value]", "unknown matrix 'nope'"):
+    for needle in (
+        "'d_model': must be between",
+        "'seed': must be a whole number",
+        "unknown key 'unknown'",
+        "finite number",
+        "[matrix, row, column, value]",
+        "unknown matrix 'nope'",
+    ):
         assert needle in text
     assert cfg.n_heads == 2 and cfg.edits == (("W_q", 0, 0, 2.0),)
     run_lab(cfg)
 
 
 def test_typed_embeddings_travel_as_edits() -> None:
-    cfg = LabConfig(sentence="a b", embedding="manual", manual_embeddings=((1.5, 0.0), (0.0, -2.0)), d_model=2,
-                    d_k=2, d_v=2)
+    cfg = LabConfig(
+        sentence="a b",
+        embedding="manual",
+        manual_embeddings=((1.5, 0.0), (0.0, -2.0)),
+        d_model=2,
+        d_k=2,
+        d_v=2,
+    )
     same_trace(cfg, config_from_query(config_to_query(cfg))[0])
 
 
 PARAMETERS = {"W_q", "W_k", "W_v", "W_o", "b_q", "b_k", "b_v"}
 
 
-@pytest.mark.parametrize("options", [
-    {"n_heads": 2, "causal": True},
-    {"n_heads": 4, "n_kv_heads": 2, "positions": "rope", "window": 3, "causal": True},
-    {"n_heads": 2, "positions": "alibi", "cross_sentence": "a b c d e"},
-    {"positions": "sinusoidal", "cross_sentence": "one two three four five six seven eight"},
-    {"positions": "learned", "n_heads": 2, "causal": True},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n_heads": 2, "causal": True},
+        {"n_heads": 4, "n_kv_heads": 2, "positions": "rope", "window": 3, "causal": True},
+        {"n_heads": 2, "positions": "alibi", "cross_sentence": "a b c d e"},
+        {"positions": "sinusoidal", "cross_sentence": "one two three four five six seven eight"},
+        {"positions": "learned", "n_heads": 2, "causal": True},
+    ],
+)
 def test_exported_script_reproduces_every_variant(tmp_path: Path, options: dict) -> None:
     """The shipped reproduce module, with the app's inputs written in, prints every matrix the app
     exports (parameters aside) to 1e-12: positions, RoPE, ALiBi, windows and shared kv heads included."""
     trace = run_lab(dataclasses.replace(LabConfig(), **options).with_edits({("W_q", 0, 0): 2.5}))
     script = tmp_path / "attention_lab.py"
     script.write_text(python_script(trace))
-    out = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, str(script), "--json"], capture_output=True, text=True, timeout=60, check=True
+    )
     printed = json.loads(out.stdout)
     ours = matrices(trace)
     assert set(ours) - PARAMETERS == set(printed)
@@ -168,7 +214,9 @@ def test_exported_script_prints_readable_matrices(tmp_path: Path) -> None:
     trace = run_lab(dataclasses.replace(LabConfig(), n_heads=2, causal=True).with_edits({("W_q", 0, 0): 5.0}))
     script = tmp_path / "attention_lab.py"
     script.write_text(python_script(trace))
-    human = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True)
+    human = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "head1_weights (6, 6)" in human.stdout and "tokens: ['Life', 'is'" in human.stdout
 
 
@@ -188,7 +236,7 @@ def test_csv_latex_json_exports() -> None:
 
 
 # --------------------------------------------------------------------------- long states (issue 15)
-from attention_core.serialize import (  # noqa: E402
+from attention_core.serialize import (
     COMPACT_KEY,
     MAX_LINK_CHARS,
     MAX_PLAIN_LINK_CHARS,
@@ -204,7 +252,9 @@ def full_precision_edits(cfg: LabConfig, n: int, seed: int = 0) -> LabConfig:
 
     rng = np.random.default_rng(seed)
     shapes = matrix_shapes(cfg)
-    cells = [(m, r, c) for m in ("W_q", "W_k", "W_v") for r in range(shapes[m][0]) for c in range(shapes[m][1])]
+    cells = [
+        (m, r, c) for m in ("W_q", "W_k", "W_v") for r in range(shapes[m][0]) for c in range(shapes[m][1])
+    ]
     chosen = rng.choice(len(cells), size=n, replace=False)
     return cfg.with_edits({cells[i]: float(rng.normal() * 10.0 ** rng.integers(-5, 5)) for i in chosen})
 
@@ -214,12 +264,18 @@ def test_short_states_keep_readable_links() -> None:
     assert params == {"seed": "7", "e": "W_q:0:0:0.30000000000000004"}
 
 
-@pytest.mark.parametrize("cfg", [
-    full_precision_edits(LabConfig(), 1000),
-    LabConfig(sentence=" ".join(["wörd" + "x" * (i % 50) for i in range(600)])[:15_000]),
-    # 15,000 characters in 715 words, 6 characters each once percent-encoded (CJK would be > 1,024 tokens)
-    LabConfig(sentence=" ".join("привет" + "мир" * (i % 6) + "ёжик"[: i % 4] for i in range(1200))[:15_000]),
-], ids=["1000-edits", "15000-chars", "15000-cyrillic"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        full_precision_edits(LabConfig(), 1000),
+        LabConfig(sentence=" ".join(["wörd" + "x" * (i % 50) for i in range(600)])[:15_000]),
+        # 15,000 characters in 715 words, 6 characters each once percent-encoded (CJK would be > 1,024 tokens)
+        LabConfig(
+            sentence=" ".join("привет" + "мир" * (i % 6) + "ёжик"[: i % 4] for i in range(1200))[:15_000]
+        ),
+    ],
+    ids=["1000-edits", "15000-chars", "15000-cyrillic"],
+)
 def test_long_states_travel_compressed_and_come_back_exactly(cfg: LabConfig) -> None:
     params = config_to_query(cfg)
     assert list(params) == [COMPACT_KEY]

@@ -38,11 +38,17 @@ def test_rms_norm_and_silu_from_their_definitions() -> None:
     x, g = rng.normal(size=(5, 7)), rng.normal(size=7)
     for i in range(5):
         rms = math.sqrt(sum(v * v for v in x[i]) / 7 + 1e-5)
-        np.testing.assert_allclose(smollm2.rms_norm(x, g, 1e-5)[i], [x[i, j] / rms * g[j] for j in range(7)], rtol=1e-12)
+        np.testing.assert_allclose(
+            smollm2.rms_norm(x, g, 1e-5)[i], [x[i, j] / rms * g[j] for j in range(7)], rtol=1e-12
+        )
     v = np.array([-800.0, -30.0, -1.0, 0.0, 2.0, 50.0])
     with np.errstate(over="ignore"):
-        np.testing.assert_allclose(smollm2.silu(v), [t / (1 + math.exp(-t)) if t > -700 else -0.0 for t in v],
-                                   rtol=1e-15, atol=1e-300)
+        np.testing.assert_allclose(
+            smollm2.silu(v),
+            [t / (1 + math.exp(-t)) if t > -700 else -0.0 for t in v],
+            rtol=1e-15,
+            atol=1e-300,
+        )
     assert not np.isnan(smollm2.silu(v)).any()
 
 
@@ -66,7 +72,10 @@ def _rope_interleaved(x: np.ndarray, base: float) -> np.ndarray:
         for i in range(d // 2):
             a = m * base ** (-2 * i / d)
             x0, x1 = x[m, 2 * i], x[m, 2 * i + 1]
-            out[m, 2 * i], out[m, 2 * i + 1] = x0 * math.cos(a) - x1 * math.sin(a), x0 * math.sin(a) + x1 * math.cos(a)
+            out[m, 2 * i], out[m, 2 * i + 1] = (
+                x0 * math.cos(a) - x1 * math.sin(a),
+                x0 * math.sin(a) + x1 * math.cos(a),
+            )
     return out
 
 
@@ -109,13 +118,17 @@ def _write_tiny_gguf(path: Path, seed: int = 3) -> dict[str, np.ndarray]:
     w.add_layer_norm_rms_eps(c["eps"]), w.add_context_length(64), w.add_vocab_size(len(tokens))
     w.add_tokenizer_model("gpt2"), w.add_tokenizer_pre("smollm"), w.add_token_list(tokens)
     w.add_token_merges(merges), w.add_add_bos_token(False)
-    t: dict[str, np.ndarray] = {"token_embd.weight": rng.normal(size=(len(tokens), d)),
-                                "output_norm.weight": 1 + 0.1 * rng.normal(size=d)}
+    t: dict[str, np.ndarray] = {
+        "token_embd.weight": rng.normal(size=(len(tokens), d)),
+        "output_norm.weight": 1 + 0.1 * rng.normal(size=d),
+    }
     for i in range(c["n_layers"]):
         p = f"blk.{i}."
         t[p + "attn_norm.weight"] = 1 + 0.1 * rng.normal(size=d)
         t[p + "attn_q.weight"] = _llama_cpp_permute(rng.normal(size=(d, d)) / 3, c["n_heads"])
-        t[p + "attn_k.weight"] = _llama_cpp_permute(rng.normal(size=(c["n_kv_heads"] * s, d)) / 3, c["n_kv_heads"])
+        t[p + "attn_k.weight"] = _llama_cpp_permute(
+            rng.normal(size=(c["n_kv_heads"] * s, d)) / 3, c["n_kv_heads"]
+        )
         t[p + "attn_v.weight"] = rng.normal(size=(c["n_kv_heads"] * s, d)) / 3
         t[p + "attn_output.weight"] = rng.normal(size=(d, d)) / 3
         t[p + "ffn_norm.weight"] = 1 + 0.1 * rng.normal(size=d)
@@ -132,7 +145,9 @@ def _write_tiny_gguf(path: Path, seed: int = 3) -> dict[str, np.ndarray]:
     return t
 
 
-def _reference_forward(t: dict[str, np.ndarray], ids: list[int], factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _reference_forward(
+    t: dict[str, np.ndarray], ids: list[int], factors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The definition, head by head, from the tensors as stored (llama.cpp row order, interleaved RoPE)."""
     c = TINY
     H, Hkv, d = c["n_heads"], c["n_kv_heads"], c["d"]
@@ -140,7 +155,10 @@ def _reference_forward(t: dict[str, np.ndarray], ids: list[int], factors: np.nda
     T = len(ids)
 
     def norm(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-        return np.stack([row / math.sqrt(float(np.mean(row.astype(np.float64) ** 2)) + c["eps"]) for row in x]) * g
+        return (
+            np.stack([row / math.sqrt(float(np.mean(row.astype(np.float64) ** 2)) + c["eps"]) for row in x])
+            * g
+        )
 
     x = t["token_embd.weight"][ids].astype(np.float64)
     attns = np.zeros((c["n_layers"], H, T, T))
@@ -150,14 +168,14 @@ def _reference_forward(t: dict[str, np.ndarray], ids: list[int], factors: np.nda
         out = np.zeros((T, d))
         for head in range(H):
             g = head // (H // Hkv)
-            q = _rope_interleaved(h @ t[p + "attn_q.weight"][head * s:(head + 1) * s].T, c["base"])
-            k = _rope_interleaved(h @ t[p + "attn_k.weight"][g * s:(g + 1) * s].T, c["base"])
-            v = h @ t[p + "attn_v.weight"][g * s:(g + 1) * s].T
+            q = _rope_interleaved(h @ t[p + "attn_q.weight"][head * s : (head + 1) * s].T, c["base"])
+            k = _rope_interleaved(h @ t[p + "attn_k.weight"][g * s : (g + 1) * s].T, c["base"])
+            v = h @ t[p + "attn_v.weight"][g * s : (g + 1) * s].T
             for a in range(T):
                 sc = [float(q[a] @ k[b]) / math.sqrt(s) for b in range(a + 1)]
                 e = [math.exp(v_ - max(sc)) for v_ in sc]
-                attns[i, head, a, :a + 1] = [v_ / sum(e) for v_ in e]
-            out[:, head * s:(head + 1) * s] = factors[i, head] * (attns[i, head] @ v)
+                attns[i, head, a, : a + 1] = [v_ / sum(e) for v_ in e]
+            out[:, head * s : (head + 1) * s] = factors[i, head] * (attns[i, head] @ v)
         x = x + out @ t[p + "attn_output.weight"].T
         h = norm(x, t[p + "ffn_norm.weight"])
         gate, up = h @ t[p + "ffn_gate.weight"].T, h @ t[p + "ffn_up.weight"].T
@@ -175,7 +193,15 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[smollm2.LanguageMode
 def test_tiny_model_reads_its_metadata_and_tokenizes(tiny: tuple) -> None:
     model, _ = tiny
     c = model.config
-    assert (c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.d_ff, c.head_size, c.group) == (2, 4, 2, 16, 24, 4, 2)
+    assert (c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.d_ff, c.head_size, c.group) == (
+        2,
+        4,
+        2,
+        16,
+        24,
+        4,
+        2,
+    )
     assert c.rope_base == 500.0 and c.rms_eps == pytest.approx(1e-5)
     enc = model.tokenizer.encode("the cat at 42")
     # Merges by rank: "Ġ a" (rank 3) comes before "a t" (rank 5), so " at" stays "Ġa" "t";
@@ -184,7 +210,9 @@ def test_tiny_model_reads_its_metadata_and_tokenizes(tiny: tuple) -> None:
     assert model.tokenizer.decode(enc.ids) == "the cat at 42"
 
 
-@pytest.mark.parametrize("ablate, scale", [((), None), (((0, 1), (1, 3)), None), ((), {(0, 2): 0.5, (1, 0): -2.0})])
+@pytest.mark.parametrize(
+    "ablate, scale", [((), None), (((0, 1), (1, 3)), None), ((), {(0, 2): 0.5, (1, 0): -2.0})]
+)
 def test_tiny_model_matches_the_definition(tiny: tuple, ablate: tuple, scale: dict | None) -> None:
     model, t = tiny
     ids = list(model.tokenizer.encode("the cat sat at the mat").ids)
@@ -199,8 +227,13 @@ def test_tiny_model_matches_the_definition(tiny: tuple, ablate: tuple, scale: di
     np.testing.assert_allclose(r.logits, logits, atol=2e-4, rtol=1e-4)
     fresh = smollm2.run_ids(ids, ablate=ablate, head_scale=scale, model=model)  # no full logits computed yet
     np.testing.assert_allclose(fresh.logits_at(-1), logits[-1], atol=2e-4, rtol=1e-4)
-    np.testing.assert_allclose(fresh.probabilities(), np.exp(logits[-1]) / np.exp(logits[-1]).sum(), atol=1e-6)
-    assert r.attentions.shape == (2, 4, len(ids), len(ids)) and r.logits.shape == (len(ids), len(model.tokenizer.tokens))
+    np.testing.assert_allclose(
+        fresh.probabilities(), np.exp(logits[-1]) / np.exp(logits[-1]).sum(), atol=1e-6
+    )
+    assert r.attentions.shape == (2, 4, len(ids), len(ids)) and r.logits.shape == (
+        len(ids),
+        len(model.tokenizer.tokens),
+    )
 
 
 def test_knockout_acts_downstream_only(tiny: tuple) -> None:
@@ -208,7 +241,9 @@ def test_knockout_acts_downstream_only(tiny: tuple) -> None:
     ids = list(model.tokenizer.encode("the cat at the cat").ids)
     base = smollm2.run_ids(ids, model=model)
     ko = smollm2.run_ids(ids, ablate=[(0, 1)], model=model)
-    np.testing.assert_array_equal(ko.attentions[0], base.attentions[0])  # its own layer's weights are untouched
+    np.testing.assert_array_equal(
+        ko.attentions[0], base.attentions[0]
+    )  # its own layer's weights are untouched
     assert np.abs(ko.attentions[1] - base.attentions[1]).max() > 1e-4  # the next layer reads a changed stream
     assert np.abs(ko.logits - base.logits).max() > 1e-3
     zero = smollm2.run_ids(ids, head_scale={(0, 1): 0.0}, model=model)
@@ -217,14 +252,17 @@ def test_knockout_acts_downstream_only(tiny: tuple) -> None:
     np.testing.assert_array_equal(one.logits, base.logits)
 
 
-@pytest.mark.parametrize("bad", [[(0, 4)], [(2, 0)], [(-1, 0)], [(0.5, 1)], [(True, 1)], ["01"], [(0, 1, 2)], [None]])
+@pytest.mark.parametrize(
+    "bad", [[(0, 4)], [(2, 0)], [(-1, 0)], [(0.5, 1)], [(True, 1)], ["01"], [(0, 1, 2)], [None]]
+)
 def test_bad_heads_are_refused(tiny: tuple, bad: list) -> None:
     model, _ = tiny
     with pytest.raises(ValidationError):
         smollm2.run_ids([260, 261], ablate=bad, model=model)
     with pytest.raises(ValidationError):
-        smollm2.run_ids([260, 261], head_scale={bad[0]: 0.5} if isinstance(bad[0], tuple) else {(0, 0): "x"},
-                        model=model)
+        smollm2.run_ids(
+            [260, 261], head_scale={bad[0]: 0.5} if isinstance(bad[0], tuple) else {(0, 0): "x"}, model=model
+        )
 
 
 def test_bad_prompts_are_refused(tiny: tuple) -> None:
@@ -280,8 +318,15 @@ def ref() -> tuple[dict, dict[str, np.ndarray]]:
 
 def test_real_model_shape(real: smollm2.LanguageModel) -> None:
     c = real.config
-    assert (c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.head_size, c.d_ff, c.vocab_size) == \
-        (30, 9, 3, 576, 64, 1536, 49152)
+    assert (c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.head_size, c.d_ff, c.vocab_size) == (
+        30,
+        9,
+        3,
+        576,
+        64,
+        1536,
+        49152,
+    )
     assert c.rope_base == 100000.0 and c.rms_eps == pytest.approx(1e-5)
 
 
@@ -329,10 +374,10 @@ def test_knockout_probabilities_match_transformers(real: smollm2.LanguageModel, 
 def test_greedy_continuation_appends_the_argmax(real: smollm2.LanguageModel) -> None:
     ids = smollm2.encode("The capital of France is", model=real).ids
     longer = smollm2.continue_greedy(ids, 2, model=real)
-    assert longer[:len(ids)] == ids and len(longer) == len(ids) + 2
+    assert longer[: len(ids)] == ids and len(longer) == len(ids) + 2
     first = smollm2.run_ids(ids, model=real)
     assert longer[len(ids)] == int(np.argmax(first.logits[-1]))
-    assert real.tokenizer.decode(longer[len(ids):len(ids) + 1]) == " Paris"
+    assert real.tokenizer.decode(longer[len(ids) : len(ids) + 1]) == " Paris"
 
 
 def test_head_inputs_and_playground_config(real: smollm2.LanguageModel) -> None:

@@ -25,12 +25,25 @@ def _rand(seed: int, *shape: int, scale: float = 1.0) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- tiled
 @settings(max_examples=80, deadline=None)
-@given(n_q=st.integers(1, 40), n_k=st.integers(1, 40), d=st.integers(1, 6), d_v=st.integers(1, 5),
-       block_q=st.integers(1, 17), block_k=st.integers(1, 17), causal=st.booleans(),
-       spread=st.sampled_from([0.1, 1.0, 10.0]), seed=st.integers(0, 2**32 - 1))
-def test_tiled_equals_exact(n_q: int, n_k: int, d: int, d_v: int, block_q: int, block_k: int, causal: bool,
-                            spread: float, seed: int) -> None:
-    Q, K, V = _rand(seed, n_q, d, scale=spread), _rand(seed + 1, n_k, d, scale=spread), _rand(seed + 2, n_k, d_v)
+@given(
+    n_q=st.integers(1, 40),
+    n_k=st.integers(1, 40),
+    d=st.integers(1, 6),
+    d_v=st.integers(1, 5),
+    block_q=st.integers(1, 17),
+    block_k=st.integers(1, 17),
+    causal=st.booleans(),
+    spread=st.sampled_from([0.1, 1.0, 10.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_tiled_equals_exact(
+    n_q: int, n_k: int, d: int, d_v: int, block_q: int, block_k: int, causal: bool, spread: float, seed: int
+) -> None:
+    Q, K, V = (
+        _rand(seed, n_q, d, scale=spread),
+        _rand(seed + 1, n_k, d, scale=spread),
+        _rand(seed + 2, n_k, d_v),
+    )
     exact = scaled_dot_product_attention(Q, K, V, mask=causal_mask(n_q, n_k) if causal else None)
     tiled = tiled_attention(Q, K, V, block_q=block_q, block_k=block_k, causal=causal)
     np.testing.assert_allclose(tiled.output, exact.output, rtol=0, atol=1e-12 * max(1.0, np.abs(V).max()))
@@ -39,7 +52,12 @@ def test_tiled_equals_exact(n_q: int, n_k: int, d: int, d_v: int, block_q: int, 
     assert tiled.n_tiles == n_qb * n_kb
     # A tile is skipped exactly when the causal mask forbids all of it (its first row sees none of it).
     skipped = {(s.q_block, s.k_block) for s in tiled.steps if s.skipped}
-    expect = {(a, b) for a in range(n_qb) for b in range(n_kb) if causal and b * block_k > min(n_q, (a + 1) * block_q) - 1}
+    expect = {
+        (a, b)
+        for a in range(n_qb)
+        for b in range(n_kb)
+        if causal and b * block_k > min(n_q, (a + 1) * block_q) - 1
+    }
     assert skipped == expect
 
 
@@ -95,25 +113,43 @@ def test_tiled_refuses_bad_blocks_and_overflow() -> None:
 
 # ----------------------------------------------------------------------------- KV cache
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 12), n_kv=st.sampled_from([1, 2, 4]), h=st.sampled_from([2, 4]),
-       rope_on=st.booleans(), alibi=st.booleans(), window=st.one_of(st.none(), st.integers(1, 6)),
-       with_W_o=st.booleans(), seed=st.integers(0, 2**32 - 1))
-def test_kv_cache_decoding_equals_full_causal(n: int, n_kv: int, h: int, rope_on: bool, alibi: bool,
-                                              window: int | None, with_W_o: bool, seed: int) -> None:
+@given(
+    n=st.integers(1, 12),
+    n_kv=st.sampled_from([1, 2, 4]),
+    h=st.sampled_from([2, 4]),
+    rope_on=st.booleans(),
+    alibi=st.booleans(),
+    window=st.one_of(st.none(), st.integers(1, 6)),
+    with_W_o=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kv_cache_decoding_equals_full_causal(
+    n: int, n_kv: int, h: int, rope_on: bool, alibi: bool, window: int | None, with_W_o: bool, seed: int
+) -> None:
     n_heads, d = 4, 5
     X = _rand(seed, n, d)
-    W_q, W_k, W_v = _rand(seed + 1, d, n_heads * h), _rand(seed + 2, d, n_kv * h), _rand(seed + 3, d, n_kv * 3)
+    W_q, W_k, W_v = (
+        _rand(seed + 1, d, n_heads * h),
+        _rand(seed + 2, d, n_kv * h),
+        _rand(seed + 3, d, n_kv * 3),
+    )
     W_o = _rand(seed + 4, n_heads * 3, d) if with_W_o else None
     opts = {"n_kv_heads": n_kv, "rope_base": 100.0 if rope_on else None, "alibi": alibi, "window": window}
     full = multi_head_attention(X, X, W_q, W_k, W_v, W_o, n_heads, causal=True, **opts)
     dec = kv_cache_decode(X, W_q, W_k, W_v, W_o, n_heads, **opts)
-    np.testing.assert_allclose(dec.output, full.output, rtol=0, atol=1e-12 * max(1.0, np.abs(full.output).max()))
+    np.testing.assert_allclose(
+        dec.output, full.output, rtol=0, atol=1e-12 * max(1.0, np.abs(full.output).max())
+    )
     last = dec.steps[-1]
     assert len(last.cached_positions) == (n if window is None else min(n, window))
     assert last.cache_bytes == len(last.cached_positions) * dec.bytes_per_token
     # The new token's weights are the last row of the full computation's weights (on the cached keys).
-    np.testing.assert_allclose(last.attention.heads[0].weights[0],
-                               full.heads[0].weights[-1, last.cached_positions], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        last.attention.heads[0].weights[0],
+        full.heads[0].weights[-1, last.cached_positions],
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_kv_cache_memory_shrinks_by_the_group() -> None:

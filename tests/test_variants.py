@@ -114,11 +114,19 @@ def _heads_to_cols(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- RoPE
 def test_rope_matches_llama_apply_rotary_pos_emb(ref: dict[str, np.ndarray]) -> None:
     pos = ref["rope_positions"]
-    np.testing.assert_allclose(rope(ref["rope_q"][0], positions=pos), ref["rope_q_out"][0], rtol=0, atol=1e-10)
-    np.testing.assert_allclose(rope(ref["rope_k"][0], positions=pos), ref["rope_k_out"][0], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        rope(ref["rope_q"][0], positions=pos), ref["rope_q_out"][0], rtol=0, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        rope(ref["rope_k"][0], positions=pos), ref["rope_k_out"][0], rtol=0, atol=1e-10
+    )
     # The same through the head-block layout the layer uses.
-    np.testing.assert_allclose(rope_heads(_heads_to_cols(ref["rope_q"]), 3, positions=pos),
-                               _heads_to_cols(ref["rope_q_out"]), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        rope_heads(_heads_to_cols(ref["rope_q"]), 3, positions=pos),
+        _heads_to_cols(ref["rope_q_out"]),
+        rtol=0,
+        atol=1e-10,
+    )
 
 
 def test_rope_angles_agree_with_llama_rotary_embedding_in_float32(ref: dict[str, np.ndarray]) -> None:
@@ -130,8 +138,13 @@ def test_rope_angles_agree_with_llama_rotary_embedding_in_float32(ref: dict[str,
 
 
 @settings(max_examples=60, deadline=None)
-@given(m=st.integers(0, 500), n=st.integers(0, 500), shift=st.integers(-200, 200),
-       seed=st.integers(0, 2**32 - 1), half=st.integers(1, 8))
+@given(
+    m=st.integers(0, 500),
+    n=st.integers(0, 500),
+    shift=st.integers(-200, 200),
+    seed=st.integers(0, 2**32 - 1),
+    half=st.integers(1, 8),
+)
 def test_rope_score_depends_only_on_the_distance(m: int, n: int, shift: int, seed: int, half: int) -> None:
     q, k = _rand(seed, 1, 2 * half), _rand(seed + 1, 1, 2 * half)
     m2, n2 = m + shift, n + shift
@@ -158,21 +171,34 @@ def test_alibi_slopes_match_bloom(ref: dict[str, np.ndarray], heads: int) -> Non
     i = 4
     ours = alibi_bias(alibi_slopes(heads), 10)[:, i, :]  # (heads, 10) query i's row
     # On the keys a causal query sees (j ≤ i): Bloom − slope·i == ours.
-    np.testing.assert_allclose((ref[f"alibi_tensor_{heads}"] - alibi_slopes(heads)[:, None] * i)[:, :i + 1],
-                               ours[:, :i + 1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        (ref[f"alibi_tensor_{heads}"] - alibi_slopes(heads)[:, None] * i)[:, : i + 1],
+        ours[:, : i + 1],
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 def test_alibi_slopes_of_paper_for_powers_of_two() -> None:
     np.testing.assert_array_equal(alibi_slopes(8), 2.0 ** -np.arange(1, 9))
-    np.testing.assert_array_equal(alibi_slopes(1), [2.0 ** -8])
+    np.testing.assert_array_equal(alibi_slopes(1), [2.0**-8])
     with pytest.raises(ValidationError):
         alibi_slopes(0)
 
 
 def test_alibi_layer_equals_bloom_form_under_causal_mask(ref: dict[str, np.ndarray]) -> None:
     X = ref["mha_alibi_X"]
-    t = multi_head_attention(X, X, ref["mha_alibi_W_q"], ref["mha_alibi_W_k"], ref["mha_alibi_W_v"], None, 8,
-                             causal=True, alibi=True)
+    t = multi_head_attention(
+        X,
+        X,
+        ref["mha_alibi_W_q"],
+        ref["mha_alibi_W_k"],
+        ref["mha_alibi_W_v"],
+        None,
+        8,
+        causal=True,
+        alibi=True,
+    )
     np.testing.assert_allclose(t.output, ref["mha_alibi_out"], rtol=0, atol=1e-10)
     np.testing.assert_array_equal(t.alibi_slopes, alibi_slopes(8))
     h = t.heads[3]
@@ -193,9 +219,19 @@ def test_gqa_matches_torch_sdpa_enable_gqa(ref: dict[str, np.ndarray], kvh: int,
 
 
 def test_whole_layer_rope_gqa_causal_matches_torch(ref: dict[str, np.ndarray]) -> None:
-    p = {k[len("mha_rope_gqa_"):]: v for k, v in ref.items() if k.startswith("mha_rope_gqa_")}
-    t = multi_head_attention(p["X"], p["X"], p["W_q"], p["W_k"], p["W_v"], p["W_o"], 4, causal=True,
-                             n_kv_heads=2, rope_base=float(p["base"]))
+    p = {k[len("mha_rope_gqa_") :]: v for k, v in ref.items() if k.startswith("mha_rope_gqa_")}
+    t = multi_head_attention(
+        p["X"],
+        p["X"],
+        p["W_q"],
+        p["W_k"],
+        p["W_v"],
+        p["W_o"],
+        4,
+        causal=True,
+        n_kv_heads=2,
+        rope_base=float(p["base"]),
+    )
     np.testing.assert_allclose(t.output, p["out"], rtol=0, atol=1e-10)
     # What the trace holds: unrotated projections, rotated copies, per-head rotated Q/K.
     np.testing.assert_array_equal(t.Q, p["X"] @ p["W_q"])
@@ -222,8 +258,9 @@ def test_default_options_change_nothing() -> None:
     X = _rand(1, 5, 6)
     W = [_rand(s, 6, 8) for s in (2, 3, 4)]
     plain = multi_head_attention(X, X, *W, None, 2, causal=True)
-    same = multi_head_attention(X, X, *W, None, 2, causal=True, n_kv_heads=None, rope_base=None, alibi=False,
-                                window=None)
+    same = multi_head_attention(
+        X, X, *W, None, 2, causal=True, n_kv_heads=None, rope_base=None, alibi=False, window=None
+    )
     for a, b in zip(plain.heads, same.heads):
         np.testing.assert_array_equal(a.weights, b.weights)
         assert b.position_bias is None and b.Q_unrotated is None and b.biased_scores is b.scaled_scores
@@ -245,11 +282,21 @@ def test_sliding_window_matches_torch_sdpa(ref: dict[str, np.ndarray]) -> None:
     np.testing.assert_array_equal(sliding_window_mask(10, 3), ref["window_mask"])
     Q, K, V = (_heads_to_cols(ref[f"window_{x}"]) for x in "QKV")
     t = grouped_query_attention(Q, K, V, 4, 2)  # unmasked, to reuse the per-head layout below
-    heads = [scaled_dot_product_attention(Q[:, 4 * i:4 * i + 4], K[:, 4 * g:4 * g + 4], V[:, 5 * g:5 * g + 5],
-                                          mask=sliding_window_mask(10, 3))
-             for i, g in enumerate(t.kv_heads)]
-    np.testing.assert_allclose(np.concatenate([h.output for h in heads], axis=1), _heads_to_cols(ref["window_out"]),
-                               rtol=0, atol=1e-10)
+    heads = [
+        scaled_dot_product_attention(
+            Q[:, 4 * i : 4 * i + 4],
+            K[:, 4 * g : 4 * g + 4],
+            V[:, 5 * g : 5 * g + 5],
+            mask=sliding_window_mask(10, 3),
+        )
+        for i, g in enumerate(t.kv_heads)
+    ]
+    np.testing.assert_allclose(
+        np.concatenate([h.output for h in heads], axis=1),
+        _heads_to_cols(ref["window_out"]),
+        rtol=0,
+        atol=1e-10,
+    )
 
 
 def test_window_option_of_multi_head_attention() -> None:
@@ -286,14 +333,17 @@ def test_learned_table_is_seeded_and_added_to_X() -> None:
 
 
 # ----------------------------------------------------------------------------- refused options
-@pytest.mark.parametrize(("opts", "message"), [
-    ({"rope_base": 10000.0, "n_heads": 8}, "even head size"),  # 24 / 8 = 3 features per head
-    ({"rope_base": -1.0}, "positive"),
-    ({"rope_base": "10000"}, "RoPE base"),
-    ({"window": 0}, "window"),
-    ({"window": 2.5}, "window"),
-    ({"n_kv_heads": 0}, "n_kv_heads"),
-])
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        ({"rope_base": 10000.0, "n_heads": 8}, "even head size"),  # 24 / 8 = 3 features per head
+        ({"rope_base": -1.0}, "positive"),
+        ({"rope_base": "10000"}, "RoPE base"),
+        ({"window": 0}, "window"),
+        ({"window": 2.5}, "window"),
+        ({"n_kv_heads": 0}, "n_kv_heads"),
+    ],
+)
 def test_bad_variant_options_are_validation_errors(opts: dict, message: str) -> None:
     X = _rand(1, 4, 6)
     n_heads = opts.pop("n_heads", 2)

@@ -130,8 +130,12 @@ def test_fast_attention_step_comes_back() -> None:
         fresh.query_params[k] = v
     fresh.run()
     assert not fresh.exception
-    assert (fresh.slider(key="fa_tokens").value, fresh.selectbox(key="fa_block").value,
-            fresh.toggle(key="fa_causal").value, fresh.slider(key="fa_step").value) == (32, 4, False, 9)
+    assert (
+        fresh.slider(key="fa_tokens").value,
+        fresh.selectbox(key="fa_block").value,
+        fresh.toggle(key="fa_causal").value,
+        fresh.slider(key="fa_step").value,
+    ) == (32, 4, False, 9)
     assert address(fresh) == link
 
 
@@ -147,15 +151,44 @@ def test_blog_tab_comes_back() -> None:
 
 
 VIEW_VALUES = st.one_of(
-    st.sampled_from([*SECOND_VIEWS, "none", "W_q", "W_o", "embeddings", "b_k", "Tokens", "Word order",
-                     "Output", "0", "1", "3", "2.1", "0.0", "999.999", str(MAX_DIM), "1.", ".1", "1.2.3",
-                     "-1", "١", "1e3"]),
+    st.sampled_from(
+        [
+            *SECOND_VIEWS,
+            "none",
+            "W_q",
+            "W_o",
+            "embeddings",
+            "b_k",
+            "Tokens",
+            "Word order",
+            "Output",
+            "0",
+            "1",
+            "3",
+            "2.1",
+            "0.0",
+            "999.999",
+            str(MAX_DIM),
+            "1.",
+            ".1",
+            "1.2.3",
+            "-1",
+            "١",
+            "1e3",
+        ]
+    ),
     st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
 )
-VIEW_LINKS = st.dictionaries(st.sampled_from([spec.key for spec in PLAYGROUND_VIEW.values()]), VIEW_VALUES,
-                             max_size=5).flatmap(
-    lambda d: st.one_of(st.just(d), st.sampled_from([{"h": "4"}, {"h": "2", "s2": "a b c"}, {"causal": "1"}])
-                        .map(lambda extra: {**d, **extra})))
+VIEW_LINKS = st.dictionaries(
+    st.sampled_from([spec.key for spec in PLAYGROUND_VIEW.values()]), VIEW_VALUES, max_size=5
+).flatmap(
+    lambda d: st.one_of(
+        st.just(d),
+        st.sampled_from([{"h": "4"}, {"h": "2", "s2": "a b c"}, {"causal": "1"}]).map(
+            lambda extra: {**d, **extra}
+        ),
+    )
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -37,8 +37,12 @@ def render(trace: LabTrace) -> None:
         st.text("A link to exactly this state (it is also kept in the address bar as you work):")
         st.code(state.share_link(params), language=None, wrap_lines=True)
     except LinkTooLong as exc:
-        st.warning(literal(f"No link for this state: {exc}. The address bar does not hold it either, so a "
-                           "reload would lose it: the state file below keeps every setting and edit."))
+        st.warning(
+            literal(
+                f"No link for this state: {exc}. The address bar does not hold it either, so a "
+                "reload would lose it: the state file below keeps every setting and edit."
+            )
+        )
     except ValidationError as exc:
         st.info(literal(f"No link for this state: {exc}"))
 
@@ -48,37 +52,70 @@ def render(trace: LabTrace) -> None:
     m, rows, cols = mats[name]
     # Files are made when their button is clicked (Streamlit calls the function then), so a
     # 1,024-token matrix costs nothing on the reruns that do not ask for it.
-    c1.download_button(f"{name}.csv",
-                       data=lambda: to_csv(m, rows, cols).encode("utf-8"),  # bytes: no third copy
-                       file_name=f"{name}.csv", mime="text/csv", key="dl_csv")
+    c1.download_button(
+        f"{name}.csv",
+        data=lambda: to_csv(m, rows, cols).encode("utf-8"),  # bytes: no third copy
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key="dl_csv",
+    )
     if m.size <= MAX_LATEX_SHOWN:
         c2.text("LaTeX (for slides):")
         c2.code(to_latex(m), language="latex")
     else:
         c2.text(f"LaTeX of this {m.shape[0]} × {m.shape[1]} matrix is too large to show here; download it:")
-        c2.download_button(f"{name}.tex", data=functools.partial(to_latex, m), file_name=f"{name}.tex",
-                           mime="application/x-tex", key="dl_tex")
+        c2.download_button(
+            f"{name}.tex",
+            data=functools.partial(to_latex, m),
+            file_name=f"{name}.tex",
+            mime="application/x-tex",
+            key="dl_tex",
+        )
 
     # The larger files are made only when asked for (Streamlit calls these on click), with their size
     # shown first; a file larger than MAX_DOWNLOAD_BYTES is not made (the server would hold it in memory).
     c1, c2, c3 = st.columns(3)
     size = estimated_bytes(trace)
-    _bounded_download(c1, "All matrices (JSON)", size["json"], functools.partial(_all_json, trace),
-                      file_name="attention-lab.json", mime="application/json", key="dl_json")
-    _bounded_download(c2, "Reproduce in Python (NumPy script)", size["script"],
-                      functools.partial(script_bytes, trace), file_name="attention_lab.py",
-                      mime="text/x-python", key="dl_py")
+    _bounded_download(
+        c1,
+        "All matrices (JSON)",
+        size["json"],
+        functools.partial(_all_json, trace),
+        file_name="attention-lab.json",
+        mime="application/json",
+        key="dl_json",
+    )
+    _bounded_download(
+        c2,
+        "Reproduce in Python (NumPy script)",
+        size["script"],
+        functools.partial(script_bytes, trace),
+        file_name="attention_lab.py",
+        mime="text/x-python",
+        key="dl_py",
+    )
     reference = state.head_reference(cfg)
     if cfg.given and reference is None:  # matrices given outright, origin unknown: nothing to write
         c3.info("This head's origin is not known, so it has no state file.")
     else:
-        c3.download_button("State file (to import later)", data=functools.partial(_state, cfg, reference),
-                           file_name="attention-lab-state.json", mime="application/json", key="dl_state")
-    st.radio("Format of the heatmap download (the camera icon above each heatmap)", ["png", "svg"],
-             key="image_format", persist_state="session", horizontal=True)
+        c3.download_button(
+            "State file (to import later)",
+            data=functools.partial(_state, cfg, reference),
+            file_name="attention-lab-state.json",
+            mime="application/json",
+            key="dl_state",
+        )
+    st.radio(
+        "Format of the heatmap download (the camera icon above each heatmap)",
+        ["png", "svg"],
+        key="image_format",
+        persist_state="session",
+        horizontal=True,
+    )
 
-    upload = st.file_uploader("Import a state file (.json)", type=["json"],
-                              key=f"import_{st.session_state['editor_generation']}")
+    upload = st.file_uploader(
+        "Import a state file (.json)", type=["json"], key=f"import_{st.session_state['editor_generation']}"
+    )
     if upload is not None:
         _import(upload.getvalue())
 
@@ -88,13 +125,16 @@ def render(trace: LabTrace) -> None:
 MAX_DOWNLOAD_BYTES = 32 * 2**20
 
 
-def _bounded_download(where: st.delta_generator.DeltaGenerator, label: str, size: int,
-                      build: Callable[[], bytes], **kwargs: str) -> None:
+def _bounded_download(
+    where: st.delta_generator.DeltaGenerator, label: str, size: int, build: Callable[[], bytes], **kwargs: str
+) -> None:
     """A download button that names the file's size, or, above the bound, a message saying what to use."""
     if size > MAX_DOWNLOAD_BYTES:
-        where.info(f"{label}: about {size / 2**20:,.0f} MB, more than the "
-                   f"{MAX_DOWNLOAD_BYTES / 2**20:,.0f} MB this app builds for a download. Download the "
-                   "matrices one by one (CSV above), or use a shorter sentence or fewer heads.")
+        where.info(
+            f"{label}: about {size / 2**20:,.0f} MB, more than the "
+            f"{MAX_DOWNLOAD_BYTES / 2**20:,.0f} MB this app builds for a download. Download the "
+            "matrices one by one (CSV above), or use a shorter sentence or fewer heads."
+        )
         return
     where.download_button(f"{label}, about {_size(size)}", data=build, **kwargs)
 
@@ -119,8 +159,11 @@ def _state(cfg: LabConfig, reference: HeadReference | None = None) -> str:
 
 def _import(data: bytes) -> None:
     if len(data) > MAX_STATE_BYTES:
-        st.error(literal(f"The file is {len(data):,} bytes; the limit is {MAX_STATE_BYTES:,}. "
-                         "Nothing was changed."))
+        st.error(
+            literal(
+                f"The file is {len(data):,} bytes; the limit is {MAX_STATE_BYTES:,}. Nothing was changed."
+            )
+        )
         return
     try:
         cfg, _extra, messages = state_from_json(data)

@@ -13,20 +13,25 @@ from ui.text import literal
 INTROS: dict[str, str] = {
     "playground": (  # one line at 1920 px: the lab below still fits the screen
         "Each row of the heatmap shows how much one word attends to every word: type a sentence, pick a cell "
-        "of W_Q and drag its slider to watch the weights move, or click a weight to see its arithmetic."),
+        "of W_Q and drag its slider to watch the weights move, or click a weight to see its arithmetic."
+    ),
     "walkthrough": (
         "This page replays a published tutorial step by step with its own seed, so every matrix below is the "
         "one it printed: compare the numbers at the bottom, or open the configuration in the Playground "
-        "to change it."),
+        "to change it."
+    ),
     "fast_attention": (
         "Press Next to walk the tiles one at a time and watch the running maximum m and sum ℓ of each row "
-        "reach the exact weights without the whole score matrix ever being written down."),
+        "reach the exact weights without the whole score matrix ever being written down."
+    ),
     "real_model": (
         "Choose a layer and a head to see which words each word attends to in a trained model, then open "
-        "that head in the Playground to edit its matrices."),
+        "that head in the Playground to edit its matrices."
+    ),
     "language_model": (
         "Type a prompt to see the model's next-word guesses, then knock out or rescale heads (or press "
-        "'Mary and John') to see which heads a prediction depends on."),
+        "'Mary and John') to see which heads a prediction depends on."
+    ),
 }
 
 

@@ -21,8 +21,9 @@ _CSS = """
 .live input { width: 100%; accent-color: var(--st-primary-color); height: 1.75rem; margin: 0; }
 .live output { font-size: 1.25rem; font-variant-numeric: tabular-nums; min-width: 4.5ch; text-align: right; }
 """
-_mount = st.components.v2.component("attention_lab_live_slider", js=(Path(__file__).with_name("live_slider.js")).read_text(),
-                                    css=_CSS)
+_mount = st.components.v2.component(
+    "attention_lab_live_slider", js=(Path(__file__).with_name("live_slider.js")).read_text(), css=_CSS
+)
 
 
 def received(state: object, lo: float, hi: float) -> float | None:
@@ -41,14 +42,32 @@ def _sent(state: object) -> str | None:
     return sent if isinstance(sent, str) and len(sent) <= 64 else None
 
 
-def live_slider(label: str, lo: float, hi: float, value: float, *, key: str, on_change: Callable[[], None],
-                step: float = 0.01) -> None:
+def live_slider(
+    label: str,
+    lo: float,
+    hi: float,
+    value: float,
+    *,
+    key: str,
+    on_change: Callable[[], None],
+    step: float = 0.01,
+) -> None:
     """Mount the slider; ``on_change`` runs (as a widget callback) for every value it sends.
 
     Call it after everything the value changes is drawn: ``ack`` (the nonce of the last value this
     session received) tells the browser that value's rerun has reached the page.
     """
     sent = _sent(st.session_state.get(key))
-    _mount(key=key, data={"label": label, "lo": lo, "hi": hi, "step": step, "value": float(value),
-                          "ack": sent.split(" ", 1)[-1] if sent else None},
-           default={"value": None}, on_value_change=on_change)
+    _mount(
+        key=key,
+        data={
+            "label": label,
+            "lo": lo,
+            "hi": hi,
+            "step": step,
+            "value": float(value),
+            "ack": sent.split(" ", 1)[-1] if sent else None,
+        },
+        default={"value": None},
+        on_value_change=on_change,
+    )

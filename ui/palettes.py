@@ -27,11 +27,31 @@ Colorscale = list[list[float | str]]
 # ColorBrewer RdBu's blue half, then PuOr's orange half: a blue–orange diverging scale whose two
 # signs stay apart under all three colour-vision deficiencies (blue and orange are the pair that
 # deuteranopes and protanopes see best; tritanopes still see blue against orange-brown).
-_BLUE_ORANGE = ["#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
-                "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08"]
+_BLUE_ORANGE = [
+    "#053061",
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#d1e5f0",
+    "#f7f7f7",
+    "#fee0b6",
+    "#fdb863",
+    "#e08214",
+    "#b35806",
+    "#7f3b08",
+]
 # ColorBrewer Blues and Oranges: white centre, darker ends (a longer lightness range per half).
-_BLUE_ORANGE_DEEP = ["#08306b", "#2171b5", "#6baed6", "#c6dbef", "#ffffff",
-                     "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+_BLUE_ORANGE_DEEP = [
+    "#08306b",
+    "#2171b5",
+    "#6baed6",
+    "#c6dbef",
+    "#ffffff",
+    "#fdd0a2",
+    "#fd8d3c",
+    "#d94801",
+    "#7f2704",
+]
 
 _PALETTES: dict[str, tuple[list[str], list[str]]] = {
     "default": (sequential.Viridis, _BLUE_ORANGE),

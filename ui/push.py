@@ -115,6 +115,7 @@ def _rerun(session: str) -> bool:
         del state.widget_states.widgets[:]
         state.widget_states.widgets.extend(kept)
         app_session.request_rerun(state)
+
     try:
         app_session._call_soon_on_event_loop(request)
     except (AttributeError, RuntimeError):  # another Streamlit: the follow view's timer still works
@@ -126,5 +127,7 @@ def start_listening(store: Store, followers: Followers) -> threading.Event:
     """A daemon thread that reruns this process's followers of every room announced on ``store``'s
     channel; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=store.listen, args=(followers.changed, stop), name="room-push", daemon=True).start()
+    threading.Thread(
+        target=store.listen, args=(followers.changed, stop), name="room-push", daemon=True
+    ).start()
     return stop

@@ -34,12 +34,16 @@ LECTURER_CHECK_SECONDS = 2.0
 #: Width the follow view's figures are laid out for: a phone (390 px less the page's padding).
 PHONE_WIDTH = 340
 UNAVAILABLE = "Room unavailable, reconnecting… (the lab itself keeps working)"
-QUESTION_KINDS = {"attend": "Which word does … attend to most?", "estimate": "Estimate a weight",
-                  "choice": "Multiple choice"}
+QUESTION_KINDS = {
+    "attend": "Which word does … attend to most?",
+    "estimate": "Estimate a weight",
+    "choice": "Multiple choice",
+}
 
 FOLLOW_STYLE = """
 <style>
-[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none !important; }
+[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding: 0.8rem 0.8rem 1rem 0.8rem !important; max-width: 60rem; }
 </style>
 """
@@ -61,9 +65,11 @@ def join_panel(*, big: bool) -> None:
     size = "2.4rem" if big else "1.1rem"
     left, right = st.columns([3, 2] if big else [1, 1], vertical_alignment="center")
     # Our own markup around escaped text: the link is shown as typed, never interpreted.
-    left.html(f'<div style="font-size:{size};font-weight:700;line-height:1.3;word-break:break-all">'
-              f'{html.escape(url)}</div><div style="font-size:{"1.6rem" if big else "0.9rem"}">room code '
-              f'<b style="letter-spacing:0.15em">{html.escape(room_state.code())}</b></div>')
+    left.html(
+        f'<div style="font-size:{size};font-weight:700;line-height:1.3;word-break:break-all">'
+        f'{html.escape(url)}</div><div style="font-size:{"1.6rem" if big else "0.9rem"}">room code '
+        f'<b style="letter-spacing:0.15em">{html.escape(room_state.code())}</b></div>'
+    )
     right.image(qr_svg(url), width=380 if big else 160, caption=None)
 
 
@@ -76,8 +82,14 @@ def sidebar_panel(trace: LabTrace | None, sb: DeltaGenerator) -> None:
     if room_state.role() != "lecturer":
         if problem:
             sb.error(literal(problem))
-        sb.button("Teach this as a room", on_click=room_state.on_teach, args=(hall.rooms,), key="teach",
-                  help="Students open a link or scan a QR code and follow your screen live; you can ask them questions.")
+        sb.button(
+            "Teach this as a room",
+            on_click=room_state.on_teach,
+            args=(hall.rooms,),
+            key="teach",
+            help="Students open a link or scan a QR code and follow your screen live; "
+            "you can ask them questions.",
+        )
         return
     with sb.expander(f"Lecture room {room_state.code()}", expanded=True):
         if problem:
@@ -88,12 +100,21 @@ def sidebar_panel(trace: LabTrace | None, sb: DeltaGenerator) -> None:
             question_form(trace)
         try:
             data = hall.rooms.answers_csv(room_state.code(), room_state.key())
-            st.download_button("Answers (CSV)", data=data, file_name=f"room-{room_state.code()}-answers.csv",
-                               mime="text/csv", key="room_csv")
+            st.download_button(
+                "Answers (CSV)",
+                data=data,
+                file_name=f"room-{room_state.code()}-answers.csv",
+                mime="text/csv",
+                key="room_csv",
+            )
         except (RoomError, StoreUnavailable):
             pass
-        st.button("End teaching here", on_click=room_state.end_teaching, key="room_end",
-                  help="This page stops publishing; followers see the last state until the room expires.")
+        st.button(
+            "End teaching here",
+            on_click=room_state.end_teaching,
+            key="room_end",
+            help="This page stops publishing; followers see the last state until the room expires.",
+        )
 
 
 @st.fragment(run_every=LECTURER_CHECK_SECONDS)
@@ -118,15 +139,23 @@ def live_panel() -> None:
     if q is None:
         return
     counts = rooms.tally(code, q)
-    st.caption(f"Question {q.id}, {q.status}: {sum(counts)} answer{'' if sum(counts) == 1 else 's'}")  # no text of anyone's in it
-    st.plotly_chart(answers_figure(q, counts, reveal=q.status == "revealed"), width="stretch", key="room_tally",
-                    config={**chart_config("answers"), "displayModeBar": False})
+    st.caption(
+        f"Question {q.id}, {q.status}: {sum(counts)} answer{'' if sum(counts) == 1 else 's'}"
+    )  # no text of anyone's in it
+    st.plotly_chart(
+        answers_figure(q, counts, reveal=q.status == "revealed"),
+        width="stretch",
+        key="room_tally",
+        config={**chart_config("answers"), "displayModeBar": False},
+    )
     c1, c2 = st.columns(2)
     if q.status == "open":
         c1.button("Close", key="room_close", on_click=_status, args=("closed",))
     else:
         c1.button("Reopen", key="room_reopen", on_click=_status, args=("open",))
-    c2.button("Reveal", key="room_reveal", on_click=_status, args=("revealed",), disabled=q.status == "revealed")
+    c2.button(
+        "Reveal", key="room_reveal", on_click=_status, args=("revealed",), disabled=q.status == "revealed"
+    )
 
 
 def _status(status: str) -> None:
@@ -138,11 +167,15 @@ def _status(status: str) -> None:
 
 def question_form(trace: LabTrace) -> None:
     """Ask the hall about what is on screen: templates whose true answer the lab gives when Ask is pressed."""
-    kind = st.selectbox("Ask the hall", list(QUESTION_KINDS), format_func=QUESTION_KINDS.get, key="room_q_kind")
+    kind = st.selectbox(
+        "Ask the hall", list(QUESTION_KINDS), format_func=QUESTION_KINDS.get, key="room_q_kind"
+    )
     n_q, n_k = len(trace.tokens_q.tokens), len(trace.tokens_kv.tokens)
     q_tok, k_tok = trace.tokens_q.tokens, trace.tokens_kv.tokens
     if kind == "attend":
-        st.selectbox("query word", range(n_q), format_func=lambda r: f"{r}: {q_tok[r][:20]}", key="room_q_row")
+        st.selectbox(
+            "query word", range(n_q), format_func=lambda r: f"{r}: {q_tok[r][:20]}", key="room_q_row"
+        )
     elif kind == "estimate":
         c1, c2 = st.columns(2)
         c1.selectbox("row", range(n_q), format_func=lambda r: f"{r}: {q_tok[r][:12]}", key="room_q_i")
@@ -151,8 +184,12 @@ def question_form(trace: LabTrace) -> None:
         st.text_input("Question", key="room_q_text", max_chars=300)
         lines = st.text_area("Options, one per line (2 to 5)", key="room_q_options", height=110)
         n = len([o for o in (lines or "").splitlines() if o.strip()])
-        st.selectbox("The right option", [-1, *range(n)], key="room_q_right",
-                     format_func=lambda k: "no right answer" if k < 0 else f"option {k + 1}")
+        st.selectbox(
+            "The right option",
+            [-1, *range(n)],
+            key="room_q_right",
+            format_func=lambda k: "no right answer" if k < 0 else f"option {k + 1}",
+        )
     st.button("Ask", key="room_ask", on_click=_ask, args=(kind,), type="primary")
 
 
@@ -166,18 +203,33 @@ def _ask(kind: str) -> None:
         q_tok, k_tok = trace.tokens_q.tokens, trace.tokens_kv.tokens
         if kind == "attend":
             i = min(int(ss.get("room_q_row", 0) or 0), w.shape[0] - 1)
-            question = Question("attend", f"Which word does '{q_tok[i]}' (word {i}) attend to most?", tuple(k_tok),
-                                float(np.argmax(w[i])), where={"head": head, "row": i})
+            question = Question(
+                "attend",
+                f"Which word does '{q_tok[i]}' (word {i}) attend to most?",
+                tuple(k_tok),
+                float(np.argmax(w[i])),
+                where={"head": head, "row": i},
+            )
         elif kind == "estimate":
-            i, j = min(int(ss.get("room_q_i", 0) or 0), w.shape[0] - 1), min(int(ss.get("room_q_j", 0) or 0),
-                                                                              w.shape[1] - 1)
-            question = Question("estimate", f"Estimate weight ({i}, {j}): how much does '{q_tok[i]}' attend to "
-                                f"'{k_tok[j]}'?", truth=float(w[i, j]), where={"head": head, "row": i, "col": j})
+            i, j = (
+                min(int(ss.get("room_q_i", 0) or 0), w.shape[0] - 1),
+                min(int(ss.get("room_q_j", 0) or 0), w.shape[1] - 1),
+            )
+            question = Question(
+                "estimate",
+                f"Estimate weight ({i}, {j}): how much does '{q_tok[i]}' attend to '{k_tok[j]}'?",
+                truth=float(w[i, j]),
+                where={"head": head, "row": i, "col": j},
+            )
         else:
             options = tuple(o.strip() for o in str(ss.get("room_q_options") or "").splitlines() if o.strip())
             right = int(ss.get("room_q_right") if ss.get("room_q_right") is not None else -1)
-            question = Question("choice", str(ss.get("room_q_text") or ""), options,
-                                float(right) if 0 <= right < len(options) else None)
+            question = Question(
+                "choice",
+                str(ss.get("room_q_text") or ""),
+                options,
+                float(right) if 0 <= right < len(options) else None,
+            )
         shared.hall().rooms.ask(room_state.code(), room_state.key(), question)
     except (RoomError, StoreUnavailable, ValidationError) as exc:
         room_state.set_room_error(str(exc))
@@ -191,12 +243,20 @@ def publish(trace: LabTrace, *, head: int = 0) -> None:
     stage = max(0, min(len(all_stages) - 1, int(st.session_state.get("stage", 0))))
     present = bool(st.session_state.get("present"))
     try:
-        state = state_to_json(trace.config, present=present, stage=stage, stages=len(all_stages),
-                              stage_title=all_stages[stage][0], head=int(head),
-                              matrix=str(st.session_state.get("edit_matrix", "W_q")),
-                              explained=list(st.session_state.get("explained") or []) or None)
+        state = state_to_json(
+            trace.config,
+            present=present,
+            stage=stage,
+            stages=len(all_stages),
+            stage_title=all_stages[stage][0],
+            head=int(head),
+            matrix=str(st.session_state.get("edit_matrix", "W_q")),
+            explained=list(st.session_state.get("explained") or []) or None,
+        )
     except ValidationError as exc:  # a real model's head: its matrices are not shared
-        st.caption(literal(f"Not shared with the room: {exc}"))  # (in place: a fragment cannot draw in the sidebar)
+        st.caption(
+            literal(f"Not shared with the room: {exc}")
+        )  # (in place: a fragment cannot draw in the sidebar)
         return
     if not room_state.mark_published(state):
         return
@@ -212,8 +272,10 @@ def publish(trace: LabTrace, *, head: int = 0) -> None:
 def explorer_banner() -> None:
     """A student exploring on their own: the way back to the lecture."""
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
-    c1.caption(f"Exploring on your own; room {room_state.code()} goes on without you. Nothing you do here "
-               "changes the room.")
+    c1.caption(
+        f"Exploring on your own; room {room_state.code()} goes on without you. Nothing you do here "
+        "changes the room."
+    )
     c2.button("Back to the lecture", key="room_back", on_click=room_state.back_to_lecture, type="primary")
 
 
@@ -246,8 +308,11 @@ def follow_view() -> None:
         follow_check(snap.version, snap.lecturer_online)
         return
     cfg, screen = shared.room_screen(snap.state)
-    where = (f"stage {int(screen.get('stage', 0)) + 1} of {int(screen.get('stages', 1))}"
-             if screen.get("present") else "Playground")
+    where = (
+        f"stage {int(screen.get('stage', 0)) + 1} of {int(screen.get('stages', 1))}"
+        if screen.get("present")
+        else "Playground"
+    )
     st.caption(literal(f"following {code} · {where}"))
     if not snap.lecturer_online and reachable:
         st.warning("The lecturer is offline: this is the last thing they showed.")
@@ -264,10 +329,14 @@ def follow_view() -> None:
         _playground(trace, screen)
     if snap.question is not None and reachable:
         question_view(snap, trace)
-    st.button("Explore this myself", key="room_explore", on_click=room_state.explore, args=(snap.state,),
-              help="The full lab with exactly the lecturer's state, in your session alone.")
+    st.button(
+        "Explore this myself",
+        key="room_explore",
+        on_click=room_state.explore,
+        args=(snap.state,),
+        help="The full lab with exactly the lecturer's state, in your session alone.",
+    )
     follow_check(snap.version if reachable else None, snap.lecturer_online)
-
 
 
 def _playground(trace: LabTrace, screen: dict) -> None:
@@ -275,28 +344,52 @@ def _playground(trace: LabTrace, screen: dict) -> None:
     head = min(max(0, int(screen.get("head", 0))), trace.attention.n_heads - 1)
     cell = screen.get("explained")
     n_q, n_k = trace.attention.heads[head].weights.shape
-    cell = tuple(cell) if isinstance(cell, list) and len(cell) == 2 and cell[0] < n_q and cell[1] < n_k else None
+    cell = (
+        tuple(cell) if isinstance(cell, list) and len(cell) == 2 and cell[0] < n_q and cell[1] < n_k else None
+    )
 
     def weights() -> FigureSpec:
         fig = step_figure(trace, BY_NAME["weights"], head, height=360, text_width=PHONE_WIDTH)
         return marked(fig, *cell) if cell else fig
-    st.plotly_chart(shared_figure(trace, ("follow", "weights", head, cell), weights), width="stretch",
-                    key="follow_weights", config=chart_config("weights"))
+
+    st.plotly_chart(
+        shared_figure(trace, ("follow", "weights", head, cell), weights),
+        width="stretch",
+        key="follow_weights",
+        config=chart_config("weights"),
+    )
     name = str(screen.get("matrix", "W_q"))
     matrix = trace.biases.get(name) if name.startswith("b_") else getattr(trace, name, None)
     if isinstance(matrix, np.ndarray) and matrix.size <= 64 * 64:
         edited = [(r, c) for m, r, c, _ in trace.config.edits if m == name]
 
         def matrix_figure() -> FigureSpec:
-            rows = list(trace.tokens_q.tokens) if name == "embeddings" else [str(i) for i in range(matrix.shape[0])]
-            fig = heatmap(matrix, title=f"{name} (edited cells outlined)", row_labels=rows,
-                          col_labels=[str(j) for j in range(matrix.shape[1])], kind="values", row_title="row",
-                          col_title="column", height=300, text_width=PHONE_WIDTH)
+            rows = (
+                list(trace.tokens_q.tokens)
+                if name == "embeddings"
+                else [str(i) for i in range(matrix.shape[0])]
+            )
+            fig = heatmap(
+                matrix,
+                title=f"{name} (edited cells outlined)",
+                row_labels=rows,
+                col_labels=[str(j) for j in range(matrix.shape[1])],
+                kind="values",
+                row_title="row",
+                col_title="column",
+                height=300,
+                text_width=PHONE_WIDTH,
+            )
             for r, c in edited[:16]:
                 fig = marked(fig, r, c)
             return fig
-        st.plotly_chart(shared_figure(trace, ("follow", "matrix", name, tuple(edited)), matrix_figure),
-                        width="stretch", key="follow_matrix", config=chart_config(name))
+
+        st.plotly_chart(
+            shared_figure(trace, ("follow", "matrix", name, tuple(edited)), matrix_figure),
+            width="stretch",
+            key="follow_matrix",
+            config=chart_config(name),
+        )
 
 
 def _stage(trace: LabTrace, screen: dict) -> None:
@@ -307,12 +400,20 @@ def _stage(trace: LabTrace, screen: dict) -> None:
     st.subheader(title, anchor=False)
 
     def figures() -> dict[str, FigureSpec]:
-        return dict(presentation.stage_figures(trace, title, steps, number_size=14, width=PHONE_WIDTH, height=360,
-                                               palette="default"))
+        return dict(
+            presentation.stage_figures(
+                trace, title, steps, number_size=14, width=PHONE_WIDTH, height=360, palette="default"
+            )
+        )
+
     names = [s.name for s in steps] or (["tokens"] if title == "Tokens" else ["heads"])
     for key in names:  # each built once per server for every follower (the shared figure cache)
-        st.plotly_chart(shared_figure(trace, ("follow", "stage", stage, key), lambda k=key: figures()[k]),
-                        width="stretch", key=f"follow_{key}", config=chart_config(key))
+        st.plotly_chart(
+            shared_figure(trace, ("follow", "stage", stage, key), lambda k=key: figures()[k]),
+            width="stretch",
+            key=f"follow_{key}",
+            config=chart_config(key),
+        )
 
 
 def question_view(snap: Snapshot, trace: LabTrace) -> None:
@@ -328,8 +429,12 @@ def question_view(snap: Snapshot, trace: LabTrace) -> None:
         except StoreUnavailable:
             st.warning(UNAVAILABLE)
             return
-        st.plotly_chart(answers_figure(q, counts, reveal=True), width="stretch", key="follow_tally",
-                        config={**chart_config("answers"), "displayModeBar": False})
+        st.plotly_chart(
+            answers_figure(q, counts, reveal=True),
+            width="stretch",
+            key="follow_tally",
+            config={**chart_config("answers"), "displayModeBar": False},
+        )
         return
     mine = rooms.my_answer(snap.code, room_state.student(), q.id)
     key = room_state.answer_key(q.id)
@@ -338,13 +443,30 @@ def question_view(snap: Snapshot, trace: LabTrace) -> None:
         st.slider("Your estimate", 0.0, 1.0, step=0.01, key=key, disabled=q.status != "open")
     else:
         room_state.reset_answer(q.id, None if mine is None else int(mine))
-        st.radio("Your answer", range(len(q.options)), key=key, disabled=q.status != "open",
-                 format_func=lambda k: literal(q.options[k]), index=None)
-    st.button("Send my answer" if mine is None else "Change my answer", key="room_send", type="primary",
-              on_click=room_state.send_answer, args=(rooms, q.id), disabled=q.status != "open")
+        st.radio(
+            "Your answer",
+            range(len(q.options)),
+            key=key,
+            disabled=q.status != "open",
+            format_func=lambda k: literal(q.options[k]),
+            index=None,
+        )
+    st.button(
+        "Send my answer" if mine is None else "Change my answer",
+        key="room_send",
+        type="primary",
+        on_click=room_state.send_answer,
+        args=(rooms, q.id),
+        disabled=q.status != "open",
+    )
     said = room_state.take_answer_message()
-    st.caption(literal(said) if said else "Answers are anonymous." if mine is None else
-               f"Your answer is in{'' if q.status == 'open' else '; the question is closed'}.")
+    st.caption(
+        literal(said)
+        if said
+        else "Answers are anonymous."
+        if mine is None
+        else f"Your answer is in{'' if q.status == 'open' else '; the question is closed'}."
+    )
 
 
 def answers_figure(q: Question, counts: list[int], *, reveal: bool) -> FigureSpec:
@@ -354,14 +476,37 @@ def answers_figure(q: Question, counts: list[int], *, reveal: bool) -> FigureSpe
     truth = None if q.truth is None else q.bin_of(q.truth)
     if reveal and truth is not None:
         colors[truth] = "#d62728"
-    title = "Answers" if not reveal else (
-        "Answers; the lab's answer in red" + (f": {q.truth:.4f}" if q.kind == "estimate" else "")
-        if truth is not None else "Answers (no right answer)")
-    return {"data": [{"type": "bar", "x": [f"{k}·{b}" for k, b in enumerate(bins)], "y": counts,
-                      "marker": {"color": colors}, "hovertemplate": "%{x}: %{y}<extra></extra>"}],
-            "layout": {"title": {"text": title}, "height": 260, "margin": {"l": 30, "r": 10, "t": 40, "b": 60},
-                       "xaxis": {"type": "category", "tickvals": [f"{k}·{b}" for k, b in enumerate(bins)],
-                                 "ticktext": bins}, "yaxis": {"rangemode": "tozero", "dtick": 1}}}
+    title = (
+        "Answers"
+        if not reveal
+        else (
+            "Answers; the lab's answer in red" + (f": {q.truth:.4f}" if q.kind == "estimate" else "")
+            if truth is not None
+            else "Answers (no right answer)"
+        )
+    )
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [f"{k}·{b}" for k, b in enumerate(bins)],
+                "y": counts,
+                "marker": {"color": colors},
+                "hovertemplate": "%{x}: %{y}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": title},
+            "height": 260,
+            "margin": {"l": 30, "r": 10, "t": 40, "b": 60},
+            "xaxis": {
+                "type": "category",
+                "tickvals": [f"{k}·{b}" for k, b in enumerate(bins)],
+                "ticktext": bins,
+            },
+            "yaxis": {"rangemode": "tozero", "dtick": 1},
+        },
+    }
 
 
 @st.fragment(run_every=FOLLOW_CHECK_SECONDS)

@@ -29,9 +29,15 @@ def decimals_of(m: np.ndarray) -> int:
 def table(where: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, decimals: int) -> None:
     """A table of numbers at a fixed number of decimals (the values themselves stay exact: a copy or
     a download of the table has every digit)."""
-    where.dataframe(frame, hide_index=True, column_config={
-        str(c): st.column_config.NumberColumn(format=f"%.{decimals}f")
-        for c in frame.columns if pd.api.types.is_float_dtype(frame[c])})
+    where.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            str(c): st.column_config.NumberColumn(format=f"%.{decimals}f")
+            for c in frame.columns
+            if pd.api.types.is_float_dtype(frame[c])
+        },
+    )
 
 
 def matrix_frame(m: np.ndarray, rows: list[str]) -> pd.DataFrame:
@@ -50,8 +56,12 @@ def printed_comparison(preset: Preset, ours: dict[str, np.ndarray]) -> None:
         theirs = np.atleast_2d(np.array(spec.values, dtype=float))
         mine = np.atleast_2d(ours[name])
         dev = float(np.max(np.abs(theirs - mine))) if theirs.shape == mine.shape else float("nan")
-        st.markdown(literal(f"{name} — printed in {spec.where} with {spec.decimals} decimals; "
-                            f"largest difference from the app: {dev:.2g}"))
+        st.markdown(
+            literal(
+                f"{name} — printed in {spec.where} with {spec.decimals} decimals; "
+                f"largest difference from the app: {dev:.2g}"
+            )
+        )
         c1, c2 = st.columns(2)
         c1.caption("printed by the tutorial")
         table(c1, pd.DataFrame(theirs, columns=[str(j) for j in range(theirs.shape[1])]), spec.decimals)
@@ -74,14 +84,19 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
     figs = step_figures(trace)
     h = trace.attention.heads[0]
     st.subheader("Tokens")
-    st.dataframe(pd.DataFrame({"token": trace.tokens_q.tokens, "position": trace.tokens_q.positions,
-                               "id": trace.tokens_q.ids}), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            {"token": trace.tokens_q.tokens, "position": trace.tokens_q.positions, "id": trace.tokens_q.ids}
+        ),
+        hide_index=True,
+    )
     if trace.is_cross:
         st.text("keys and values from: " + " | ".join(trace.tokens_kv.tokens))
     st.subheader("Weights drawn from the seed")
     cols = st.columns(3 if trace.W_o is None else 4)
-    for col, (name, m) in zip(cols, (("W_Q", trace.W_q), ("W_K", trace.W_k), ("W_V", trace.W_v),
-                                     ("W_O", trace.W_o)), strict=False):  # no W_O with one head
+    for col, (name, m) in zip(
+        cols, (("W_Q", trace.W_q), ("W_K", trace.W_k), ("W_V", trace.W_v), ("W_O", trace.W_o)), strict=False
+    ):  # no W_O with one head
         col.caption(name)
         what = "out dim" if name == "W_O" else "emb dim"  # the row multiplies that number of its input
         table(col, matrix_frame(m, [f"{what} {i}" for i in range(m.shape[0])]), decimals_of(m))
@@ -95,7 +110,16 @@ def render(key: str, *, show_printed: dict[str, np.ndarray] | None = None) -> No
             value = step.value(trace, 0)
             table(st, matrix_frame(value, labels(trace, step, value)[0]), decimals_of(value))
         c2.plotly_chart(figs[step.name], width="stretch", key=f"{key}_{step.name}")
-    ours = {"embeddings": trace.embeddings, "W_q": trace.W_q, "Q": h.Q, "K": h.K, "V": h.V,
-            "scores": h.scores, "weights": h.weights, "output": trace.attention.output,
-            "ids": np.array(trace.tokens_q.ids, dtype=float), **(show_printed or {})}
+    ours = {
+        "embeddings": trace.embeddings,
+        "W_q": trace.W_q,
+        "Q": h.Q,
+        "K": h.K,
+        "V": h.V,
+        "scores": h.scores,
+        "weights": h.weights,
+        "output": trace.attention.output,
+        "ids": np.array(trace.tokens_q.ids, dtype=float),
+        **(show_printed or {}),
+    }
     printed_comparison(preset, ours)

@@ -128,20 +128,31 @@ class BertConfig:
         if d.get("model_type", "bert") != "bert":
             raise ValidationError(f"config.json describes a {d.get('model_type')!r} model, not BERT")
         if d.get("hidden_act", "gelu") != "gelu":
-            raise ValidationError(f"hidden_act {d.get('hidden_act')!r} is not supported (only the exact 'gelu')")
+            raise ValidationError(
+                f"hidden_act {d.get('hidden_act')!r} is not supported (only the exact 'gelu')"
+            )
         if d.get("position_embedding_type", "absolute") != "absolute":
             raise ValidationError("only absolute position embeddings are supported")
         try:
             cfg = cls(**{f: d[f] for f in cls.__dataclass_fields__})
         except KeyError as exc:
             raise ValidationError(f"config.json lacks {exc.args[0]!r}") from None
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                     "max_position_embeddings", "type_vocab_size"):
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+        ):
             v = getattr(cfg, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValidationError(f"config.json: {name} must be a positive whole number, got {v!r}")
         if cfg.hidden_size % cfg.num_attention_heads:
-            raise ValidationError(f"{cfg.num_attention_heads} heads do not divide hidden_size {cfg.hidden_size}")
+            raise ValidationError(
+                f"{cfg.num_attention_heads} heads do not divide hidden_size {cfg.hidden_size}"
+            )
         if not (isinstance(cfg.layer_norm_eps, (int, float)) and cfg.layer_norm_eps > 0):
             raise ValidationError(f"config.json: layer_norm_eps must be positive, got {cfg.layer_norm_eps!r}")
         return cfg
@@ -171,18 +182,29 @@ class Layer:
 
 #: Our field -> (checkpoint tensor name after "encoder.layer.<i>.", transpose?)
 LAYER_TENSORS: dict[str, tuple[str, bool]] = {
-    "W_q": ("attention.self.query.weight", True), "b_q": ("attention.self.query.bias", False),
-    "W_k": ("attention.self.key.weight", True), "b_k": ("attention.self.key.bias", False),
-    "W_v": ("attention.self.value.weight", True), "b_v": ("attention.self.value.bias", False),
-    "W_o": ("attention.output.dense.weight", True), "b_o": ("attention.output.dense.bias", False),
-    "ln1_gamma": ("attention.output.LayerNorm.weight", False), "ln1_beta": ("attention.output.LayerNorm.bias", False),
-    "W_i": ("intermediate.dense.weight", True), "b_i": ("intermediate.dense.bias", False),
-    "W_out": ("output.dense.weight", True), "b_out": ("output.dense.bias", False),
-    "ln2_gamma": ("output.LayerNorm.weight", False), "ln2_beta": ("output.LayerNorm.bias", False),
+    "W_q": ("attention.self.query.weight", True),
+    "b_q": ("attention.self.query.bias", False),
+    "W_k": ("attention.self.key.weight", True),
+    "b_k": ("attention.self.key.bias", False),
+    "W_v": ("attention.self.value.weight", True),
+    "b_v": ("attention.self.value.bias", False),
+    "W_o": ("attention.output.dense.weight", True),
+    "b_o": ("attention.output.dense.bias", False),
+    "ln1_gamma": ("attention.output.LayerNorm.weight", False),
+    "ln1_beta": ("attention.output.LayerNorm.bias", False),
+    "W_i": ("intermediate.dense.weight", True),
+    "b_i": ("intermediate.dense.bias", False),
+    "W_out": ("output.dense.weight", True),
+    "b_out": ("output.dense.bias", False),
+    "ln2_gamma": ("output.LayerNorm.weight", False),
+    "ln2_beta": ("output.LayerNorm.bias", False),
 }
 EMBEDDING_TENSORS: tuple[str, ...] = (
-    "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-    "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+    "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "embeddings.LayerNorm.weight",
+    "embeddings.LayerNorm.bias",
 )
 
 
@@ -205,13 +227,22 @@ class Bert:
                 raise ValidationError(f"tensor {name!r} holds non-finite values")
             return t
 
-        self.word = np.ascontiguousarray(get(EMBEDDING_TENSORS[0], (c.vocab_size, d)))  # rows gathered per call
+        self.word = np.ascontiguousarray(
+            get(EMBEDDING_TENSORS[0], (c.vocab_size, d))
+        )  # rows gathered per call
         self.position = get(EMBEDDING_TENSORS[1], (c.max_position_embeddings, d)).astype(np.float64)
         self.token_type = get(EMBEDDING_TENSORS[2], (c.type_vocab_size, d)).astype(np.float64)
         self.ln_gamma = get(EMBEDDING_TENSORS[3], (d,)).astype(np.float64)
         self.ln_beta = get(EMBEDDING_TENSORS[4], (d,)).astype(np.float64)
-        shapes = {"W_q": (d, d), "W_k": (d, d), "W_v": (d, d), "W_o": (d, d), "W_i": (inter, d), "W_out": (d, inter),
-                  "b_i": (inter,)}
+        shapes = {
+            "W_q": (d, d),
+            "W_k": (d, d),
+            "W_v": (d, d),
+            "W_o": (d, d),
+            "W_i": (inter, d),
+            "W_out": (d, inter),
+            "b_i": (inter,),
+        }
         self.layers: list[Layer] = []
         for i in range(c.num_hidden_layers):
             fields = {}
@@ -253,6 +284,7 @@ class Bert:
             attentions[i] = probs
             context = (probs @ v).transpose(1, 0, 2).reshape(n, c.hidden_size)  # heads side by side
             a = layer_norm(context @ L.W_o + L.b_o + x, L.ln1_gamma, L.ln1_beta, eps)
-            x = hidden[i + 1] = layer_norm(gelu(a @ L.W_i + L.b_i) @ L.W_out + L.b_out + a,
-                                           L.ln2_gamma, L.ln2_beta, eps)
+            x = hidden[i + 1] = layer_norm(
+                gelu(a @ L.W_i + L.b_i) @ L.W_out + L.b_out + a, L.ln2_gamma, L.ln2_beta, eps
+            )
         return attentions, hidden

@@ -82,8 +82,11 @@ class ByteLevelBPE:
         except ImportError:
             from .loader import ModelNotInstalled
 
-            raise ModelNotInstalled("The tokenizers package is not installed. Install it with:  "
-                                    "pip install 'tokenizers>=0.21,<1'", field="model") from None
+            raise ModelNotInstalled(
+                "The tokenizers package is not installed. Install it with:  "
+                "pip install 'tokenizers>=0.21,<1'",
+                field="model",
+            ) from None
         vocab = {piece: i for i, piece in enumerate(tokens)}
         if len(vocab) != len(tokens):
             raise ValidationError("the vocabulary repeats a piece")
@@ -94,10 +97,14 @@ class ByteLevelBPE:
                 raise ValidationError(f"a merge must be two pieces separated by a space, got {m!r}")
             pairs.append((left, right))
         tok = Tokenizer(models.BPE(vocab=vocab, merges=pairs, fuse_unk=False, byte_fallback=False))
-        tok.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"),  # llama.cpp's first smollm regex
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),  # the GPT-2 pattern, then bytes
-        ])
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"),  # llama.cpp's first smollm regex
+                pre_tokenizers.ByteLevel(
+                    add_prefix_space=False, use_regex=True
+                ),  # the GPT-2 pattern, then bytes
+            ]
+        )
         tok.decoder = decoders.ByteLevel()
         self._tok = tok
         self.tokens = list(tokens)

@@ -46,8 +46,9 @@ def check_head(
     (booleans refused); the error's field is ``field``, else "layer" or "head"."""
     for name, value, top in (("layer", layer, n_layers), ("head", head, n_heads)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < top:
-            raise ValidationError(f"{name} must be a whole number from 0 to {top - 1}, got {value!r}",
-                                  field=field or name)
+            raise ValidationError(
+                f"{name} must be a whole number from 0 to {top - 1}, got {value!r}", field=field or name
+            )
     return int(layer), int(head)  # type: ignore[call-overload]
 
 
@@ -117,10 +118,20 @@ def head_lab_config(
         given += [(name, rows(np.reshape(b, (1, -1)))) for name, b in zip(names, biases, strict=True)]
     rope = {} if rope_base is None else {"positions": "rope", "rope_base": float(rope_base)}
     return LabConfig(
-        sentence=text, lowercase=False, keep_punctuation=True, cross_sentence="",
-        embedding="manual", manual_embeddings=rows(X),
-        d_model=d, d_k=s, d_v=s, projections=True, n_heads=1, causal=causal,
-        scale_mode="custom", scale_value=1.0 / math.sqrt(s),
+        sentence=text,
+        lowercase=False,
+        keep_punctuation=True,
+        cross_sentence="",
+        embedding="manual",
+        manual_embeddings=rows(X),
+        d_model=d,
+        d_k=s,
+        d_v=s,
+        projections=True,
+        n_heads=1,
+        causal=causal,
+        scale_mode="custom",
+        scale_value=1.0 / math.sqrt(s),
         given=tuple(given),
         **rope,  # type: ignore[arg-type]
     )

@@ -39,9 +39,16 @@ MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 VOCAB_SHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
 #: The shape of that checkpoint (its config.json): what pages and links may ask for before the
 #: model is loaded. The pinned load refuses a config.json that says otherwise.
-CONFIG = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                    intermediate_size=1536, max_position_embeddings=512, type_vocab_size=2,
-                    layer_norm_eps=1e-12)
+CONFIG = BertConfig(
+    vocab_size=30522,
+    hidden_size=384,
+    num_hidden_layers=6,
+    num_attention_heads=12,
+    intermediate_size=1536,
+    max_position_embeddings=512,
+    type_vocab_size=2,
+    layer_norm_eps=1e-12,
+)
 
 
 class ModelNotInstalled(ValidationError):
@@ -96,8 +103,13 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_checkpoint(directory: Path, *, name: str | None = None, model_sha256: str | None = None,
-                    vocab_sha256: str | None = None) -> PretrainedModel:
+def load_checkpoint(
+    directory: Path,
+    *,
+    name: str | None = None,
+    model_sha256: str | None = None,
+    vocab_sha256: str | None = None,
+) -> PretrainedModel:
     """Load ``config.json``, ``vocab.txt`` and ``model.safetensors`` from ``directory``.
 
     With ``model_sha256`` / ``vocab_sha256`` the files must have exactly those hashes
@@ -130,10 +142,11 @@ def load_checkpoint(directory: Path, *, name: str | None = None, model_sha256: s
         raise ModelMismatch(f"vocab.txt has more tokens than the model's {config.vocab_size}")
     try:
         tensors = load_file(str(files["model.safetensors"]))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - safetensors raises many types on a damaged file
         raise ModelMismatch(f"cannot read {files['model.safetensors']}: {exc}") from None
-    return PretrainedModel(name=name or directory.name, directory=directory, bert=Bert(config, tensors),
-                           tokenizer=tokenizer)
+    return PretrainedModel(
+        name=name or directory.name, directory=directory, bert=Bert(config, tensors), tokenizer=tokenizer
+    )
 
 
 _LOAD_LOCK = threading.Lock()
@@ -143,8 +156,9 @@ _LOAD_LOCK = threading.Lock()
 def _load_pinned_once(directory: Path) -> PretrainedModel:
     model = load_checkpoint(directory, name=MODEL_NAME, model_sha256=MODEL_SHA256, vocab_sha256=VOCAB_SHA256)
     if model.bert.config != CONFIG:
-        raise ModelMismatch(f"{directory / 'config.json'} describes {model.bert.config}, "
-                            f"not the pinned {CONFIG}")
+        raise ModelMismatch(
+            f"{directory / 'config.json'} describes {model.bert.config}, not the pinned {CONFIG}"
+        )
     limit_blas_threads(1)
     return model
 
@@ -170,8 +184,13 @@ def load_default() -> PretrainedModel:
 
 # --------------------------------------------------------------------------- BLAS threads
 _BLAS_LOCK = threading.Lock()
-_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                 "openblas_set_num_threads64_", "openblas_set_num_threads", "MKL_Set_Num_Threads")
+_BLAS_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+    "MKL_Set_Num_Threads",
+)
 _blas_done: str | None = None
 
 

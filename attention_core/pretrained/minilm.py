@@ -24,8 +24,18 @@ APP_MAX_TOKENS = 128
 #: whole budget, possible only outside the app, is computed and returned but not kept).
 CACHE_BYTES = 96 * 2**20
 
-__all__ = ["APP_MAX_TOKENS", "CACHE_BYTES", "CONFIG", "MAX_POSITIONS", "ModelRun", "head_config",
-           "is_available", "run", "special_token_share", "without_special_tokens"]
+__all__ = [
+    "APP_MAX_TOKENS",
+    "CACHE_BYTES",
+    "CONFIG",
+    "MAX_POSITIONS",
+    "ModelRun",
+    "head_config",
+    "is_available",
+    "run",
+    "special_token_share",
+    "without_special_tokens",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,19 +79,29 @@ def run(sentence: str, *, max_tokens: int = MAX_POSITIONS, model: PretrainedMode
     if not isinstance(sentence, str):
         raise ValidationError("the sentence must be text", field="sentence")
     if len(sentence) > MAX_SENTENCE_CHARS:
-        raise ValidationError(f"the sentence is {len(sentence):,} characters long; the limit is "
-                              f"{MAX_SENTENCE_CHARS:,}", field="sentence")
+        raise ValidationError(
+            f"the sentence is {len(sentence):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}",
+            field="sentence",
+        )
     model = model or load_default()
     limit = min(int(max_tokens), model.bert.config.max_position_embeddings)
     enc = model.tokenizer.encode(sentence)
     if len(enc.ids) > limit:
         raise ValidationError(
             f"the sentence has {len(enc.ids):,} WordPiece tokens including [CLS] and [SEP]; the limit here "
-            f"is {limit}: shorten it", field="sentence")
+            f"is {limit}: shorten it",
+            field="sentence",
+        )
     ids = tuple(enc.ids)
     attentions, hidden = _CACHE.forward((model, ids), lambda: model.bert.forward(np.array(ids)))
-    return ModelRun(sentence=sentence, tokens=list(enc.tokens), ids=list(enc.ids), attentions=attentions,
-                    hidden_states=hidden, model=model)
+    return ModelRun(
+        sentence=sentence,
+        tokens=list(enc.tokens),
+        ids=list(enc.ids),
+        attentions=attentions,
+        hidden_states=hidden,
+        model=model,
+    )
 
 
 def without_special_tokens(attentions: np.ndarray) -> np.ndarray:
@@ -97,8 +117,8 @@ def without_special_tokens(attentions: np.ndarray) -> np.ndarray:
     a = np.asarray(attentions)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] < 3:
         raise ValidationError(f"need square (..., n, n) weights with n >= 3, got shape {a.shape}")
-    inner = a[..., 1:-1, 1:-1]                               # (..., n-2, n-2)
-    total = inner.sum(axis=-1, keepdims=True)                # (..., n-2, 1)
+    inner = a[..., 1:-1, 1:-1]  # (..., n-2, n-2)
+    total = inner.sum(axis=-1, keepdims=True)  # (..., n-2, 1)
     return np.divide(inner, total, out=np.zeros_like(inner), where=total > 0)
 
 
@@ -113,7 +133,7 @@ def special_token_share(attentions: np.ndarray) -> np.ndarray:
     a = np.asarray(attentions)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.shape[-1] < 2:
         raise ValidationError(f"need square (..., n, n) weights with n >= 2, got shape {a.shape}")
-    return (a[..., 0] + a[..., -1]).mean(axis=-1)            # (...)
+    return (a[..., 0] + a[..., -1]).mean(axis=-1)  # (...)
 
 
 # --------------------------------------------------------------------------- one head in the Playground
@@ -133,13 +153,15 @@ def head_config(result: ModelRun | str, layer: int | str, head: int, *older: int
     """
     if isinstance(layer, str):  # the older form: (result, sentence, layer, head)
         if len(older) != 1:
-            raise TypeError("head_config(result, sentence, layer, head): a layer and a head follow the "
-                            "sentence")
+            raise TypeError(
+                "head_config(result, sentence, layer, head): a layer and a head follow the sentence"
+            )
         if not isinstance(result, ModelRun):
             raise ValidationError("head_config needs the result of attention_core.pretrained.run")
         if layer != result.sentence:
-            raise ValidationError("the sentence is not the one this result was computed for",
-                                  field="sentence")
+            raise ValidationError(
+                "the sentence is not the one this result was computed for", field="sentence"
+            )
         layer, head = head, older[0]
     elif older:
         raise TypeError("head_config takes (result, layer, head) or (result, sentence, layer, head)")
@@ -152,7 +174,12 @@ def head_config(result: ModelRun | str, layer: int | str, head: int, *older: int
     weights = result.model.bert.layers[layer]
     cols = slice(head * s, (head + 1) * s)
     return head_lab_config(
-        result.tokens, result.hidden_states[layer], weights.W_q[:, cols], weights.W_k[:, cols],
-        weights.W_v[:, cols], biases=(weights.b_q[cols], weights.b_k[cols], weights.b_v[cols]), causal=False,
+        result.tokens,
+        result.hidden_states[layer],
+        weights.W_q[:, cols],
+        weights.W_k[:, cols],
+        weights.W_v[:, cols],
+        biases=(weights.b_q[cols], weights.b_k[cols], weights.b_v[cols]),
+        causal=False,
         field="sentence",
     )

@@ -20,7 +20,10 @@ from ..errors import ValidationError
 
 
 def rollout_layers(attentions: np.ndarray, *, residual: float = 0.5) -> np.ndarray:
-    """(L, n, n) the rollout after each layer: ``[R_1, R_2 R_1, …, R_L ⋯ R_1]``; the last is :func:`rollout`."""
+    """(L, n, n) the rollout after each layer: ``[R_1, R_2 R_1, …, R_L ⋯ R_1]``.
+
+    The last of them is :func:`rollout`.
+    """
     if (
         isinstance(residual, bool)
         or not isinstance(residual, (int, float, np.number))
@@ -45,6 +48,9 @@ def rollout_layers(attentions: np.ndarray, *, residual: float = 0.5) -> np.ndarr
 
 
 def rollout(result: Any, *, residual: float = 0.5) -> np.ndarray:
-    """(n, n) attention rollout of a run (anything with ``attentions`` (L, H, n, n)) or of the array itself."""
+    """(n, n) attention rollout of a run or of the array itself.
+
+    ``result`` is anything with ``attentions`` (L, H, n, n), or that array.
+    """
     attentions = getattr(result, "attentions", result)
     return rollout_layers(attentions, residual=residual)[-1]  # (n, n)

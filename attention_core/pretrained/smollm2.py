@@ -179,14 +179,27 @@ class LlamaConfig:
 
 #: The shape of the pinned file (its SHA-256 fixes it): what pages and links may ask for before the
 #: model is loaded. The pinned load refuses a file whose metadata says otherwise.
-CONFIG = LlamaConfig(n_layers=30, n_heads=9, n_kv_heads=3, d_model=576, d_ff=1536, vocab_size=49152,
-                     rope_base=100000.0, rms_eps=9.999999747378752e-06, context_length=8192)
+CONFIG = LlamaConfig(
+    n_layers=30,
+    n_heads=9,
+    n_kv_heads=3,
+    d_model=576,
+    d_ff=1536,
+    vocab_size=49152,
+    rope_base=100000.0,
+    rms_eps=9.999999747378752e-06,
+    context_length=8192,
+)
 #: Forward results kept per process (attentions and hidden states, float32: about 3 MB at 32 tokens,
 #: 89 MB at 256): the page's three runs at the largest prompt, as trained, with knock-outs and
 #: continued, stay cached together (at 192 MB they evicted each other: three forward passes per
 #: layer change).
-CACHE_BYTES = 3 * 4 * (CONFIG.n_layers * CONFIG.n_heads * MAX_TOKENS**2
-                       + (CONFIG.n_layers + 1) * MAX_TOKENS * CONFIG.d_model) + 16 * 2**20
+CACHE_BYTES = (
+    3
+    * 4
+    * (CONFIG.n_layers * CONFIG.n_heads * MAX_TOKENS**2 + (CONFIG.n_layers + 1) * MAX_TOKENS * CONFIG.d_model)
+    + 16 * 2**20
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,7 +398,7 @@ def load_gguf(path: Path, *, sha256: str | None = None) -> LanguageModel:
             )
     try:
         reader = GGUFReader(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - gguf raises many types on a damaged file
         raise ModelMismatch(f"cannot read {path}: {exc}") from None
     if _field(reader, "general.architecture") != "llama":
         raise ModelMismatch(f"{path} is not a Llama-architecture model")
@@ -609,8 +622,9 @@ def run_ids(
     if min(ids) < 0 or max(ids) >= model.config.vocab_size:
         raise ValidationError(f"token ids must lie in 0..{model.config.vocab_size - 1}", field="ids")
     factors = _factors(model.config, ablate, head_scale)
-    attentions, hidden = _CACHE.forward((model, ids, factors.tobytes()),
-                                        lambda: model.forward(np.array(ids), factors))
+    attentions, hidden = _CACHE.forward(
+        (model, ids, factors.tobytes()), lambda: model.forward(np.array(ids), factors)
+    )
     factors.setflags(write=False)
     pieces = tuple(model.tokenizer.tokens[i] for i in ids)
     return LMRun(
@@ -729,11 +743,19 @@ def head_config(result: LMRun | str, layer: int, head: int) -> LabConfig:
     ``tok<i>``), so the rows line up.
     """
     hi = head_inputs(result, layer, head)
-    return head_lab_config([t.strip() for t in hi.tokens], hi.X, hi.W_q, hi.W_k, hi.W_v, causal=True,
-                           rope_base=hi.rope_base, field="text")
+    return head_lab_config(
+        [t.strip() for t in hi.tokens],
+        hi.X,
+        hi.W_q,
+        hi.W_k,
+        hi.W_v,
+        causal=True,
+        rope_base=hi.rope_base,
+        field="text",
+    )
 
 
-# --------------------------------------------------------------------------- reading the model (interpretability)
+# ------------------------------------------------------------------ reading the model (interpretability)
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     """``z − logsumexp(z)`` along the last axis, in float64 (log-probabilities)."""
     z = np.asarray(z, dtype=np.float64)
@@ -757,8 +779,8 @@ def _position(result: LMRun, position: int) -> int:
 def logit_lens(result: LMRun, position: int = -1) -> np.ndarray:
     """(L, V) the next-token log-probabilities read from the residual stream after each layer.
 
-    .. math:: \\mathrm{lens}_l = \\log\\mathrm{softmax}(\\mathrm{RMSNorm}(x_{l+1}[t]) \\cdot g_{out} \\cdot E^T),
-              \\quad l = 0 \\ldots L-1
+    .. math:: \\mathrm{lens}_l = \\log\\mathrm{softmax}(\\mathrm{RMSNorm}(x_{l+1}[t])
+              \\cdot g_{out} \\cdot E^T), \\quad l = 0 \\ldots L-1
 
     ``x_{l+1}`` is the stream after layer l (``hidden_states[l + 1]``); the final norm and
     the tied unembedding are applied as if the model stopped there (nostalgebraist 2020).
@@ -990,7 +1012,10 @@ class Patching:
 
     @property
     def recovered(self) -> np.ndarray:
-        """(L, H) ``(patched − corrupted) / (clean − corrupted)``: 1 = the head alone restores the clean answer."""
+        """(L, H) ``(patched − corrupted) / (clean − corrupted)``.
+
+        1 means the head alone restores the clean answer.
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.patched_diff - self.corrupted_diff) / (self.clean_diff - self.corrupted_diff)
 
@@ -1176,7 +1201,10 @@ def patched_logit_diff(
     *,
     model: LanguageModel | None = None,
 ) -> float:
-    """The logit difference of the corrupted run with every head in ``heads`` patched from the clean run at once."""
+    """The logit difference of the corrupted run with every head in ``heads`` patched at once.
+
+    Each of those heads takes its output from the clean run.
+    """
     a, b, ans, wr, direction = _pair(clean, corrupted, answer, wrong, model)
     chosen = parse_heads(heads, a.model.config.n_layers, a.model.config.n_heads)
     if not chosen:

@@ -55,7 +55,6 @@ class NumpyGenerator:
         return self._rs.randn(*shape)
 
 
-
 def make_generator(source: RandomSource, seed: int) -> NumpyGenerator | RGenerator | TorchGenerator:
     """A fresh generator of ``source`` seeded as the tutorial seeds it.
 
@@ -75,7 +74,9 @@ def make_generator(source: RandomSource, seed: int) -> NumpyGenerator | RGenerat
     except ValidationError as exc:
         raise ValidationError(str(exc), field="seed") from None
     except (ValueError, OverflowError) as exc:  # the generators' own range checks
-        raise ValidationError(f"seed {seed} does not work with the {source} source: {exc}", field="seed") from None
+        raise ValidationError(
+            f"seed {seed} does not work with the {source} source: {exc}", field="seed"
+        ) from None
 
 
 def draw_matrix(
@@ -137,6 +138,15 @@ def draw_matrix(
 
 
 __all__ = [
-    "INITS", "RANDOM_SOURCES", "Init", "NumpyGenerator", "RGenerator", "RandomSource",
-    "TorchGenerator", "draw_matrix", "embedding_init", "make_generator", "r_matrix",
+    "INITS",
+    "RANDOM_SOURCES",
+    "Init",
+    "NumpyGenerator",
+    "RGenerator",
+    "RandomSource",
+    "TorchGenerator",
+    "draw_matrix",
+    "embedding_init",
+    "make_generator",
+    "r_matrix",
 ]

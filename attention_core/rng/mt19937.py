@@ -80,7 +80,7 @@ class MT19937:
                 self.mt = twist(self.mt)
                 self.pos = 0
             take = min(n - filled, N - self.pos)
-            out[filled:filled + take] = temper(self.mt[self.pos:self.pos + take])
+            out[filled : filled + take] = temper(self.mt[self.pos : self.pos + take])
             self.pos += take
             filled += take
         return out

@@ -109,7 +109,8 @@ class RGenerator:
         """== ``set.seed(seed)``; seed is a whole number in -2147483647 … 2147483647."""
         # R's set.seed() takes an R integer; -2**31 is R's NA and is refused by R too.
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"R's set.seed takes a whole number, got {seed!r}")
+            # ValueError, not TypeError: callers catch ValueError for every bad seed.
+            raise ValueError(f"R's set.seed takes a whole number, got {seed!r}")  # noqa: TRY004
         if not -R_INT_MAX <= int(seed) <= R_INT_MAX:
             # (wording relied on by the app's error messages: "R's set.seed takes an integer")
             raise ValueError(f"R's set.seed takes an integer in -{R_INT_MAX} … {R_INT_MAX}, got {int(seed)}")

@@ -102,7 +102,8 @@ def torch_seed_to_uint64(seed: int) -> int:
     True or "3", which in an app is always a mistake worth reporting.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"torch.manual_seed needs a whole number here, got {seed!r}")
+        # ValueError, not TypeError: callers catch ValueError for every bad seed (see above).
+        raise ValueError(f"torch.manual_seed needs a whole number here, got {seed!r}")  # noqa: TRY004
     seed = int(seed)
     if not SEED_MIN <= seed <= SEED_MAX:
         raise ValueError(
@@ -133,7 +134,8 @@ def _parse_shape(shape: tuple) -> tuple[int, ...]:
     dims = []
     for size in shape:
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-            raise ValueError(f"tensor sizes must be whole numbers, got {size!r}")
+            # ValueError, not TypeError: one exception type for every bad size, as for seeds.
+            raise ValueError(f"tensor sizes must be whole numbers, got {size!r}")  # noqa: TRY004
         if size < 0:
             raise ValueError(f"trying to create a tensor with negative dimension {size}: {list(shape)}")
         dims.append(int(size))
@@ -216,7 +218,7 @@ class TorchGenerator:
             # for them: torch draws 16 new uniforms for the last 16 positions
             # (overwriting part of the last full block) and transforms those.
             tail = self._uniform_float32(16).astype(np.float64)  # (16,)
-            out[n - 16:] = _box_muller_blocks(tail.reshape(1, 16)).ravel()
+            out[n - 16 :] = _box_muller_blocks(tail.reshape(1, 16)).ravel()
         return out.astype(np.float32)  # one rounding, from exact-as-possible doubles
 
     # ---- randn, fewer than 16 elements (normal_distribution<double>) ---------

@@ -35,8 +35,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 _SERVERS: pytest.StashKey[list] = pytest.StashKey()
 _CONSOLE: pytest.StashKey[list] = pytest.StashKey()
@@ -47,7 +52,9 @@ def _missing() -> str | None:
     if not CHROMIUM.exists():
         return f"no Chromium at {CHROMIUM}: apt-get install chromium"
     if importlib.util.find_spec("playwright") is None:
-        return "no playwright Python package: pip install -r requirements-dev.txt (never `playwright install`)"
+        return (
+            "no playwright Python package: pip install -r requirements-dev.txt (never `playwright install`)"
+        )
     return None
 
 
@@ -77,7 +84,10 @@ def _browser_required() -> None:
 
 @pytest.fixture(scope="session")
 def streamlit_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[Path], str]]:
-    """``start(script)``: serve a script from the repo root, return its base URL; all are stopped at the end."""
+    """``start(script)``: serve a script from the repo root and return its base URL.
+
+    Every server started is stopped at the end of the session.
+    """
     procs = request.config.stash.setdefault(_SERVERS, [])
     mine: list = []
 
@@ -133,7 +143,10 @@ def _page(browser: Any, request: pytest.FixtureRequest, viewport: dict[str, int]
     pg.set_default_timeout(30_000)
     console = request.node.stash.setdefault(_CONSOLE, [])
     pg.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    pg.on("console", lambda msg: console.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+    pg.on(
+        "console",
+        lambda msg: console.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     yield pg
     context.close()
 
@@ -153,7 +166,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         path = shots / (re.sub(r"[^\w.-]+", "_", item.nodeid)[-120:] + ".png")
         page.screenshot(path=str(path), full_page=True)
         lines.append(f"screenshot: {path}")
-    except Exception as exc:  # the page may be gone; the report matters more
+    except Exception as exc:  # noqa: BLE001 - the page may be gone; the report matters more
         lines.append(f"no screenshot: {exc!r}")
     lines += item.stash.get(_CONSOLE, [])[-20:]
     for proc in item.config.stash.get(_SERVERS, []):
@@ -167,7 +180,9 @@ def hall() -> Iterator[Any]:
     with the reason locally without them, a failure in CI (CI=true)."""
     from deploy.serve import nginx_binary, redis_binary, start_hall
 
-    missing = [name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found]
+    missing = [
+        name for name, found in (("nginx", nginx_binary()), ("redis-server", redis_binary())) if not found
+    ]
     if missing:
         reason = f"no {' or '.join(missing)} (Debian: apt-get install -y nginx redis-server)"
         if _in_ci():

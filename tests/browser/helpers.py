@@ -36,12 +36,16 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = "[data-testid=stApp]"
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 RUNNING_ICON = "[data-testid=stStatusWidgetRunningIcon]"
-# The overlay editor of the data editor; a closed one can linger in the DOM hidden, so only a visible one counts.
-GRID_EDITOR = ("[data-testid=portal] .gdg-input:visible, [data-testid=portal] textarea:visible, "
-               "[data-testid=portal] input:visible, .gdg-input:visible")
+# The overlay editor of the data editor; a closed one can linger in the DOM hidden, so only a visible
+# one counts.
+GRID_EDITOR = (
+    "[data-testid=portal] .gdg-input:visible, [data-testid=portal] textarea:visible, "
+    "[data-testid=portal] input:visible, .gdg-input:visible"
+)
 
 
 # --------------------------------------------------------------------------------------------- the server
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
@@ -67,8 +71,9 @@ def _health(url: str) -> str:
         return r.read().decode().strip()
 
 
-def start_streamlit(script: Path, port: int | None = None, *, timeout: float = 60.0,
-                    extra_args: list[str] | None = None) -> tuple[str, subprocess.Popen]:
+def start_streamlit(
+    script: Path, port: int | None = None, *, timeout: float = 60.0, extra_args: list[str] | None = None
+) -> tuple[str, subprocess.Popen]:
     """Serve ``script`` from the repo root on 127.0.0.1 and wait until it is healthy.
 
     Returns ``(base_url, process)``. The server runs in its own process group with its
@@ -78,17 +83,37 @@ def start_streamlit(script: Path, port: int | None = None, *, timeout: float = 6
     :func:`stop_streamlit` (also registered to run at interpreter exit).
     """
     port = port or free_port()
-    out = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False)
-    err = tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *(extra_args or [])],
-        cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out.close()
-    err.close()
+    # Closed once Popen has them: the server keeps its own handles, the test reads the files by name.
+    with (
+        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False) as out,
+        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False) as err,
+    ):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                *(extra_args or []),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     proc.log_paths = (out.name, err.name)  # type: ignore[attr-defined]
     atexit.register(stop_streamlit, proc)
     url = f"http://127.0.0.1:{port}"
@@ -96,8 +121,10 @@ def start_streamlit(script: Path, port: int | None = None, *, timeout: float = 6
     last = "no answer yet"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit run {script} exited with code {proc.returncode} before it was "
-                               f"healthy.\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}")
+            raise RuntimeError(
+                f"streamlit run {script} exited with code {proc.returncode} before it was "
+                f"healthy.\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}"
+            )
         try:
             answer = _health(url)
             if answer == "ok":
@@ -107,8 +134,10 @@ def start_streamlit(script: Path, port: int | None = None, *, timeout: float = 6
             last = repr(exc)
         time.sleep(0.2)
     stop_streamlit(proc)
-    raise RuntimeError(f"streamlit run {script} was not healthy on {url} within {timeout:.0f} s ({last})."
-                       f"\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}")
+    raise RuntimeError(
+        f"streamlit run {script} was not healthy on {url} within {timeout:.0f} s ({last})."
+        f"\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}"
+    )
 
 
 def stop_streamlit(proc: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -154,7 +183,8 @@ _RUNS_JS = """() => {
         if (busy(now) && !busy(r.oldValue)) h.runs += 1;
       }
     }).observe(document.documentElement, {subtree: true, attributes: true,
-                                         attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+                                         attributeFilter: ['data-test-script-state'],
+                                         attributeOldValue: true});
     h.installed = true;
   }
   return h.runs;
@@ -174,7 +204,10 @@ STATE_JS = """() => {
 #: Script states in which the app is idle.
 IDLE_STATES = ("notRunning", "compilationError")
 #: True once some Plotly chart has drawn its data (mounted is not enough).
-CHART_DRAWN_JS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(e => e._fullData && e._fullData.length)"
+CHART_DRAWN_JS = (
+    "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+    ".some(e => e._fullData && e._fullData.length)"
+)
 
 
 def script_runs(page: Any) -> int:
@@ -186,8 +219,14 @@ def script_runs(page: Any) -> int:
     return int(page.evaluate(_RUNS_JS))
 
 
-def wait_idle(page: Any, timeout: float = 30_000, *, since: int | None = None, start_grace: float = 2_000,
-              settle: float = 150) -> None:
+def wait_idle(
+    page: Any,
+    timeout: float = 30_000,
+    *,
+    since: int | None = None,
+    start_grace: float = 2_000,
+    settle: float = 150,
+) -> None:
     """Wait until the app has finished its script run and stays finished.
 
     Idle means: ``stApp`` has ``data-test-script-state`` notRunning (or compilationError),
@@ -227,6 +266,7 @@ def wait_idle(page: Any, timeout: float = 30_000, *, since: int | None = None, s
 
 
 # ----------------------------------------------------------------------------------------- navigation
+
 
 def goto_app(page: Any, url: str, *, charts: bool = True, timeout: float = 60_000) -> None:
     """Open ``url``, wait until the app is idle and (``charts=True``) a Plotly chart is drawn."""
@@ -288,7 +328,9 @@ def figure(page: Any, prefix: str) -> dict:
     """The one figure whose title (tags stripped) starts with ``prefix``."""
     # Streamlit's theme wraps chart titles in <b> tags; our titles hold no user text.
     found = [f for f in plotly_figures(page) if re.sub(r"<[^>]+>", "", f["title"]).startswith(prefix)]
-    assert len(found) == 1, f"expected one figure titled {prefix!r}, got {[f['title'] for f in plotly_figures(page)]}"
+    assert len(found) == 1, (
+        f"expected one figure titled {prefix!r}, got {[f['title'] for f in plotly_figures(page)]}"
+    )
     return found[0]
 
 
@@ -300,15 +342,19 @@ def error_elements(page: Any) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ widgets
 
+
 def widget(page: Any, testid: str, label: str) -> Any:
     """The one ``[data-testid=<testid>]`` element whose widget label is exactly ``label``."""
     exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
     loc = page.locator(f"[data-testid={testid}]").filter(
-        has=page.locator("[data-testid=stWidgetLabel]").filter(has_text=exact))
+        has=page.locator("[data-testid=stWidgetLabel]").filter(has_text=exact)
+    )
     n = loc.count()
     if n != 1:
         labels = page.locator(f"[data-testid={testid}] [data-testid=stWidgetLabel]").all_inner_texts()
-        raise LookupError(f"expected one {testid} labelled {label!r}, found {n}; labels on the page: {labels}")
+        raise LookupError(
+            f"expected one {testid} labelled {label!r}, found {n}; labels on the page: {labels}"
+        )
     return loc
 
 
@@ -359,7 +405,11 @@ def set_slider(page: Any, label: str, value: float, *, timeout: float = 30_000) 
         runs = script_runs(page)
         thumb.focus()
         if abs(now() - value) > 1.5 * step and hi - lo >= step:
-            key, short = ("ArrowRight", value - step) if value - step >= lo - step / 1e6 else ("ArrowLeft", value + step)
+            key, short = (
+                ("ArrowRight", value - step)
+                if value - step >= lo - step / 1e6
+                else ("ArrowLeft", value + step)
+            )
             thumb.evaluate(_SET_RANGE_JS, f"{short:.12g}")
             if at(short):
                 page.keyboard.press(key)
@@ -386,8 +436,10 @@ def live_slider(page: Any, label: str) -> Any:
     exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
     loc = page.locator(".live").filter(has=page.locator("label").filter(has_text=exact))
     if loc.count() != 1:
-        raise LookupError(f"expected one live slider labelled {label!r}, found {loc.count()}: "
-                          f"{page.locator('.live label').all_inner_texts()}")
+        raise LookupError(
+            f"expected one live slider labelled {label!r}, found {loc.count()}: "
+            f"{page.locator('.live label').all_inner_texts()}"
+        )
     return loc
 
 
@@ -430,7 +482,7 @@ def _same_cell_value(shown: str, typed: str) -> bool | None:
     if not (math.isfinite(s) and math.isfinite(t)):
         return s == t
     digits = len(shown.split(".")[1]) if "." in shown and "e" not in shown.lower() else 0
-    return abs(s - t) <= 0.5 * 10.0 ** -digits + 1e-9 * max(1.0, abs(t))
+    return abs(s - t) <= 0.5 * 10.0**-digits + 1e-9 * max(1.0, abs(t))
 
 
 def grid_columns(grid: Any) -> list[str]:
@@ -438,9 +490,17 @@ def grid_columns(grid: Any) -> list[str]:
     return grid.locator("table[role=grid] th[role=columnheader]").all_text_contents()
 
 
-def edit_data_editor_cell(page: Any, editor_index: int, row: int, col: int | str, value: str, *,
-                          index_columns: int | None = None, verify: bool = True,
-                          timeout: float = 30_000) -> str:
+def edit_data_editor_cell(
+    page: Any,
+    editor_index: int,
+    row: int,
+    col: int | str,
+    value: str,
+    *,
+    index_columns: int | None = None,
+    verify: bool = True,
+    timeout: float = 30_000,
+) -> str:
     """Type ``value`` into one cell of the ``editor_index``-th grid and commit it; return the cell's text.
 
     ``editor_index`` counts every ``[data-testid=stDataFrame]`` on the page in order (read-only
@@ -467,13 +527,17 @@ def edit_data_editor_cell(page: Any, editor_index: int, row: int, col: int | str
         index_columns = next((i for i, h in enumerate(headers) if h.strip()), len(headers))
     if isinstance(col, str):
         if headers.count(col) != 1:
-            raise LookupError(f"expected one column headed {col!r} in grid {editor_index}, headers: {headers}")
+            raise LookupError(
+                f"expected one column headed {col!r} in grid {editor_index}, headers: {headers}"
+            )
         target_col = headers.index(col)
     else:
         target_col = index_columns + col
     if not 0 <= target_col < len(headers):
-        raise IndexError(f"column {col!r} is outside grid {editor_index} (headers {headers}, "
-                         f"{index_columns} index column(s))")
+        raise IndexError(
+            f"column {col!r} is outside grid {editor_index} (headers {headers}, "
+            f"{index_columns} index column(s))"
+        )
     editor = page.locator(GRID_EDITOR).first
     if editor.count():  # an editor left open elsewhere would swallow the keys
         page.keyboard.press("Escape")
@@ -493,20 +557,25 @@ def edit_data_editor_cell(page: Any, editor_index: int, row: int, col: int | str
     opened = editor.input_value()
     if verify and before is not None and opened.strip() and _same_cell_value(before, opened) is False:
         page.keyboard.press("Escape")
-        raise AssertionError(f"opened a cell holding {opened!r}, but cell ({row}, {col!r}) shows {before!r}: "
-                             "the keyboard did not reach the intended cell")
+        raise AssertionError(
+            f"opened a cell holding {opened!r}, but cell ({row}, {col!r}) shows {before!r}: "
+            "the keyboard did not reach the intended cell"
+        )
     runs = script_runs(page)
     editor.fill(value)
     page.keyboard.press("Enter")
     wait_idle(page, timeout, since=runs)
     shown = _grid_cell_texts(grid).get((target_col, row))
     if verify and (shown is None or not _same_cell_value(shown, value)):
-        raise AssertionError(f"after the edit, cell ({row}, {col!r}) of grid {editor_index} shows {shown!r}, "
-                             f"not {value!r} (verify=False if the app may reject or reformat it)")
+        raise AssertionError(
+            f"after the edit, cell ({row}, {col!r}) of grid {editor_index} shows {shown!r}, "
+            f"not {value!r} (verify=False if the app may reject or reformat it)"
+        )
     return shown if shown is not None else ""
 
 
 # --------------------------------------------------------------------------- the Attention lab's own
+
 
 def set_selectbox(page: Any, label: str, option: str, *, timeout: float = 30_000) -> None:
     """Choose ``option`` in the selectbox labelled ``label`` as a person does: open it, click the option.
@@ -562,8 +631,9 @@ def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_
     """
     grid.scroll_into_view_if_needed()
     # The overlay editor; a closed one can linger in the DOM hidden, so only a visible one counts.
-    editor = page.locator("[data-testid=portal] textarea:visible, [data-testid=portal] input:visible, "
-                          ".gdg-input:visible").first
+    editor = page.locator(
+        "[data-testid=portal] textarea:visible, [data-testid=portal] input:visible, .gdg-input:visible"
+    ).first
     grid.locator("[id^=glide-cell-]").first.focus()
     page.keyboard.press("Enter")
     editor.wait_for(timeout=5000)
@@ -582,6 +652,7 @@ def edit_grid_cell(page: Any, grid: Any, row: int, col: int, value: str, before_
 
 
 # ------------------------------------------------------------------------------------------- images
+
 
 def screenshot(page: Any, path: Path | str, height: int | None = None) -> Path:
     """Save a full-page PNG at ``path`` (relative paths are under the repo root, e.g. ``docs/x.png``).

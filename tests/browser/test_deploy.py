@@ -43,10 +43,10 @@ from tests.browser.helpers import (
 
 SESSIONS, RERUNS, EVERY = 100, 6, 20.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
-slow = pytest.mark.skipif(not IN_CI and os.environ.get("ATTENTION_LAB_SLOW") != "1",
-                          reason="the 3-minute lecture-hall load test runs in CI (CI=true) or with ATTENTION_LAB_SLOW=1")
-
-
+slow = pytest.mark.skipif(
+    not IN_CI and os.environ.get("ATTENTION_LAB_SLOW") != "1",
+    reason="the 3-minute lecture-hall load test runs in CI (CI=true) or with ATTENTION_LAB_SLOW=1",
+)
 
 
 def websockets_logged(hall: Hall, total: int, timeout: float = 10.0) -> dict[str, int]:
@@ -65,8 +65,10 @@ def test_a_hall_of_100_sessions_spreads_over_both_processes_without_an_error(hal
     r = ws_load(hall.url, SESSIONS, RERUNS, every=EVERY)
     cpu = {b.address: b.cpu_seconds() - cpu_before[b.address] for b in hall.backends}
     per_process = websockets_logged(hall, SESSIONS)
-    print(f"\n{r['output']}\nwebsockets per process: {per_process}; CPU seconds per process: "
-          + ", ".join(f"{a} {s:.1f}" for a, s in cpu.items()))
+    print(
+        f"\n{r['output']}\nwebsockets per process: {per_process}; CPU seconds per process: "
+        + ", ".join(f"{a} {s:.1f}" for a, s in cpu.items())
+    )
     assert r["errors"] == 0 and r["exceptions"] == 0, r["output"]
     assert r["reruns"] == SESSIONS * RERUNS, r["output"]
     assert sum(per_process.values()) == SESSIONS, per_process
@@ -94,17 +96,35 @@ def test_a_killed_process_s_students_reconnect_to_the_other_and_get_their_work_b
 
     # Bystanders: sessions pinned by the routing cookie to the surviving process, through nginx.
     bystanders = subprocess.Popen(
-        [sys.executable, str(WS_LOAD), hall.url, "10", "6", "--every", "4", "--cookie",
-         f"attn_route={hall.route_to(survivor)}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(WS_LOAD),
+            hall.url,
+            "10",
+            "6",
+            "--every",
+            "4",
+            "--cookie",
+            f"attn_route={hall.route_to(survivor)}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(3)  # they have joined and are typing
         runs = script_runs(page)
         os.killpg(victim.proc.pid, signal.SIGKILL)  # a crash, not a clean shutdown
         victim.proc.wait(timeout=10)
         # Streamlit's client sees its websocket close, reconnects (through nginx, to the survivor) and reruns.
-        page.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
-                               ".getAttribute('data-test-connection-state') !== 'CONNECTED'", timeout=15_000)
-        page.wait_for_function(f"() => window.__stHarness && window.__stHarness.runs > {runs}", timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-connection-state') !== 'CONNECTED'",
+            timeout=15_000,
+        )
+        page.wait_for_function(
+            f"() => window.__stHarness && window.__stHarness.runs > {runs}", timeout=60_000
+        )
         wait_idle(page, 60_000)
         page.wait_for_function(CHART_DRAWN_JS, timeout=30_000)
         assert hall.served_by(route) == survivor.address

@@ -25,11 +25,11 @@ from tests.browser.helpers import (
     wait_idle,
 )
 
-CHANGED_JS = ("(old) => { const p = document.querySelectorAll('.js-plotly-plot')[0];"
-              " return !!(p && p._fullData && p._fullData.length"
-              " && JSON.stringify(Array.from(p._fullData[0].z, r => Array.from(r))) !== old); }")
-
-
+CHANGED_JS = (
+    "(old) => { const p = document.querySelectorAll('.js-plotly-plot')[0];"
+    " return !!(p && p._fullData && p._fullData.length"
+    " && JSON.stringify(Array.from(p._fullData[0].z, r => Array.from(r))) !== old); }"
+)
 
 
 def pinned(browser: Any, hall: Hall, backend: Any, viewport: dict[str, int]) -> tuple[Any, Any, str]:
@@ -46,7 +46,9 @@ def z(page: Any) -> str:
     return json.dumps(plotly_figures(page)[0]["traces"][0]["z"])
 
 
-def follows(student: Any, lecturer: Any, matrix: str, row: int, col: int, value: str, timeout: float) -> float:
+def follows(
+    student: Any, lecturer: Any, matrix: str, row: int, col: int, value: str, timeout: float
+) -> float:
     """The lecturer sets a cell; seconds until the student's heatmap shows the lecturer's new numbers."""
     old = z(student)
     start: list[float] = []
@@ -74,10 +76,16 @@ def test_a_room_across_two_processes_and_redis(browser: Any, hall: Hall) -> None
         # The student's process dies: the client reconnects through nginx to the other one and follows again.
         os.killpg(b.proc.pid, signal.SIGKILL)
         b.proc.wait(timeout=10)
-        student.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
-                                  ".getAttribute('data-test-connection-state') !== 'CONNECTED'", timeout=15_000)
-        student.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
-                                  ".getAttribute('data-test-connection-state') === 'CONNECTED'", timeout=60_000)
+        student.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-connection-state') !== 'CONNECTED'",
+            timeout=15_000,
+        )
+        student.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-connection-state') === 'CONNECTED'",
+            timeout=60_000,
+        )
         wait_idle(student, 60_000)
         student.wait_for_function(CHART_DRAWN_JS, timeout=30_000)
         assert hall.served_by(stud_route) == a.address

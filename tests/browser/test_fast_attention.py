@@ -24,12 +24,14 @@ from tests.browser.helpers import (
 PAGE = ROOT / "pages" / "fast_attention.py"
 
 
-def _weights(page) -> np.ndarray:  # noqa: ANN001 (a Playwright page)
+def _weights(page) -> np.ndarray:
     z = figure(page, "weights so far")["traces"][0]["z"]
     return np.array([[np.nan if v is None else v for v in row] for row in z], dtype=float)
 
 
-def test_tiles_step_by_step_end_at_the_playground_weights(page, streamlit_factory: Callable[[Path], str]) -> None:
+def test_tiles_step_by_step_end_at_the_playground_weights(
+    page, streamlit_factory: Callable[[Path], str]
+) -> None:
     goto_app(page, streamlit_factory(PAGE))
     assert error_elements(page) == []
     assert page.locator(".js-plotly-plot").count() >= 7
@@ -41,7 +43,7 @@ def test_tiles_step_by_step_end_at_the_playground_weights(page, streamlit_factor
         wait_idle(page, since=runs)
     assert np.isfinite(_weights(page)).sum() == 8 * 24 + 8 * 8
     set_slider(page, "Step (one tile per step)", 8)
-    sentence = page.get_by_text("Sentence: ").inner_text()[len("Sentence: "):]
+    sentence = page.get_by_text("Sentence: ").inner_text()[len("Sentence: ") :]
     expected = run_lab(replace(LabConfig(), sentence=sentence, causal=True)).attention.heads[0].weights
     np.testing.assert_allclose(_weights(page), expected, rtol=0, atol=1e-12)
     assert "max |tiled − exact| = " in page.get_by_text("max |tiled − exact|").inner_text()

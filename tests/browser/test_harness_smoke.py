@@ -19,8 +19,12 @@ SENTENCE = "the cat sat on the mat"
 
 def heatmaps(page) -> list[dict]:
     """The heatmap traces on the page, in page order, that hold at least one number."""
-    return [t for f in plotly_figures(page) for t in f["traces"]
-            if t["type"] == "heatmap" and t["z"] and any(v is not None for row in t["z"] for v in row)]
+    return [
+        t
+        for f in plotly_figures(page)
+        for t in f["traces"]
+        if t["type"] == "heatmap" and t["z"] and any(v is not None for row in t["z"] for v in row)
+    ]
 
 
 @pytest.mark.xfail(not CORE_IMPORTS, reason="attention_core not importable yet", strict=False)

@@ -33,12 +33,16 @@ def compact(doc: str) -> str:
     return base64.urlsafe_b64encode(zlib.compress(doc.encode("ascii"))).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("query", [
-    {"s": "a" + "\u0301" * 19_999, "seed": "9"},
-    {"s": ("e" + "\u0308" * 31) * 3, "seed": "9"},
-    # A browser turns a lone surrogate in an address into U+FFFD; a state document can carry one.
-    {"z": compact('{"version": 1, "config": {"sentence": "ok \\ud800 no", "seed": 9}}')},
-], ids=["19999-marks", "31-marks", "lone-surrogate"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"s": "a" + "\u0301" * 19_999, "seed": "9"},
+        {"s": ("e" + "\u0308" * 31) * 3, "seed": "9"},
+        # A browser turns a lone surrogate in an address into U+FFFD; a state document can carry one.
+        {"z": compact('{"version": 1, "config": {"sentence": "ok \\ud800 no", "seed": 9}}')},
+    ],
+    ids=["19999-marks", "31-marks", "lone-surrogate"],
+)
 def test_text_a_browser_cannot_lay_out_or_encode_is_refused(page, app_url: str, query: dict) -> None:
     goto_app(page, f"{app_url}/?{urlencode(query)}")
     assert error_elements(page) == []

@@ -79,8 +79,9 @@ def test_sessions_never_see_each_others_work(browser, app_url: str) -> None:
             for k, page in enumerate(pages):
                 assert error_elements(page) == [], f"session {k}, interaction {r} ({kind})"
                 expected = run_lab(configs[k]).attention.heads[0].weights
-                np.testing.assert_allclose(weights(page), expected, rtol=1e-6,
-                                           err_msg=f"session {k}, interaction {r} ({kind})")
+                np.testing.assert_allclose(
+                    weights(page), expected, rtol=1e-6, err_msg=f"session {k}, interaction {r} ({kind})"
+                )
     finally:
         print(f"{done} interactions in {SESSIONS} sessions took {time.monotonic() - t0:.0f} s")
         for c in contexts:

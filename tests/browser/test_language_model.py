@@ -47,7 +47,9 @@ def lm_url(streamlit_factory: Callable[[Path], str], tmp_path_factory: pytest.Te
             f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport streamlit as st\n"
             "st.set_page_config(page_title='Attention lab', layout='wide')\n"
             "st.navigation([st.Page('pages/playground.py', title='Playground', default=True),\n"
-            f"               st.Page({PAGE!r}, title='Language model')]).run()\n", encoding="utf-8")
+            f"               st.Page({PAGE!r}, title='Language model')]).run()\n",
+            encoding="utf-8",
+        )
     return streamlit_factory(app)
 
 
@@ -82,8 +84,11 @@ def test_link_knockouts_bars_and_a_grid_click(browser: Any, lm_url: str, model: 
     page.set_default_timeout(60_000)
     try:
         link = ",".join(f"{l}.{h}" for l, h in heads)
-        goto_app(page, f"{lm_url}/language_model?lm_prompt={smollm2.EXAMPLE_PROMPT.replace(' ', '+')}"
-                       f"&lm_ablate={link}", timeout=120_000)
+        goto_app(
+            page,
+            f"{lm_url}/language_model?lm_prompt={smollm2.EXAMPLE_PROMPT.replace(' ', '+')}&lm_ablate={link}",
+            timeout=120_000,
+        )
         page.get_by_text("All 270 heads", exact=True).wait_for()
         wait_idle(page)
         assert error_elements(page) == []
@@ -102,8 +107,12 @@ def test_link_knockouts_bars_and_a_grid_click(browser: Any, lm_url: str, model: 
         page.get_by_text("Layer 23, head 4", exact=True).wait_for()
         shown = figure(page, "layer 23, head 4: weights")["traces"][0]["z"]
         np.testing.assert_allclose(np.array(shown, dtype=float), after.attentions[23, 4], atol=1e-6)
-        assert page.get_by_text("Query head 4 reads key/value head 1, which it shares with query heads 3, 5",
-                                exact=False).count() == 1
+        assert (
+            page.get_by_text(
+                "Query head 4 reads key/value head 1, which it shares with query heads 3, 5", exact=False
+            ).count()
+            == 1
+        )
         assert error_elements(page) == []
     finally:
         context.close()

@@ -111,8 +111,10 @@ def test_running_does_not_block_another_session(browser: Any, learn_url: str) ->
         time.sleep(1.0)
         t0 = time.monotonic()
         b.get_by_role("button", name="Step", exact=True).click()
-        b.wait_for_function("() => /^step\\s*1 \\//.test(document.querySelector('[data-testid=stMetric]')"
-                            ".innerText.trim())", timeout=10_000)
+        b.wait_for_function(
+            "() => /^step\\s*1 \\//.test(document.querySelector('[data-testid=stMetric]').innerText.trim())",
+            timeout=10_000,
+        )
         latency = time.monotonic() - t0
         print(f"\nanother session's Step while one runs: {latency * 1000:.0f} ms")
         assert latency < 5.0  # blocked, it would wait for the 5,000 steps (minutes)
@@ -140,9 +142,17 @@ def test_presentation_layout_fits_1280_by_720(small_page: Any, learn_url: str) -
     page.screenshot(path=str(SHOTS / "learn-presentation-1280x720.png"))
     plots = page.locator(".js-plotly-plot")
     assert plots.count() == 3
-    titles = [re.sub(r"<[^>]+>", "", t) for t in page.evaluate(
-        "() => Array.from(document.querySelectorAll('.js-plotly-plot'), e => e._fullLayout.title.text)")]
-    assert titles[0].startswith("loss") and titles[1].startswith("weights at step") and titles[2].startswith("dL/dW_Q")
+    titles = [
+        re.sub(r"<[^>]+>", "", t)
+        for t in page.evaluate(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot'), e => e._fullLayout.title.text)"
+        )
+    ]
+    assert (
+        titles[0].startswith("loss")
+        and titles[1].startswith("weights at step")
+        and titles[2].startswith("dL/dW_Q")
+    )
     boxes = [plots.nth(i).bounding_box() for i in range(3)]
     boxes += [page.get_by_role("button", name=n, exact=True).bounding_box() for n in ("Step", "Run", "Pause")]
     for box in boxes:

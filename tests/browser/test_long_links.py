@@ -61,8 +61,10 @@ def check(page, cfg: LabConfig) -> None:
 def test_long_state_survives_reload_and_a_fresh_browser(browser, page, app_url: str, make) -> None:
     cfg = make()
     params = config_to_query(cfg)
-    print(f"\n{make.__name__}: link {link_length(params):,} characters (compressed); "
-          f"plain form would be {len(urlencode(_plain(cfg))):,}")
+    print(
+        f"\n{make.__name__}: link {link_length(params):,} characters (compressed); "
+        f"plain form would be {len(urlencode(_plain(cfg))):,}"
+    )
     goto_app(page, f"{app_url}/?{urlencode(params)}")
     check(page, cfg)
     if cfg.sentence != LabConfig().sentence:

@@ -18,7 +18,9 @@ WEIGHTS_PLOT = """Array.from(document.querySelectorAll('.js-plotly-plot')).filte
   e => (e._fullLayout.title.text || '').includes('weights'))[0]"""
 TICKS = f"() => {WEIGHTS_PLOT}.querySelectorAll('.xtick text')"
 #: The columns that carry a label ("i·token": axes label as many as they have room for).
-LABELLED = f"() => Array.from({WEIGHTS_PLOT}._fullLayout.xaxis.tickvals, v => parseInt(String(v).split('·')[0]))"
+LABELLED = (
+    f"() => Array.from({WEIGHTS_PLOT}._fullLayout.xaxis.tickvals, v => parseInt(String(v).split('·')[0]))"
+)
 
 
 def test_markup_samples_render_literally(page, app_url: str) -> None:
@@ -35,11 +37,17 @@ def test_markup_samples_render_literally(page, app_url: str) -> None:
         shown = page.evaluate(f"() => Array.from(({TICKS})(), t => t.textContent)")
         labelled = page.evaluate(LABELLED)
         assert len(labelled) >= min(len(tokens), 8), labelled
-        assert shown == [tokens[i] for i in labelled], (sample, shown)  # Plotly draws the typed text, literally
+        assert shown == [tokens[i] for i in labelled], (
+            sample,
+            shown,
+        )  # Plotly draws the typed text, literally
         assert page.evaluate(COUNT_ELEMENTS) == before, sample
         assert page.get_by_label("Sentence", exact=True).input_value() == sample
         w = figure(page, "weights")
         assert len(w["traces"][0]["x"]) == len(tokens)  # every column is there (and named on hover)
-    outside = [u for u in requests if not u.startswith(app_url) and not u.startswith("data:")
-               and not u.startswith("blob:")]
+    outside = [
+        u
+        for u in requests
+        if not u.startswith(app_url) and not u.startswith("data:") and not u.startswith("blob:")
+    ]
     assert outside == [], outside

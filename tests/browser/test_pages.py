@@ -68,8 +68,10 @@ def test_grid_edit_of_w_q_updates_scores(page, app_url: str) -> None:
 def test_seed_slider_changes_the_matrices(page, app_url: str) -> None:
     goto_app(page, app_url)
     page.get_by_role("tab", name="Queries Q").click()  # only the open tab is drawn
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                           ".some(e => (e._fullLayout.title.text || '').includes('Q = X W_q'))")
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".some(e => (e._fullLayout.title.text || '').includes('Q = X W_q'))"
+    )
     wait_idle(page)
     before = z(figure(page, "Q = X W_q"))
     set_slider(page, "Seed", 125)

@@ -61,9 +61,13 @@ def rect(page: Any, selector: str) -> dict:
 
 def page_top(page: Any, selector: str) -> float:
     """Where ``selector`` starts on the page (not the viewport): the main area scrolls itself."""
-    return float(page.evaluate(
-        "(s) => document.querySelector(s).getBoundingClientRect().top"
-        " + document.querySelector('[data-testid=stMain]').scrollTop", selector))
+    return float(
+        page.evaluate(
+            "(s) => document.querySelector(s).getBoundingClientRect().top"
+            " + document.querySelector('[data-testid=stMain]').scrollTop",
+            selector,
+        )
+    )
 
 
 def test_phone_layout(phone: Any, streamlit_app: str) -> None:
@@ -93,8 +97,12 @@ def test_phone_layout(phone: Any, streamlit_app: str) -> None:
     options = [p for p in found["parts"] if p["what"].endswith("stRadioOption]")]
     for bar in toolbars:  # a grid's toolbar floats above it: not over the matrix choice
         for o in options:
-            assert (bar["right"] <= o["left"] or bar["left"] >= o["right"] or bar["bottom"] <= o["top"]
-                    or bar["top"] >= o["bottom"]), (bar, o)
+            assert (
+                bar["right"] <= o["left"]
+                or bar["left"] >= o["right"]
+                or bar["bottom"] <= o["top"]
+                or bar["top"] >= o["bottom"]
+            ), (bar, o)
     for a, b in pairwise(options):  # a row of options wraps instead of overlapping
         assert b["left"] >= a["right"] - 0.5 or b["top"] >= a["bottom"] - 0.5, (a, b)
 

@@ -77,6 +77,8 @@ def test_real_head_on_screen_then_edited_in_the_playground(page, app_url: str, m
     wanted = run_lab(cfg.with_edits({("W_q", 0, 0): 3.5})).attention.heads[0].weights
     edited = z(figure(page, "weights"))
     np.testing.assert_allclose(edited, wanted, atol=1e-6)
-    assert np.abs(edited - expected.attentions[LAYER, HEAD]).max() > 1e-3, "the edit changed nothing on screen"
+    assert np.abs(edited - expected.attentions[LAYER, HEAD]).max() > 1e-3, (
+        "the edit changed nothing on screen"
+    )
     assert error_elements(page) == []
     screenshot(page, DOCS / "real_model_in_playground.png")

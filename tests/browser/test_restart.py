@@ -43,20 +43,33 @@ def test_work_survives_a_server_restart(browser) -> None:
         set_cell(page, "W_V", 0, 0, "-2.5e-7")
         wait_idle(page)
         before = weights(page)
-        expected = run_lab(LabConfig(seed=42).with_edits({("W_q", 1, 3): 0.1234567890123456789,
-                                                          ("W_v", 0, 0): -2.5e-7})).attention.heads[0].weights
+        expected = (
+            run_lab(
+                LabConfig(seed=42).with_edits({("W_q", 1, 3): 0.1234567890123456789, ("W_v", 0, 0): -2.5e-7})
+            )
+            .attention.heads[0]
+            .weights
+        )
         np.testing.assert_array_equal(before, expected)
 
         runs = script_runs(page)
         stop_streamlit(proc)  # the server dies: every session's state with it
-        page.wait_for_function("() => document.querySelector('[data-testid=stApp]')"
-                               ".getAttribute('data-test-connection-state') !== 'CONNECTED'", timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-connection-state') !== 'CONNECTED'",
+            timeout=30_000,
+        )
         url2, proc = start_streamlit(ROOT / "app.py", port)
         assert url2 == url
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the page reconnects by itself and reruns on the new server
-            if page.evaluate("() => document.querySelector('[data-testid=stApp]')"
-                             ".getAttribute('data-test-connection-state')") == "CONNECTED":
+            if (
+                page.evaluate(
+                    "() => document.querySelector('[data-testid=stApp]')"
+                    ".getAttribute('data-test-connection-state')"
+                )
+                == "CONNECTED"
+            ):
                 break
             time.sleep(0.2)
         wait_idle(page, 60_000)

@@ -36,8 +36,13 @@ def student(browser: Any, url: str, viewport: dict[str, int]) -> tuple[Any, Any,
     page = context.new_page()
     page.set_default_timeout(30_000)
     frames: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
-        payload if isinstance(payload, bytes) else str(payload).encode())))
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda payload: frames.append(payload if isinstance(payload, bytes) else str(payload).encode()),
+        ),
+    )
     goto_app(page, url)
     return context, page, frames
 
@@ -56,8 +61,11 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
         lect.screenshot(path=str(DOCS / "room_lecturer_1280.png"))
 
         students = []
-        for viewport in ({"width": 1366, "height": 768}, {"width": 1280, "height": 800},
-                         {"width": 390, "height": 844}):
+        for viewport in (
+            {"width": 1366, "height": 768},
+            {"width": 1280, "height": 800},
+            {"width": 390, "height": 844},
+        ):
             ctx, page, frames = student(browser, f"{app_url}/?room={code}", viewport)
             contexts.append(ctx)
             students.append((page, frames, viewport))
@@ -65,8 +73,10 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
             b = caption.bounding_box()
             assert b and b["y"] >= 0 and b["y"] + b["height"] <= viewport["height"]
             # nothing (the top bar) covers it
-            assert caption.evaluate("(e) => { const r = e.getBoundingClientRect();"
-                                    " return e.contains(document.elementFromPoint(r.x + 5, r.y + r.height / 2)); }")
+            assert caption.evaluate(
+                "(e) => { const r = e.getBoundingClientRect();"
+                " return e.contains(document.elementFromPoint(r.x + 5, r.y + r.height / 2)); }"
+            )
 
         phone, _, vp = students[2]
         assert phone.evaluate("() => document.scrollingElement.scrollWidth") <= vp["width"]
@@ -81,10 +91,13 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
         start: list[float] = []
         set_cell(lect, "W_Q", 0, 0, "3", before_commit=lambda: start.append(time.monotonic()))
         for (page, _, _), old in zip(students, before):
-            page.wait_for_function("(old) => { const p = document.querySelectorAll('.js-plotly-plot')[0];"
-                                   " return p && p._fullData && JSON.stringify(Array.from(p._fullData[0].z,"
-                                   " r => Array.from(r))) !== old; }", arg=json.dumps(old),
-                                   timeout=2_000)
+            page.wait_for_function(
+                "(old) => { const p = document.querySelectorAll('.js-plotly-plot')[0];"
+                " return p && p._fullData && JSON.stringify(Array.from(p._fullData[0].z,"
+                " r => Array.from(r))) !== old; }",
+                arg=json.dumps(old),
+                timeout=2_000,
+            )
         took = time.monotonic() - start[0]  # from the lecturer's Enter key
         assert took < 2.0, took
         lecturer_z = first_z(lect)
@@ -113,7 +126,13 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
         lect.get_by_text("Join", exact=True).first.wait_for()
         link = lect.get_by_text(f"?room={code}").first
         box, qr = link.bounding_box(), lect.locator("[data-testid=stImage] img").first.bounding_box()
-        assert box and qr and box["y"] + box["height"] <= 720 and qr["y"] + qr["height"] <= 720 and qr["width"] >= 300
+        assert (
+            box
+            and qr
+            and box["y"] + box["height"] <= 720
+            and qr["y"] + qr["height"] <= 720
+            and qr["width"] >= 300
+        )
         assert float(link.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 32
         assert key not in lect.locator("[data-testid=stMain]").inner_text()
         lect.screenshot(path=str(DOCS / "room_join_1280.png"))

@@ -42,13 +42,16 @@ def test_memory_after_100_sessions_is_within_50_mb_of_10() -> None:
         after_first = settled_rss(proc.pid)
         rest = open_and_close(url, FIRST, TOTAL - FIRST)
         after_all = settled_rss(proc.pid)
-        print(f"server RSS: start {start:.0f} MB, after {FIRST} sessions {after_first:.0f} MB, "
-              f"after {TOTAL} sessions {after_all:.0f} MB "
-              f"({(after_all - after_first) / (TOTAL - FIRST):.2f} MB per extra session)")
+        print(
+            f"server RSS: start {start:.0f} MB, after {FIRST} sessions {after_first:.0f} MB, "
+            f"after {TOTAL} sessions {after_all:.0f} MB "
+            f"({(after_all - after_first) / (TOTAL - FIRST):.2f} MB per extra session)"
+        )
         for outcome in (first, rest):
             assert outcome.exceptions == 0 and not outcome.errors, (outcome.errors[:3], server_log(proc))
         assert first.runs == 2 * FIRST and rest.runs == 2 * (TOTAL - FIRST)  # each: opened, then a sentence
         assert after_all - after_first <= BUDGET_MB, (
-            f"{after_all - after_first:.0f} MB more after {TOTAL} sessions than after {FIRST}")
+            f"{after_all - after_first:.0f} MB more after {TOTAL} sessions than after {FIRST}"
+        )
     finally:
         stop_streamlit(proc)

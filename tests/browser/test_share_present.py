@@ -54,8 +54,15 @@ def test_presentation_mode_by_keyboard(projector_page, app_url: str) -> None:
         page.locator("[data-testid=stMain] h2").first.click()  # focus the page, not a widget
         page.keyboard.press("ArrowRight")
         wait_idle(page)
-    assert titles == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling",
-                      "Weights", "Output"]
+    assert titles == [
+        "Tokens",
+        "Embeddings",
+        "Queries, keys, values",
+        "Scores",
+        "Scaling",
+        "Weights",
+        "Output",
+    ]
     assert "step=6" in page.url
     page.keyboard.press("ArrowLeft")
     wait_idle(page)

@@ -27,7 +27,9 @@ class Outcome:
     runs: int = 0
 
 
-async def _run(ws, outcome: Outcome, widgets: list[WidgetState] | None = None, page: str = "") -> tuple[str | None, str]:
+async def _run(
+    ws, outcome: Outcome, widgets: list[WidgetState] | None = None, page: str = ""
+) -> tuple[str | None, str]:
     """One script run; returns (the first text input's widget id, the page hash)."""
     msg = BackMsg()
     msg.rerun_script.query_string = ""
@@ -60,8 +62,9 @@ async def _session(url: str, k: int, sentences: int, outcome: Outcome) -> None:
     ws_url = url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
     assert "127.0.0.1" in ws_url, "loopback only"
     try:
-        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=2**28, origin=url,
-                                      open_timeout=30) as ws:
+        async with websockets.connect(
+            ws_url, subprotocols=["streamlit"], max_size=2**28, origin=url, open_timeout=30
+        ) as ws:
             text_id, page = await _run(ws, outcome)
             for r in range(sentences):
                 if text_id is None:

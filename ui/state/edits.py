@@ -54,7 +54,8 @@ def restore_stash(base: dict[str, np.ndarray]) -> int:
     """Re-apply stashed edits to the current matrices (cells that still exist); return how many."""
     stash: dict[Cell, float] = st.session_state.get("stash") or {}
     kept = {
-        (m, r, c): v for (m, r, c), v in stash.items()
+        (m, r, c): v
+        for (m, r, c), v in stash.items()
         if m in base and r < base[m].shape[0] and c < base[m].shape[1]
     }
     st.session_state["edits"] = {**st.session_state["edits"], **kept}
@@ -117,7 +118,8 @@ def set_cell(name: str, r: int, c: int, value: float, base: np.ndarray) -> None:
     cells = {(rr, cc): v for (m, rr, cc), v in st.session_state["edits"].items() if m == name}
     cells[(r, c)] = float(value)
     set_matrix_edits(name, cells, base)
-    # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a drag is slow)
+    # (the grid keeps its key: it shows the new value in place, and re-creating it on every value of a
+    # drag is slow)
     st.session_state["nudge_target"] = (name, r, c, float(value))
     st.session_state["nudge_text"] = shown_value(float(value))  # the exact-value box follows the slider
 
@@ -174,7 +176,9 @@ def on_nudge_text(name: str, r: int, c: int, base: np.ndarray) -> None:
     try:
         value = parse_number(text)
     except ValidationError as exc:
-        st.session_state["nudge_error"] = f"Not a finite number in {name}[{r}, {c}]: {exc}. It keeps its value."
+        st.session_state["nudge_error"] = (
+            f"Not a finite number in {name}[{r}, {c}]: {exc}. It keeps its value."
+        )
         return
     st.session_state.pop("nudge_error", None)
     set_cell(name, r, c, value, base)

@@ -56,8 +56,10 @@ def load_url_once() -> None:
     cfg, messages = config_from_query(params)
     remember_real_head(cfg, link_reference(params) if cfg.given else None)
     if params.get(TOO_LONG_KEY):
-        messages.append("this link was made from a state too large for a link, so it does not hold that "
-                        "state: ask for its state file (Share, export, import)")
+        messages.append(
+            "this link was made from a state too large for a link, so it does not hold that "
+            "state: ask for its state file (Share, export, import)"
+        )
     st.session_state["pending_config"] = cfg
     st.session_state["present"] = params.get("present") == "1"
     st.session_state["stage"], problem = _link_step(params.get("step"))

@@ -49,8 +49,14 @@ def head_reference(cfg: LabConfig) -> HeadReference | None:
 def remember_real_head(cfg: LabConfig, ref: HeadReference | None) -> None:
     """A link or state file opened a real model's head: the banner, the next link and file name it."""
     if cfg.given and ref is not None:
-        st.session_state["real_head"] = RealHead(cfg.sentence, ref.sentence, ref.layer, ref.head, ref.model,
-                                                 REAL_HEAD_PAGES.get(ref.model, "a model"))
+        st.session_state["real_head"] = RealHead(
+            cfg.sentence,
+            ref.sentence,
+            ref.layer,
+            ref.head,
+            ref.model,
+            REAL_HEAD_PAGES.get(ref.model, "a model"),
+        )
 
 
 def ensure_defaults() -> None:

@@ -30,7 +30,9 @@ def on_seed_exact() -> None:
     try:
         seed = int(text)
     except ValueError:
-        st.session_state["seed_error"] = f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
+        st.session_state["seed_error"] = (
+            f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
+        )
         return
     if not EXACT_SEED_MIN <= seed <= EXACT_SEED_MAX:
         st.session_state["seed_error"] = (
