@@ -17,7 +17,7 @@ from attention_core.errors import ValidationError
 from attention_core.lab import MAX_SENTENCE_CHARS
 from attention_core.pretrained import smollm2
 from attention_core.pretrained.bpe import piece_text, readable
-from ui.figures import FigureSpec, head_grid, plotly_text
+from ui.figures import FigureSpec, head_grid, plotly_text, room, tick_step
 from ui.text import literal
 
 Head = tuple[int, int]
@@ -343,17 +343,19 @@ def grid_picture(attentions: np.ndarray) -> FigureSpec:
     layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
     layout["margin"]["t"] = 30
     layout["title"]["text"] = (
-        f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
+        f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
     )
+    every = tick_step(layers, room(1200) - 80, "L00")  # the figure builder's rule: labels that fit the room
     layout["xaxis"].update(
-        ticktext=[f"L{l}" for l in range(layers)],
-        tickvals=centre[:layers],
+        ticktext=[f"L{l}" for l in range(layers)][::every],
+        tickvals=centre[:layers][::every],
         tickangle=0,
         range=[-0.5, layers * (m + 1) - 1.5],
     )
+    every_y = tick_step(heads, 340 - 40)
     layout["yaxis"].update(
-        ticktext=[f"head {h}" for h in range(heads)],
-        tickvals=centre[:heads],
+        ticktext=[f"head {h}" for h in range(heads)][::every_y],
+        tickvals=centre[:heads][::every_y],
         range=[heads * (m + 1) - 1.5, -0.5],
     )
     layout["yaxis"].pop("autorange", None)

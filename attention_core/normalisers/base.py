@@ -10,6 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+#: The arithmetic of one weight lists every term up to this many keys, then "… n more".
+MAX_TERMS = 12
+
+
 @dataclass(frozen=True)
 class Explained:
     """The normaliser's arithmetic for weight j of one row, in numbers and in words."""

@@ -21,7 +21,8 @@ none, and one case has 16+ character words; the lecturer's case of issue 26 (12 
 causal, RoPE) is run at every size, on the Playground (with a clicked weight and every "Also show"
 view) and through every presentation stage. The other cases run on the Playground at every size, and
 through presentation at 1280×720. Pages with fixed content (the walkthroughs, Learn, the fast-attention
-page, the real models) are audited once per size. One server and one browser context per size; cases
+page, the real models) are audited at 1280×720 and on the phone: every figure is laid out for its room
+at 1280×720 (or a phone's), so 1920×1080 only gives it more. One server and one browser context per size; cases
 are set through links (``?s=…&h=4&causal=1&pos=rope``). About 3 minutes on 2 cores.
 
 Set ``LEGIBILITY_REPORT=path.json`` to keep every finding (the test fails on the first size that has any).
@@ -45,7 +46,7 @@ SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080), "390x844": (390, 84
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/126.0 Mobile Safari/537.36")
 
-TWELVE = "the painted neighbour said that the cat saw the dog and the cat"
+TWELVE = "the painted neighbour said the cat saw the dog and the cat"
 LONG_WORDS = ("internationalization counterrevolutionaries electroencephalograms the cat sat on "
               "uncharacteristically incomprehensibilities mat and deinstitutionalization")
 WORDS = ("life is short eat dessert first and then tell the story of the meal to a friend who was not there "
@@ -245,8 +246,12 @@ def test_every_figure_is_legible(sized: tuple[str, Any], app_url: str) -> None:
         if name in PRESENTED_EVERYWHERE or (size == "1280x720" and name in PRESENTED_AT_1280):
             for k, stage in _presentation(page, f"{url}&present=1&step=0"):
                 audit(f"Presentation, {name}, stage {k + 1} {stage!r}", presenting=True)
-    for p in PAGES:
-        goto_app(page, f"{app_url}/{p}")
+    for p in PAGES if size != "1920x1080" else ():  # the roomiest size: laid out for 1280's room, see above
+        try:
+            goto_app(page, f"{app_url}/{p}")
+        except Exception as exc:  # a page that draws no figure is a finding, and the others are still audited
+            found[f"page {p}"] = [f"no figure drawn: {str(exc).splitlines()[0]}"]
+            continue
         audit(f"page {p}")
 
     if os.environ.get("LEGIBILITY_REPORT"):
