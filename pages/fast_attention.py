@@ -28,7 +28,7 @@ from ui.figures import chart_config, heatmap
 PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tell", "the", "story", "of", "the", "meal", "to", "a", "friend", "who", "was", "not", "there", "because", "every", "story", "grows", "a", "little", "each", "time", "it", "is", "told", "and", "the", "dessert", "becomes", "larger", "the", "walk", "home", "longer", "and", "the", "rain", "heavier", "until", "one", "day", "the", "friend", "tells", "it", "back", "to", "you", "as", "their", "own", "and", "you", "both", "laugh", "at", "the", "table", "again"]
 BLOCK_SIZES = (4, 8, 16)
 #: Widths of a half and two fifths of the page at 1280×720: the figure builder fits labels and numbers to them.
-HALF, TWO_FIFTHS = 400, 320
+HALF, TWO_FIFTHS, THREE_FIFTHS = 400, 320, 480
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 
 st.title("How attention is computed fast")
@@ -160,13 +160,13 @@ kc1, kc2 = st.columns([2, 3])
 with kc1:
     st.plotly_chart(heatmap(dstep.K_cache, title="K_cache: the cached keys", row_labels=tokens[: t + 1],
                             col_labels=[str(j) for j in range(dstep.K_cache.shape[1])], kind="values",
-                            row_title="cached token", col_title="dimension"),
+                            row_title="cached token", col_title="dimension", text_width=TWO_FIFTHS),
                     width="stretch", key="fa_kcache_chart", config=chart_config("kv-cache-keys"))
 with kc2:
     st.plotly_chart(heatmap(np.concatenate([hd.weights for hd in dstep.attention.heads]),
                             title="weights of the new token over the cache, per head",
                             row_labels=[f"head {i}" for i in range(n_heads)], col_labels=tokens[: t + 1],
-                            kind="weights", row_title="head", height=260),
+                            kind="weights", row_title="head", height=260, text_width=THREE_FIFTHS),
                     width="stretch", key="fa_newweights_chart", config=chart_config("kv-cache-weights"))
 steps_done = np.arange(1, len(tokens) + 1)
 st.plotly_chart({  # a Plotly line (keyboard- and screen-reader-quiet like the heatmaps; no user text in it)

@@ -254,7 +254,7 @@ def room(width: int) -> int:
 def wrap(text: str, width: float, size: int = TITLE_PX) -> tuple[str, int]:
     """(Plotly text broken with <br> at spaces so that each line fits ``width`` px at font ``size``,
     the number of lines)."""
-    most = max(8, int(width / (0.6 * size)))
+    most = max(8, int(width / (0.52 * size)))  # Source Sans: about half an em a letter, measured
     lines: list[str] = []
     for word in text.split(" "):
         if lines and len(html.unescape(lines[-1])) + 1 + len(html.unescape(word)) <= most:
@@ -262,6 +262,13 @@ def wrap(text: str, width: float, size: int = TITLE_PX) -> tuple[str, int]:
         else:
             lines.append(word)
     return "<br>".join(lines), max(1, len(lines))
+
+
+def title_layout(text: str, lines: int, height: int, size: int = TITLE_PX) -> dict:
+    """A title of ``lines`` lines whose first line starts 8 px below the figure's top (Plotly anchors a
+    multi-line title by its middle lines: measured, the box rose 0.75 line per extra line above its anchor)."""
+    drop = 8 + 0.8 * _LINE_EM * size * (lines - 1)
+    return {"text": text, "y": 1 - drop / height, "yref": "container", "yanchor": "top", "font": {"size": size}}
 
 
 @dataclass(frozen=True)
@@ -342,11 +349,9 @@ def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, t
     k_y = int(-(-line // pitch_y))
     margin = {"l": round(left), "r": round(right), "t": round(top_for(lines)), "b": round(bottom),
               "autoexpand": False}
-    title_layout = {"text": text, "y": 1 - 8 / height, "yref": "container", "yanchor": "top",
-                    "font": {"size": title_px}}
     return Plan(margin=margin, xs=_every(len(cols), k_x), ys=_every(len(rows), k_y), angle=angle,
                 row_chars=row_chars, col_chars=col_chars, cell_w=pitch_x, cell_h=pitch_y, picture=picture,
-                title=text, title_layout=title_layout)
+                title=text, title_layout=title_layout(text, lines, height, title_px))
 
 
 def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
@@ -574,8 +579,7 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
     return {
         "data": [data],
         "layout": {
-            "title": {"text": title, "y": 1 - 8 / height, "yref": "container", "yanchor": "top",
-                      "font": {"size": TITLE_PX}},
+            "title": title_layout(title, lines, height),
             "height": height, "margin": {"l": round(left), "r": 10, "t": round(top), "b": round(10 + 2 * tick_px),
                                          "autoexpand": False},
             "xaxis": xaxis,
@@ -629,8 +633,10 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
              "colorscale": colorscale, "zmin": zmin, "zmax": zmax, "hoverinfo": "skip", "opacity": 0},
         ],
         "layout": {
-            "title": {"text": wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20)[0]},
-            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "title": title_layout(*wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20), height or 700),
+            "margin": {"l": 10, "r": 10,
+                       "t": round(16 + _LINE_EM * TITLE_PX * wrap(plotly_text(title) + " (picture)",
+                                                                 room(TEXT_WIDTH) - 20)[1]), "b": 10},
             "height": height or 700,
             "xaxis": {"range": [-0.5, n_cols - 0.5], "tickmode": "array", "tickvals": xs,
                       "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
@@ -670,8 +676,9 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
     return {
         "data": [trace],
         "layout": {
-            "title": {"text": wrap(title, room(1200) - 20)[0], "y": 0.99, "yref": "container", "yanchor": "top"},
-            "height": 580, "margin": {"l": 10, "r": 10, "t": 80 if room(1200) < 700 else 40, "b": 10},
+            "title": title_layout(*wrap(title, room(800) - 20), 580),
+            "height": 580, "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * wrap(title, room(800) - 20)[1]),
+                                      "b": 10},
             "xaxis": {"tickmode": "array", "tickvals": centres[:heads][::every],
                       "ticktext": [f"head {h}" for h in range(heads)][::every],
                       "side": "bottom", "showgrid": False, "zeroline": False, "showticklabels": True},
