@@ -27,7 +27,8 @@ from ui.figures import chart_config, heatmap
 #: Words for the example sentence: the Playground's default sentence, continued.
 PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tell", "the", "story", "of", "the", "meal", "to", "a", "friend", "who", "was", "not", "there", "because", "every", "story", "grows", "a", "little", "each", "time", "it", "is", "told", "and", "the", "dessert", "becomes", "larger", "the", "walk", "home", "longer", "and", "the", "rain", "heavier", "until", "one", "day", "the", "friend", "tells", "it", "back", "to", "you", "as", "their", "own", "and", "you", "both", "laugh", "at", "the", "table", "again"]
 BLOCK_SIZES = (4, 8, 16)
-#: Widths of a half and two fifths of the page at 1280×720: the figure builder fits labels and numbers to them.
+#: Widths of a half, two and three fifths of the page at 1280×720: the figure builder fits labels and
+#: numbers to them.
 HALF, TWO_FIFTHS, THREE_FIFTHS = 400, 320, 480
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 
@@ -105,7 +106,8 @@ with right:
 block_rows = tokens[now.q_start:now.q_stop]
 m_col, o_col = st.columns([2, 3])
 with m_col:
-    st.plotly_chart(heatmap(np.stack([now.running_max, now.running_sum], axis=1), title="m: running max, ℓ: running sum",
+    st.plotly_chart(heatmap(np.stack([now.running_max, now.running_sum], axis=1),
+                            title="m: running max, ℓ: running sum",
                             row_labels=block_rows, col_labels=["m", "ℓ"], kind="values", col_title="",
                             text_width=TWO_FIFTHS),
                     width="stretch", key="fa_m_chart", config=chart_config("tiled-running-max-and-sum"))

@@ -95,7 +95,8 @@ if st.session_state["learn_message"]:
 
 
 # ------------------------------------------------------------------------------- training
-#: The width of a figure in one of three columns at 1280×720 (the figure builder fits its labels and numbers to it).
+#: The width of a figure in one of three columns at 1280×720 (the figure builder fits its labels and
+#: numbers to it).
 THIRD = 260
 
 
@@ -135,7 +136,8 @@ def training() -> None:
     c2.plotly_chart(learn.weights_figure(problem, s, height=360, text_width=THIRD), width="stretch",
                     key="learn_fig_weights",
                     config=chart_config("learn-weights"))
-    c3.plotly_chart(learn.target_figure(problem, height=360, text_width=THIRD), width="stretch", key="learn_fig_target",
+    c3.plotly_chart(learn.target_figure(problem, height=360, text_width=THIRD), width="stretch",
+                    key="learn_fig_target",
                     config=chart_config("learn-target"))
     if problem.target_output is not None:
         out, target = learn.output_figures(problem, s)

@@ -158,7 +158,8 @@ def heatmap(
         trace_kwargs.update(colorscale=diverging, zmid=0.0, zmin=-bound or -1.0, zmax=bound or 1.0)
     width = room(text_width)
     if z.size > MAX_CELLS_AS_HEATMAP:
-        xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
+        xs = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS)
+        ys = _thin(n_rows, MAX_TICKS)
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
                         col_title=col_title, height=height, **trace_kwargs)
     fig_height = height or max(260, min(700, 120 + 28 * n_rows))
@@ -183,11 +184,13 @@ def heatmap(
             # The labelled ticks are every k-th, as many as fit (hover names every row and column).
             "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in p.xs],
                       "ticktext": [_tick(cols[j], p.col_chars) for j in p.xs], "side": "bottom",
-                      "title": {"text": col_title}, "tickangle": p.angle, "automargin": False, "tickfont": tickfont,
+                      "title": {"text": col_title}, "tickangle": p.angle, "automargin": False,
+                      "tickfont": tickfont,
                       "range": [-0.5, n_cols - 0.5]},  # the cells fill the plot (a click layer's markers pad autorange)
             "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in p.ys],
                       "ticktext": [_tick(rows[i], p.row_chars) for i in p.ys], "title": {"text": row_title},
-                      "automargin": False, "range": [n_rows - 0.5, -0.5], "tickfont": tickfont},  # row 0 on top
+                      "automargin": False, "tickfont": tickfont,
+                      "range": [n_rows - 0.5, -0.5]},  # row 0 on top
         },
     }
 
@@ -236,14 +239,12 @@ def label_px(ticks: Sequence[str], tick_px: int = TICK_PX, chars: int = MAX_TICK
 
 def on_phone() -> bool:
     """Is the page being drawn on a phone (its browser says "Mobile")? False outside a Streamlit session."""
-    try:
-        import streamlit as st
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-        agent = (st.context.headers.get("User-Agent") or "") if get_script_run_ctx(suppress_warning=True) is not None else ""
-    except Exception:  # no session (a script, a unit test): a desktop
+    if get_script_run_ctx(suppress_warning=True) is None:  # no session (a script, a unit test): a desktop
         return False
-    return "Mobi" in agent
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
 
 
 def room(width: int) -> int:
@@ -266,9 +267,11 @@ def wrap(text: str, width: float, size: int = TITLE_PX) -> tuple[str, int]:
 
 def title_layout(text: str, lines: int, height: int, size: int = TITLE_PX) -> dict:
     """A title of ``lines`` lines whose first line starts 8 px below the figure's top (Plotly anchors a
-    multi-line title by its middle lines: measured, the box rose 0.75 line per extra line above its anchor)."""
+    multi-line title by its middle lines: measured, the box rose 0.75 line per extra line above its
+    anchor)."""
     drop = 8 + 0.8 * _LINE_EM * size * (lines - 1)
-    return {"text": text, "y": 1 - drop / height, "yref": "container", "yanchor": "top", "font": {"size": size}}
+    return {"text": text, "y": 1 - drop / height, "yref": "container", "yanchor": "top",
+            "font": {"size": size}}
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,8 @@ def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, t
     line = _LINE_EM * tick_px
     letter = _LETTER_EM * tick_px
     row_chars = int(min(MAX_TICK_CHARS, max(4, (0.3 * width - 2 * axis_title_px - 10) / letter)))
-    col_chars = int(min(MAX_TICK_CHARS, max(4, (0.3 * height - 2 * axis_title_px - 8 - line) / (0.71 * letter))))
+    col_room = 0.3 * height - 2 * axis_title_px - 8 - line  # a turned label's length, at most
+    col_chars = int(min(MAX_TICK_CHARS, max(4, col_room / (0.71 * letter))))
     left = 2 * axis_title_px + 10 + label_px(rows, tick_px, row_chars)
     right = COLORBAR_PX + 14 + 3.3 * tick_px  # the colour bar and its labels ("−0.25")
     w_x = label_px(cols, tick_px, col_chars)
@@ -329,7 +333,8 @@ def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, t
     # Every k-th label, k the smallest for: upright (the widest label and a gap per label), turned 45°
     # (√2 line heights between neighbours, whose boxes are turned too) or upright on end (one line height).
     needs = {0: w_x + 6, -45: 1.5 * line, -90: 1.15 * line}
-    angle, k_x = min(((a, max(1, int(-(-need // pitch_x)))) for a, need in needs.items()), key=lambda ak: ak[1])
+    angle, k_x = min(((a, max(1, int(-(-need // pitch_x)))) for a, need in needs.items()),
+                     key=lambda ak: ak[1])
     if angle == -45:  # the first turned label runs down and left of its column: room for it on the left
         left = max(left, 0.71 * w_x - pitch_x / 2 + 6)
         pitch_x = max(width - left - right, 1) / n_cols
@@ -393,7 +398,7 @@ def text_px(text: str, size: int) -> float:
 
 
 def _weight(v: float, digits: int, lead: bool) -> str:
-    """A weight with ``digits`` decimals: 0.42, or .42 without the leading zero; 1 and 0 exactly as 1 and 0."""
+    """A weight with ``digits`` decimals: 0.42, or .42 without the leading zero; exactly 1 and 0 as such."""
     s = f"{v:.{digits}f}"
     if v == 0 or v == 1:
         return f"{v:.0f}"
@@ -411,7 +416,8 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell
     has every value), so numbers never overlap their neighbours nor leave their cells. -inf is "−∞".
     """
     if kind == "weights":
-        formats = [lambda v: _weight(v, 2, True), lambda v: _weight(v, 2, False), lambda v: _weight(v, 1, False)]
+        formats = [lambda v: _weight(v, 2, True), lambda v: _weight(v, 2, False),
+                   lambda v: _weight(v, 1, False)]
     else:
         formats = [lambda v, d=d: f"{v:.{d}g}" for d in (4, 3, 2)]
         if np.nanmax(np.abs(np.where(np.isfinite(z), z, np.nan)), initial=0.0) < 1000:  # then fixed decimals
@@ -420,7 +426,8 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell
     if not sizes:
         return None, 0
     for f in formats:
-        text = np.array([["−∞" if v == -np.inf else f(v).replace("-", "−") for v in row] for row in z], dtype=object)
+        text = np.array([["−∞" if v == -np.inf else f(v).replace("-", "−") for v in row] for row in z],
+                        dtype=object)
         widest = max((text_px(t, 1) for t in text.flat), default=0.0)
         for size in sizes:
             if widest * size <= cell_px - 4:
@@ -571,8 +578,8 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
         data = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
                 "x0": (dx - 1) / 2, "dx": dx, "y0": (s - 1) / 2, "dy": s, "meta": {"shape": list(z.shape)},
                 "hovertemplate": "query row %{y:.0f}<extra></extra>"}
-        title, lines = wrap(f"all {heads} heads' weights (click one to focus it; a picture: each cell the mean "
-                            f"of {s} × {s} weights)", width - 20)
+        title, lines = wrap(f"all {heads} heads' weights (click one to focus it; a picture: each cell the "
+                            f"mean of {s} × {s} weights)", width - 20)
         top = 8 + _LINE_EM * TITLE_PX * lines + 8
         xaxis["range"] = [-0.5, heads * (k + 1) - 1.5]
         yaxis = {"range": [m - 0.5, -0.5], "showgrid": False, "zeroline": False, "showticklabels": False}
@@ -580,8 +587,8 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
         "data": [data],
         "layout": {
             "title": title_layout(title, lines, height),
-            "height": height, "margin": {"l": round(left), "r": 10, "t": round(top), "b": round(10 + 2 * tick_px),
-                                         "autoexpand": False},
+            "height": height, "margin": {"l": round(left), "r": 10, "t": round(top),
+                                         "b": round(10 + 2 * tick_px), "autoexpand": False},
             "xaxis": xaxis,
             "yaxis": yaxis,
         },
@@ -624,6 +631,7 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
     n_rows, n_cols = z.shape
     xs, ys = _thin(n_cols, min(len(xs), 16)), _thin(n_rows, min(len(ys), 32))  # a picture is often half-width
     png = _palette_png(z, colorscale, zmin, zmax)
+    text, lines = wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20)
     return {
         "data": [
             {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
@@ -633,10 +641,8 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
              "colorscale": colorscale, "zmin": zmin, "zmax": zmax, "hoverinfo": "skip", "opacity": 0},
         ],
         "layout": {
-            "title": title_layout(*wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20), height or 700),
-            "margin": {"l": 10, "r": 10,
-                       "t": round(16 + _LINE_EM * TITLE_PX * wrap(plotly_text(title) + " (picture)",
-                                                                 room(TEXT_WIDTH) - 20)[1]), "b": 10},
+            "title": title_layout(text, lines, height or 700),
+            "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
             "height": height or 700,
             "xaxis": {"range": [-0.5, n_cols - 0.5], "tickmode": "array", "tickvals": xs,
                       "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
@@ -673,17 +679,18 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
         title += ", a picture (hover for a weight)"  # tiles of one pixel per few weights: an overview
         trace = {"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
                  "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+    text, lines = wrap(title, room(800) - 20)
     return {
         "data": [trace],
         "layout": {
-            "title": title_layout(*wrap(title, room(800) - 20), 580),
-            "height": 580, "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * wrap(title, room(800) - 20)[1]),
-                                      "b": 10},
+            "title": title_layout(text, lines, 580),
+            "height": 580,
+            "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
             "xaxis": {"tickmode": "array", "tickvals": centres[:heads][::every],
                       "ticktext": [f"head {h}" for h in range(heads)][::every],
                       "side": "bottom", "showgrid": False, "zeroline": False, "showticklabels": True},
             "yaxis": {"tickmode": "array", "tickvals": centres[:layers][::every_y],
-                      "ticktext": [f"layer {l}" for l in range(layers)][::every_y],
+                      "ticktext": [f"layer {i}" for i in range(layers)][::every_y],
                       "autorange": "reversed", "showgrid": False, "zeroline": False},
         },
     }

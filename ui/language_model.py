@@ -343,14 +343,14 @@ def grid_picture(attentions: np.ndarray) -> FigureSpec:
     layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
     # Cached for every session, phones included: labels and title laid out for a phone's room (the builder's
     # rule), so they fit any screen. The picture keeps square pixels: its height is the width's 9/30.
-    title, lines = wrap(f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, heads 0-{heads - 1} down",
-                        PHONE_ROOM - 20)
+    title, lines = wrap(f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, "
+                        f"heads 0-{heads - 1} down", PHONE_ROOM - 20)
     layout["title"] = title_layout(title, lines, 340)
     layout["margin"]["t"] = round(16 + 20 * lines)
     every = tick_step(layers, PHONE_ROOM - 60, "L00")
     every_y = tick_step(heads, (PHONE_ROOM - 60) * heads / layers)
     layout["xaxis"].update(
-        ticktext=[f"L{l}" for l in range(layers)][::every],
+        ticktext=[f"L{i}" for i in range(layers)][::every],
         tickvals=centre[:layers][::every],
         tickangle=0,
         range=[-0.5, layers * (m + 1) - 1.5],

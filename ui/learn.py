@@ -316,7 +316,8 @@ def painted_figure(toks: tuple[str, ...], *, height: int | None = None) -> Figur
                    row_labels=list(toks), col_labels=list(toks), kind="weights", height=height)
 
 
-def gradient_figure(s: LearnState, name: str, *, height: int | None = None, text_width: int = TEXT_WIDTH) -> FigureSpec:
+def gradient_figure(s: LearnState, name: str, *, height: int | None = None,
+                    text_width: int = TEXT_WIDTH) -> FigureSpec:
     """dL/dW of one matrix at the current step (rows: d_model, columns: d_k or d_v)."""
     g = s.now.param_grads()[name]  # (d_model, d_k) or (d_model, d_v)
     fig = heatmap(g, title=f"{GRAD_TITLES[name]} at step {s.step}", row_labels=[str(i) for i in range(g.shape[0])],

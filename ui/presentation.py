@@ -54,7 +54,8 @@ if (!window.__labPresenterKeys) {
   }, true);
   document.addEventListener('keydown', e => {
     const t = e.target;
-    if (presenting() && e.key === 'Enter' && t instanceof HTMLInputElement && t.closest('.st-key-present_sentence')) {
+    const sentence = t instanceof HTMLInputElement && t.closest('.st-key-present_sentence');
+    if (presenting() && e.key === 'Enter' && sentence) {
       setTimeout(() => t.blur(), 0);
     }
   }, true);
@@ -129,12 +130,12 @@ def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
         join()
         return
     for (key, fig), col in zip(stage_figures(trace, title, steps, big=big, width=STAGE_WIDTH),
-                               st.columns(max(1, len(steps)))):
+                               st.columns(max(1, len(steps))), strict=False):
         col.plotly_chart(fig, width="stretch", key=f"present_{key}", config=chart_config(key))
 
 
-def stage_figures(trace: LabTrace, title: str, steps: list[Step], *, big: bool = False, width: int = STAGE_WIDTH,
-                  height: int = FIGURE_HEIGHT, palette: str | None = None,
+def stage_figures(trace: LabTrace, title: str, steps: list[Step], *, big: bool = False,
+                  width: int = STAGE_WIDTH, height: int = FIGURE_HEIGHT, palette: str | None = None,
                   number_size: int | None = None) -> list[tuple[str, FigureSpec]]:
     """The figures of one stage, (name, figure) side by side, at a screen ``width`` px wide: the lecturer's
     projector (STAGE_WIDTH) or a student's phone (360). ``big``: larger type; ``number_size``: another size
@@ -148,7 +149,8 @@ def stage_figures(trace: LabTrace, title: str, steps: list[Step], *, big: bool =
         tok = trace.tokens_q
         return [("tokens", _big(token_table(tok.tokens, tok.positions, tok.ids), height))]
     if title == "All heads":
-        return [("heads", head_weights_figure(trace, height=height, text_width=width, tick_px=tick, palette=pal))]
+        return [("heads", head_weights_figure(trace, height=height, text_width=width, tick_px=tick,
+                                              palette=pal))]
     share = width // max(1, len(steps))
     return [(s.name, step_figure(trace, s, 0, height=height, text_width=share, text_size=number_size,
                                  min_text_size=least, tick_px=tick, palette=pal)) for s in steps]

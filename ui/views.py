@@ -202,7 +202,8 @@ def explain_view(trace: LabTrace, head: int) -> None:
 def listed(items: list[str], sep: str = ", ") -> str:
     """Every item up to MAX_TERMS, else the first MAX_TERMS and "… n more" (the panel never hides that it
     shows part of a list)."""
-    return sep.join(items[:MAX_TERMS]) + (f"{sep}… {len(items) - MAX_TERMS} more" if len(items) > MAX_TERMS else "")
+    more = f"{sep}… {len(items) - MAX_TERMS} more" if len(items) > MAX_TERMS else ""
+    return sep.join(items[:MAX_TERMS]) + more
 
 
 def _number(v: float, digits: int = 6) -> str:

@@ -78,8 +78,8 @@ def explain(row: np.ndarray, j: int) -> Explained:
     n = len(numerators)
     # Every term up to MAX_TERMS keys; beyond, the first MAX_TERMS and how many more, and the sum says it is
     # the sum of all n (not of the terms shown).
-    shown = ", ".join(f"{v:.4g}" for v in numerators[:MAX_TERMS]) + (f", … {n - MAX_TERMS} more" if n > MAX_TERMS
-                                                                      else "")
+    more = f", … {n - MAX_TERMS} more" if n > MAX_TERMS else ""
+    shown = ", ".join(f"{v:.4g}" for v in numerators[:MAX_TERMS]) + more
     what = "[1 on each +∞ key, 0 elsewhere]" if top.any() else f"exp(row − {shift:.4g})"
     total_is = f"{total:.4g} (Σ of all {n})" if n > MAX_TERMS else f"{total:.4g}"
     return Explained(numerators=numerators, denominator=total, shift=shift, weight=weight, lines=(

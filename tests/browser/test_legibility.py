@@ -22,10 +22,11 @@ causal, RoPE) is run at every size, on the Playground (with a clicked weight and
 view) and through every presentation stage. The other cases run on the Playground at every size, and
 through presentation at 1280×720. Pages with fixed content (the walkthroughs, Learn, the fast-attention
 page, the real models) are audited at 1280×720 and on the phone: every figure is laid out for its room
-at 1280×720 (or a phone's), so 1920×1080 only gives it more. One server and one browser context per size; cases
-are set through links (``?s=…&h=4&causal=1&pos=rope``). About 3 minutes on 2 cores.
+at 1280×720 (or a phone's), so 1920×1080 only gives it more. One server and one browser context per
+size; cases are set through links (``?s=…&h=4&causal=1&pos=rope``). About 3 minutes on 2 cores.
 
-Set ``LEGIBILITY_REPORT=path.json`` to keep every finding (the test fails on the first size that has any).
+Set ``LEGIBILITY_REPORT=path.json`` to keep every finding (each size fails on its own). Screenshots of the
+lecturer's case go to docs/ (legibility_*.png).
 """
 
 from __future__ import annotations
@@ -34,14 +35,19 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.helpers import goto_app, script_runs, wait_idle
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080), "390x844": (390, 844)}
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: Screenshots of the lecturer's case (look at them after a change to the figures).
+SHOTS = {"1280x720": "legibility_playground_12tok_4heads_1280.png", "390x844": "legibility_phone.png"}
 #: A phone's browser says so in its user agent (the app lays figures out for a phone's width then).
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/126.0 Mobile Safari/537.36")
@@ -49,10 +55,11 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,
 TWELVE = "the painted neighbour said the cat saw the dog and the cat"
 LONG_WORDS = ("internationalization counterrevolutionaries electroencephalograms the cat sat on "
               "uncharacteristically incomprehensibilities mat and deinstitutionalization")
-WORDS = ("life is short eat dessert first and then tell the story of the meal to a friend who was not there "
-         "because every story grows a little each time it is told and the dessert becomes larger the walk "
-         "home longer and the rain heavier until one day the friend tells it back to you as their own and you "
-         "both laugh at the table again").split()
+PASSAGE = ("life is short eat dessert first and then tell the story of the meal to a friend who was not "
+         "there because every story grows a little each time it is told and the dessert becomes larger the "
+         "walk home longer and the rain heavier until one day the friend tells it back to you as their own "
+         "and you both laugh at the table again")
+WORDS = PASSAGE.split()
 
 #: (name, link parameters): the Playground's cases (see the module's docstring for why these).
 CASES: dict[str, dict[str, str]] = {
@@ -80,7 +87,8 @@ MEASURE_JS = r"""() => {
   const texts = (root, sel) => Array.from(root.querySelectorAll(sel))
     .filter(t => t.textContent.trim() && t.getBBox().width > 0)
     .map(t => ({text: t.textContent, quad: quad(t),
-                px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(t.getScreenCTM().b, t.getScreenCTM().d)}));
+                px: parseFloat(getComputedStyle(t).fontSize)
+                    * Math.hypot(t.getScreenCTM().b, t.getScreenCTM().d)}));
   const out = [];
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
     const r = el.getBoundingClientRect();
@@ -102,8 +110,9 @@ MEASURE_JS = r"""() => {
       axes,
       traces: D.map(t => ({type: t.type, xaxis: t.xaxis || 'x', yaxis: t.yaxis || 'y',
                            opacity: t.opacity === undefined ? 1 : t.opacity,
-                           hover: t.type === 'heatmap' && ((t.hoverinfo !== 'skip' && /%\{z/.test(t.hovertemplate || ''))
-                                  || scatterHover),
+                           hover: t.type === 'heatmap'
+                                  && ((t.hoverinfo !== 'skip' && /%\{z/.test(t.hovertemplate || ''))
+                                      || scatterHover),
                            rows: t.z ? t.z.length : 0, cols: t.z && t.z[0] ? t.z[0].length : 0})),
     });
   }
@@ -126,7 +135,8 @@ def _overlap(p: list[list[float]], q: list[list[float]], slack: float = 0.5) -> 
 
 
 def _inside(quad: list[list[float]], box: list[float], slack: float = 1.0) -> bool:
-    return all(box[0] - slack <= x <= box[2] + slack and box[1] - slack <= y <= box[3] + slack for x, y in quad)
+    return all(box[0] - slack <= x <= box[2] + slack and box[1] - slack <= y <= box[3] + slack
+               for x, y in quad)
 
 
 def problems(figs: list[dict], *, presenting: bool = False, playground: bool = False,
@@ -163,14 +173,16 @@ def problems(figs: list[dict], *, presenting: bool = False, playground: bool = F
                 continue
             if not tr["hover"]:
                 found.append(f"{name}: hover does not give the value")
-            xa, ya = f["axes"].get(tr["xaxis"].replace("x", "xaxis", 1)), f["axes"].get(tr["yaxis"].replace("y", "yaxis", 1))
+            xa = f["axes"].get(tr["xaxis"].replace("x", "xaxis", 1))
+            ya = f["axes"].get(tr["yaxis"].replace("y", "yaxis", 1))
             if xa and ya and xa["range"] and ya["range"]:
                 w = xa["length"] / abs(xa["range"][1] - xa["range"][0])
                 h = ya["length"] / abs(ya["range"][1] - ya["range"][0])
                 if min(w, h) < 14 - 0.05 and not picture:
-                    found.append(f"{name}: cells {w:.1f} × {h:.1f} px (< 14) and the title does not say picture")
-            if playground and name.startswith("weights") and max(tr["rows"], tr["cols"]) <= numbers_required_up_to \
-                    and len(cells) < tr["rows"] * tr["cols"] * 0.5:
+                    found.append(f"{name}: cells {w:.1f} × {h:.1f} px (< 14), not said to be a picture")
+            small_enough = max(tr["rows"], tr["cols"]) <= numbers_required_up_to
+            unwritten = len(cells) < tr["rows"] * tr["cols"] / 2
+            if playground and name.startswith("weights") and small_enough and unwritten:
                 found.append(f"{name}: {tr['rows']}×{tr['cols']} weights without their numbers")
     return found
 
@@ -234,6 +246,8 @@ def test_every_figure_is_legible(sized: tuple[str, Any], app_url: str) -> None:
         url = f"{app_url}/?{urlencode(params)}"
         goto_app(page, url)
         audit(f"Playground, {name}", playground=True, numbers_required_up_to=12 if desktop else 0)
+        if name == LECTURER and size in SHOTS:
+            page.screenshot(path=str(DOCS / SHOTS[size]))
         if name == LECTURER:
             for view in ("Q", "output"):  # the other "Also show" views (scores is the default)
                 runs = script_runs(page)
@@ -246,19 +260,22 @@ def test_every_figure_is_legible(sized: tuple[str, Any], app_url: str) -> None:
         if name in PRESENTED_EVERYWHERE or (size == "1280x720" and name in PRESENTED_AT_1280):
             for k, stage in _presentation(page, f"{url}&present=1&step=0"):
                 audit(f"Presentation, {name}, stage {k + 1} {stage!r}", presenting=True)
+                if name == LECTURER and size == "1280x720" and stage == "Queries, keys, values":
+                    page.screenshot(path=str(DOCS / "legibility_present_qkv_1280.png"))
     for p in PAGES if size != "1920x1080" else ():  # the roomiest size: laid out for 1280's room, see above
         try:
             goto_app(page, f"{app_url}/{p}")
-        except Exception as exc:  # a page that draws no figure is a finding, and the others are still audited
+        except (TimeoutError, PlaywrightTimeout) as exc:  # a page that draws no figure is a finding
+
             found[f"page {p}"] = [f"no figure drawn: {str(exc).splitlines()[0]}"]
             continue
         audit(f"page {p}")
 
     if os.environ.get("LEGIBILITY_REPORT"):
         path = os.environ["LEGIBILITY_REPORT"]
-        old = json.loads(open(path).read()) if os.path.exists(path) else {}
+        old = json.loads(Path(path).read_text()) if os.path.exists(path) else {}
         old[size] = found
-        with open(path, "w") as fh:
-            json.dump(old, fh, indent=1, ensure_ascii=False)
+        Path(path).write_text(json.dumps(old, indent=1, ensure_ascii=False))
     report = "\n".join(f"{where}:\n  " + "\n  ".join(bad) for where, bad in found.items())
-    assert not found, f"at {size}, {sum(map(len, found.values()))} findings on {len(found)} screens:\n{report}"
+    count = sum(map(len, found.values()))
+    assert not found, f"at {size}, {count} findings on {len(found)} screens:\n{report}"
