@@ -52,10 +52,22 @@ if (!window.__labPresenterKeys) {
       setTimeout(() => t.blur(), 0);
     }
   }, true);
+  // A control that kept the focus (a toggle, the sentence) swallows the presenter's keys: take them here.
   document.addEventListener('keydown', e => {
     const t = e.target;
-    const sentence = t instanceof HTMLInputElement && t.closest('.st-key-present_sentence');
-    if (presenting() && e.key === 'Enter' && sentence) {
+    if (!presenting() || !(t instanceof HTMLInputElement)) return;
+    const box = t.type === 'checkbox' || t.type === 'radio';
+    const fwd = e.key === 'PageDown' || (box && e.key === 'ArrowRight');
+    const back = e.key === 'PageUp' || (box && e.key === 'ArrowLeft');
+    if (fwd || back) {
+      const button = document.querySelector(fwd ? '.st-key-next_stage button' : '.st-key-prev_stage button');
+      if (button && !button.disabled) {
+        e.preventDefault();
+        e.stopPropagation();
+        t.blur();
+        button.click();
+      }
+    } else if (e.key === 'Enter' && t.closest('.st-key-present_sentence')) {
       setTimeout(() => t.blur(), 0);
     }
   }, true);
@@ -96,7 +108,6 @@ def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
     """Draw the current stage of ``trace`` and the controls to move between stages; ``join`` draws the
     first stage, how to join the lecture room (when there is one)."""
     st.html(STYLE)  # our own constant style sheet; no user text goes through st.html
-    st.html(KEYS_BACK, unsafe_allow_javascript=True)
     all_stages = stages(trace, join=join is not None)
     step = state.clamp_stage(len(all_stages))
     title, steps = all_stages[step]
@@ -115,15 +126,17 @@ def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
     bar[4].text_input("Sentence", key="present_sentence", label_visibility="collapsed", max_chars=MAX_SENTENCE_CHARS,
                       on_change=state.on_present_sentence, help="Type a new sentence and press Enter.")
     with st.container(key="clicker_keys"):  # presenter clickers send PageDown / PageUp
+        st.html(KEYS_BACK, unsafe_allow_javascript=True)  # in the hidden container: it takes no room
         st.button("next", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="PageDown", key="pg_next")
         st.button("previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="PageUp",
                   key="pg_prev")
 
-    head, formula = st.columns([2, 3], vertical_alignment="center")
+    many = len(steps) > 2  # four formulas (RoPE's Q/K/V) need most of the width
+    head, formula = st.columns([1.4, 3.6] if many else [2, 3], vertical_alignment="center")
     head.header(title, anchor=False)
     head.caption(f"stage {step + 1} of {len(all_stages)}: → or PageDown for the next, ← or PageUp to go back")
     if steps:
-        formula.latex(r",\quad ".join(s.formula for s in steps)
+        formula.latex((r",\;\; " if many else r",\quad ").join(s.formula for s in steps)
                       + (rf",\quad c = {trace.attention.heads[0].scale:.4g}" if title == "Scaling" else ""))
         st.caption(steps[0].explain)
     if title == "Join" and join is not None:
