@@ -30,6 +30,9 @@ from ui.text import literal
 #: Words for the example sentence: the Playground's default sentence, continued.
 PASSAGE = ["Life", "is", "short", "eat", "dessert", "first", "and", "then", "tell", "the", "story", "of", "the", "meal", "to", "a", "friend", "who", "was", "not", "there", "because", "every", "story", "grows", "a", "little", "each", "time", "it", "is", "told", "and", "the", "dessert", "becomes", "larger", "the", "walk", "home", "longer", "and", "the", "rain", "heavier", "until", "one", "day", "the", "friend", "tells", "it", "back", "to", "you", "as", "their", "own", "and", "you", "both", "laugh", "at", "the", "table", "again"]
 BLOCK_SIZES = (4, 8, 16)
+#: Widths of a half, two and three fifths of the page at 1280×720: the figure builder fits labels and
+#: numbers to them.
+HALF, TWO_FIFTHS, THREE_FIFTHS = 400, 320, 480
 STATUS = {0: "·", 1: "done", 2: "skipped", 3: "▶ now"}
 
 titled("How attention is computed fast", "fast_attention")
@@ -69,7 +72,9 @@ st.latex(r"\ell' = \alpha\,\ell + \textstyle\sum_j e^{S - m'},\quad "
 b1, b2, _ = st.columns([1, 1, 4])
 b1.button("◀ Previous", key="fa_prev", on_click=state.move_step, args=("fa_step", -1, n_steps - 1), width="stretch")
 b2.button("Next ▶", key="fa_next", on_click=state.move_step, args=("fa_step", 1, n_steps - 1), width="stretch")
-step = st.slider("Step (one tile per step)", 0, n_steps - 1, key="fa_step")
+# Numbered from 1, as the text below counts them (the state keeps the 0-based index).
+step = st.select_slider("Step (one tile per step)", options=range(n_steps), format_func=lambda k: str(k + 1),
+                        key="fa_step")
 
 now = tiled.steps[step]
 snap = state_after(tiled, step)
@@ -82,7 +87,7 @@ left, right = st.columns(2)
 with left:
     st.plotly_chart(
         heatmap(snap.weights_so_far, title="weights so far: exp(S − m) / ℓ",
-                row_labels=tokens, col_labels=tokens, kind="weights"),
+                row_labels=tokens, col_labels=tokens, kind="weights", text_width=HALF),
         width="stretch", key="fa_weights_chart", config=chart_config("tiled-weights-so-far"))
 with right:
     st.dataframe(pd.DataFrame([[STATUS[int(v)] for v in row] for row in snap.tile_status],
@@ -98,24 +103,23 @@ with right:
         st.plotly_chart(
             heatmap(now.scores, title="S: this tile's scaled scores",
                     row_labels=tokens[now.q_start:now.q_stop], col_labels=tokens[now.k_start:now.k_stop],
-                    kind="scores"),
+                    kind="scores", text_width=HALF),
             width="stretch", key="fa_tile_chart", config=chart_config("tiled-tile-scores"))
 
-# m and ℓ of the tile's query rows: the state FlashAttention keeps on chip for this block.
+# m and ℓ of the tile's query rows: the state FlashAttention keeps on chip for this block, as one figure of
+# two columns (each alone was a 1–2 px wide column); hover and the cells give the values.
 block_rows = tokens[now.q_start:now.q_stop]
-m_col, l_col, o_col = st.columns([1, 1, 3])
+m_col, o_col = st.columns([2, 3])
 with m_col:
-    st.plotly_chart(heatmap(now.running_max[:, None], title="m: running max", row_labels=block_rows,
-                            col_labels=["m"], kind="scores", col_title=""),
-                    width="stretch", key="fa_m_chart", config=chart_config("tiled-running-max"))
-with l_col:
-    st.plotly_chart(heatmap(now.running_sum[:, None], title="ℓ: running sum", row_labels=block_rows,
-                            col_labels=["ℓ"], kind="values", col_title=""),
-                    width="stretch", key="fa_l_chart", config=chart_config("tiled-running-sum"))
+    st.plotly_chart(heatmap(np.stack([now.running_max, now.running_sum], axis=1),
+                            title="m: running max, ℓ: running sum",
+                            row_labels=block_rows, col_labels=["m", "ℓ"], kind="values", col_title="",
+                            text_width=TWO_FIFTHS),
+                    width="stretch", key="fa_m_chart", config=chart_config("tiled-running-max-and-sum"))
 with o_col:
     st.plotly_chart(heatmap(snap.partial_output, title="output so far: acc / ℓ", row_labels=tokens,
                             col_labels=[str(j) for j in range(snap.partial_output.shape[1])], kind="values",
-                            col_title="dimension"),
+                            col_title="dimension", text_width=HALF),
                     width="stretch", key="fa_out_chart", config=chart_config("tiled-partial-output"))
 
 st.subheader("The same weights as the Playground")
@@ -163,13 +167,13 @@ kc1, kc2 = st.columns([2, 3])
 with kc1:
     st.plotly_chart(heatmap(dstep.K_cache, title="K_cache: the cached keys", row_labels=tokens[: t + 1],
                             col_labels=[str(j) for j in range(dstep.K_cache.shape[1])], kind="values",
-                            row_title="cached token", col_title="dimension"),
+                            row_title="cached token", col_title="dimension", text_width=TWO_FIFTHS),
                     width="stretch", key="fa_kcache_chart", config=chart_config("kv-cache-keys"))
 with kc2:
     st.plotly_chart(heatmap(np.concatenate([hd.weights for hd in dstep.attention.heads]),
                             title="weights of the new token over the cache, per head",
                             row_labels=[f"head {i}" for i in range(n_heads)], col_labels=tokens[: t + 1],
-                            kind="weights", row_title="head", height=260),
+                            kind="weights", row_title="head", height=260, text_width=THREE_FIFTHS),
                     width="stretch", key="fa_newweights_chart", config=chart_config("kv-cache-weights"))
 steps_done = np.arange(1, len(tokens) + 1)
 st.plotly_chart({  # a Plotly line (keyboard- and screen-reader-quiet like the heatmaps; no user text in it)

@@ -95,6 +95,11 @@ if st.session_state["learn_message"]:
 
 
 # ------------------------------------------------------------------------------- training
+#: The width of a figure in one of three columns at 1280×720 (the figure builder fits its labels and
+#: numbers to it).
+THIRD = 260
+
+
 @st.fragment(run_every=learn.TICK_SECONDS if learn.is_running() else None)
 def training() -> None:
     """One tick: a bounded number of steps, then the figures. When Run finishes, the page reruns once
@@ -117,18 +122,22 @@ def training() -> None:
         c1, c2, c3 = st.columns(3)
         c1.plotly_chart(learn.projector(learn.loss_figure(s, title=f"loss ({loss_name})", height=height)),
                         width="stretch", key="learn_fig_loss", config=chart_config("learn-loss"))
-        c2.plotly_chart(learn.projector(learn.weights_figure(problem, s, height=height)), width="stretch",
+        c2.plotly_chart(learn.projector(learn.weights_figure(problem, s, height=height, text_width=THIRD)),
+                        width="stretch",
                         key="learn_fig_weights", config=chart_config("learn-weights"))
         name = str(st.session_state["learn_grad_shown"])
-        c3.plotly_chart(learn.projector(learn.gradient_figure(s, name, height=height)), width="stretch",
+        c3.plotly_chart(learn.projector(learn.gradient_figure(s, name, height=height, text_width=THIRD)),
+                        width="stretch",
                         key="learn_fig_grad", config=chart_config(f"learn-grad-{name}"))
         return
     c1, c2, c3 = st.columns(3)
     c1.plotly_chart(learn.loss_figure(s, title=f"loss ({loss_name})", height=360), width="stretch",
                     key="learn_fig_loss", config=chart_config("learn-loss"))
-    c2.plotly_chart(learn.weights_figure(problem, s, height=360), width="stretch", key="learn_fig_weights",
+    c2.plotly_chart(learn.weights_figure(problem, s, height=360, text_width=THIRD), width="stretch",
+                    key="learn_fig_weights",
                     config=chart_config("learn-weights"))
-    c3.plotly_chart(learn.target_figure(problem, height=360), width="stretch", key="learn_fig_target",
+    c3.plotly_chart(learn.target_figure(problem, height=360, text_width=THIRD), width="stretch",
+                    key="learn_fig_target",
                     config=chart_config("learn-target"))
     if problem.target_output is not None:
         out, target = learn.output_figures(problem, s)
@@ -141,7 +150,8 @@ def training() -> None:
         st.caption("dL/dW_V is 0 for a target pattern: the loss reads the weights, and W_V only shapes the values "
                    "they average. The output task trains W_V too.")
     for col, name in zip(st.columns(3), learn.GRAD_TITLES, strict=True):
-        col.plotly_chart(learn.gradient_figure(s, name, height=340), width="stretch", key=f"learn_fig_grad_{name}",
+        col.plotly_chart(learn.gradient_figure(s, name, height=340, text_width=THIRD), width="stretch",
+                         key=f"learn_fig_grad_{name}",
                          config=chart_config(f"learn-grad-{name}"))
 
 

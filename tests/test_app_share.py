@@ -81,7 +81,7 @@ def test_presentation_mode_steps_through_the_stages() -> None:
     seen = []
     for _ in range(7):
         seen.append(at.main.header[-1].value)
-        nxt = next(b for b in at.button if b.label == "Next →")
+        nxt = next(b for b in at.button if b.label == "Next")
         if nxt.disabled:
             break
         nxt.click().run()

@@ -42,7 +42,7 @@ def sentence(app: AppTest) -> str:
 
 
 def test_last_tile_ends_at_the_playground_weights(at: AppTest) -> None:
-    at.slider(key="fa_step").set_value(at.slider(key="fa_step").max).run()
+    at.select_slider(key="fa_step").set_value(8).run()  # the last of 9 tiles
     assert_clean(at)
     expected = run_lab(replace(LabConfig(), sentence=sentence(at), causal=True)).attention.heads[0]
     z = decode(fig(at, "weights so far")["data"][0]["z"])
@@ -56,8 +56,8 @@ def test_last_tile_ends_at_the_playground_weights(at: AppTest) -> None:
 def test_first_step_shows_one_tile_and_blank_rows(at: AppTest) -> None:
     z = decode(fig(at, "weights so far")["data"][0]["z"])  # blocks of 8, 24 tokens, causal
     assert np.isfinite(z[:8, :8]).all() and np.isnan(z[8:]).all() and np.isnan(z[:, 8:]).all()
-    m = decode(fig(at, "m: running max")["data"][0]["z"])  # the tile's 8 query rows
-    assert m.shape == (8, 1)
+    m = decode(fig(at, "m: running max")["data"][0]["z"])  # the tile's 8 query rows: m and ℓ
+    assert m.shape == (8, 2)
     expected = run_lab(replace(LabConfig(), sentence=sentence(at), causal=True)).attention.heads[0]
     np.testing.assert_array_equal(m[:, 0], expected.masked_scores[:8, :8].max(axis=1))
     out = decode(fig(at, "output so far")["data"][0]["z"])
@@ -67,10 +67,10 @@ def test_first_step_shows_one_tile_and_blank_rows(at: AppTest) -> None:
 
 def test_previous_and_next_move_one_tile_and_stay_in_range(at: AppTest) -> None:
     at.button(key="fa_prev").click().run()
-    assert at.slider(key="fa_step").value == 0
+    assert at.select_slider(key="fa_step").value == 0
     at.button(key="fa_next").click().run()
     at.button(key="fa_next").click().run()
-    assert at.slider(key="fa_step").value == 2
+    assert at.select_slider(key="fa_step").value == 2
     # Query blocks outer, key blocks inner (FlashAttention-2): step 3 is block 0 × key block 2.
     assert "Step 3 of 9: query block 0 (tokens 0–7) × key block 2 (tokens 16–23) — skipped" in texts(at)
 
@@ -80,7 +80,7 @@ def test_masked_tiles_are_skipped_and_counted(at: AppTest) -> None:
     at.selectbox(key="fa_block").set_value(4).run()
     assert_clean(at)
     assert "skipped in the whole pass: 120 of 256" in texts(at)  # 16 × 15 / 2 tiles above the diagonal
-    at.slider(key="fa_step").set_value(1).run()  # query block 0 × key block 1: above the diagonal
+    at.select_slider(key="fa_step").set_value(1).run()  # query block 0 × key block 1: above the diagonal
     assert "skipped: every query–key pair in it is masked" in texts(at)
     assert at.info and "nothing is computed" in at.info[0].value
     at.toggle(key="fa_causal").set_value(False).run()
@@ -90,10 +90,10 @@ def test_masked_tiles_are_skipped_and_counted(at: AppTest) -> None:
 def test_step_is_clamped_when_the_tiles_get_fewer(at: AppTest) -> None:
     at.slider(key="fa_tokens").set_value(64).run()
     at.selectbox(key="fa_block").set_value(4).run()
-    at.slider(key="fa_step").set_value(255).run()
+    at.select_slider(key="fa_step").set_value(255).run()
     at.selectbox(key="fa_block").set_value(16).run()
     assert_clean(at)
-    assert at.slider(key="fa_step").value == 15 and "Step 16 of 16" in texts(at)
+    assert at.select_slider(key="fa_step").value == 15 and "Step 16 of 16" in texts(at)
 
 
 def test_kv_cache_memory_and_outputs(at: AppTest) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,15 +27,30 @@ if TYPE_CHECKING:
 #: into a Figure once per server (``ui.views.shared_figure``).
 FigureSpec = dict
 
-#: Matrices up to this many cells get their values written in the cells.
+#: Matrices up to this many cells get their values written in the cells (when they fit, see :func:`plan`).
 MAX_CELLS_WITH_TEXT = 400
-#: … and no more columns than this (narrower cells cannot hold a number).
-MAX_COLS_WITH_TEXT = 12
 #: Cell numbers: font size in px, and the width in px a figure is assumed to have (a half-width
 #: column of the Playground at 1280 px with the sidebar open is 439 px, measured); the cells get
-#: what the margins leave of it.
+#: what the margins leave of it. Numbers are never smaller than MIN_TEXT_SIZE (20 in presentation mode):
+#: fewer digits first, then a smaller size, then none.
 TEXT_SIZE = 14
 TEXT_WIDTH = 440
+MIN_TEXT_SIZE = 12
+#: A cell narrower or lower than this is not a cell a person can point at: the figure says it is a picture.
+MIN_CELL_PX = 14
+#: A phone's room: the width of a figure on a 390 px wide phone (the page's padding taken off).
+PHONE_ROOM = 350
+#: The colour bar's thickness in px.
+COLORBAR_PX = 12
+#: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
+MAX_TICK_CHARS = 20
+#: Tick labels' font size (Plotly's default), and a letter's width in units of it (generous for
+#: Plotly's sans-serif); a line of text is this many times its font size high.
+TICK_PX = 12
+_LETTER_EM = 0.62
+_LINE_EM = 1.3
+#: The figure's title: font size in px (axis titles are 14 px).
+TITLE_PX = 15
 #: Axes label at most this many ticks (every one for tokens up to here).
 MAX_TICKS = 64
 #: Feature-dimension axes (0, 1, 2, …) need fewer labels.
@@ -98,6 +114,8 @@ def heatmap(
     text_size: int = TEXT_SIZE,
     text_width: int = TEXT_WIDTH,
     palette: str = "default",
+    tick_px: int = TICK_PX,
+    min_text_size: int = MIN_TEXT_SIZE,
 ) -> FigureSpec:
     """A heatmap of ``z`` (rows, cols) with labelled rows and columns, as a figure dict.
 
@@ -106,6 +124,9 @@ def heatmap(
     Non-finite cells (masked scores are -inf) are left blank and say "masked".
     ``hover_extra`` adds named (rows, cols) arrays to the hover box (for the
     weights: the raw and the scaled score).
+
+    The legibility contract is decided here, from the room the figure has (``text_width`` px wide,
+    ``height`` px high; at most a phone's width on a phone, see :func:`room`): see :func:`plan`.
     """
     z = np.asarray(z, dtype=np.float64)
     n_rows, n_cols = z.shape
@@ -137,43 +158,41 @@ def heatmap(
         bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
         # Symmetric bounds put 0 in the middle of the scale (Plotly ignores zmid once zmin/zmax are set).
         trace_kwargs.update(colorscale=diverging, zmin=-bound or -1.0, zmax=bound or 1.0)
-    xs, ys = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS), _thin(n_rows, MAX_TICKS)
+    width = room(text_width)
     if z.size > MAX_CELLS_AS_HEATMAP:
+        xs = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS)
+        ys = _thin(n_rows, MAX_TICKS)
         return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
                         col_title=col_title, height=height, **trace_kwargs)
-    # The margins are worked out here (see fit_margins); what is left of the figure holds the cells,
-    # and only as many tick labels as the axes have room for (hover names every row and column).
     fig_height = height or max(260, min(700, 120 + 28 * n_rows))
-    angled = len(xs) > 8 or label_px([cols[j] for j in xs]) * len(xs) > 0.8 * text_width
-    margin = fit_margins([rows[i] for i in ys], [cols[j] for j in xs], angled=angled)
-    plot_w = text_width - margin["l"] - margin["r"]
-    plot_h = fig_height - margin["t"] - margin["b"]
-    ys = _thin(n_rows, min(len(ys), max(2, int(plot_h / (1.25 * TICK_PX)))))
-    if angled:
-        xs = _thin(n_cols, min(len(xs), max(2, int(plot_w / (1.25 * TICK_PX)))))
-    text = cell_text(z, kind, plot_w // max(n_cols, 1), text_size) \
-        if z.size <= MAX_CELLS_WITH_TEXT and n_cols <= MAX_COLS_WITH_TEXT else None
+    p = plan(rows, cols, width=width, height=fig_height, tick_px=tick_px, title=plotly_text(title))
+    text = None
+    if not p.picture and z.size <= MAX_CELLS_WITH_TEXT:
+        text, size = cell_text(z, kind, p.cell_w, text_size, cell_h=p.cell_h, least=min_text_size)
     written = text is not None
     if written:
-        trace_kwargs.update(text=text, texttemplate="%{text}", textfont={"size": text_size})
-
+        trace_kwargs.update(text=text, texttemplate="%{text}", textfont={"size": size})
+    trace_kwargs["colorbar"] = {"thickness": COLORBAR_PX, "tickfont": {"size": tick_px}, "len": 1.0}
+    tickfont = {"size": tick_px}
     return {
         "data": [{
             "type": "heatmap", "z": shown, "x": x, "y": y, "hovertemplate": hover,
             "xgap": 1 if written else 0, "ygap": 1 if written else 0, **trace_kwargs,
         }],
         "layout": {
-            "title": {"text": plotly_text(title)},
-            "margin": margin,
+            "title": p.title_layout,
+            "margin": p.margin,
             "height": fig_height,
-            # Label every column while they fit; beyond MAX_TICKS label every k-th (hover names them all).
-            "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in xs],
-                      "ticktext": [_tick(cols[j]) for j in xs], "side": "bottom", "title": {"text": col_title},
-                      "tickangle": -45 if angled else 0, "automargin": False,
+            # The labelled ticks are every k-th, as many as fit (hover names every row and column).
+            "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in p.xs],
+                      "ticktext": [_tick(cols[j], p.col_chars) for j in p.xs], "side": "bottom",
+                      "title": {"text": col_title}, "tickangle": p.angle, "automargin": False,
+                      "tickfont": tickfont,
                       "range": [-0.5, n_cols - 0.5]},  # the cells fill the plot (a click layer's markers pad autorange)
-            "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in ys],
-                      "ticktext": [_tick(rows[i]) for i in ys], "title": {"text": row_title},
-                      "automargin": False, "range": [n_rows - 0.5, -0.5]},  # row 0 on top
+            "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in p.ys],
+                      "ticktext": [_tick(rows[i], p.row_chars) for i in p.ys], "title": {"text": row_title},
+                      "automargin": False, "tickfont": tickfont,
+                      "range": [n_rows - 0.5, -0.5]},  # row 0 on top
         },
     }
 
@@ -206,38 +225,140 @@ def figure_bytes(spec: FigureSpec) -> int:
     return FIGURE_OVERHEAD_BYTES + held_bytes(spec)
 
 
-#: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
-MAX_TICK_CHARS = 20
-#: Tick labels' font size (Plotly's default), and a letter's width in units of it (generous for
-#: Plotly's sans-serif).
-TICK_PX = 12
-_LETTER_EM = 0.62
 
 
-def _tick(text: str) -> str:
-    return text if len(text) <= MAX_TICK_CHARS else text[:MAX_TICK_CHARS - 1] + "…"
+def _tick(text: str, chars: int = MAX_TICK_CHARS) -> str:
+    plain = html.unescape(text)
+    return text if len(plain) <= chars else plotly_text(plain[:chars - 1]) + "…"
 
 
-def label_px(ticks: Sequence[str], tick_px: int = TICK_PX) -> float:
+def label_px(ticks: Sequence[str], tick_px: int = TICK_PX, chars: int = MAX_TICK_CHARS) -> float:
     """About how wide the widest of the tick labels ``ticks`` (Plotly text) is drawn, at most
-    MAX_TICK_CHARS letters."""
+    ``chars`` letters."""
     widest = max((len(html.unescape(t)) for t in ticks), default=1)
-    return _LETTER_EM * tick_px * min(widest, MAX_TICK_CHARS)
+    return _LETTER_EM * tick_px * min(widest, chars)
 
 
-def fit_margins(row_ticks: Sequence[str], col_ticks: Sequence[str], *, angled: bool, tick_px: int = TICK_PX,
-                title_px: int = 14) -> dict:
-    """Margins that hold the axis labels, the axis titles and the colour bar, worked out here.
+def on_phone() -> bool:
+    """Is the page being drawn on a phone (its browser says "Mobile")? False outside a Streamlit session."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    Left to itself (``automargin``) Plotly measures its labels after drawing and draws the figure a
-    second time with the margins it found: a third of every redraw while the nudge slider is
-    dragged.
+    if get_script_run_ctx(suppress_warning=True) is None:  # no session (a script, a unit test): a desktop
+        return False
+    return "Mobi" in (st.context.headers.get("User-Agent") or "")
+
+
+def room(width: int) -> int:
+    """The width in px a figure meant to be ``width`` px wide gets: on a phone, at most a phone's."""
+    return min(width, PHONE_ROOM) if on_phone() else width
+
+
+def wrap(text: str, width: float, size: int = TITLE_PX) -> tuple[str, int]:
+    """(Plotly text broken with <br> at spaces so that each line fits ``width`` px at font ``size``,
+    the number of lines)."""
+    most = max(8, int(width / (0.52 * size)))  # Source Sans: about half an em a letter, measured
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(html.unescape(lines[-1])) + 1 + len(html.unescape(word)) <= most:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines), max(1, len(lines))
+
+
+def title_layout(text: str, lines: int, height: int, size: int = TITLE_PX) -> dict:
+    """A title of ``lines`` lines whose first line starts 8 px below the figure's top (Plotly anchors a
+    multi-line title by its middle lines: measured, the box rose 0.75 line per extra line above its
+    anchor)."""
+    drop = 8 + 0.8 * _LINE_EM * size * (lines - 1)
+    return {"text": text, "y": 1 - drop / height, "yref": "container", "yanchor": "top",
+            "font": {"size": size}}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a heatmap is laid out in its room: margins, which ticks are labelled and at what angle,
+    how long a label may be, the size of a cell, whether the cells are too small to point at (a
+    picture), and the title as drawn."""
+
+    margin: dict
+    xs: list[int]
+    ys: list[int]
+    angle: int
+    row_chars: int
+    col_chars: int
+    cell_w: float
+    cell_h: float
+    picture: bool
+    title: str
+    title_layout: dict
+
+
+def _every(n: int, k: int) -> list[int]:
+    return list(range(0, n, max(1, k)))
+
+
+def tick_step(n: int, length: float, widest: str = "", tick_px: int = TICK_PX) -> int:
+    """Label every k-th of ``n`` evenly spaced upright ticks along ``length`` px: k such that the labels
+    (as wide as ``widest`` along a horizontal axis; one line high along a vertical one, ``widest=""``)
+    keep a gap."""
+    need = label_px([widest], tick_px) + 8 if widest else _LINE_EM * tick_px
+    return max(1, int(-(-need // (max(length, 1) / max(n, 1)))))
+
+
+def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, tick_px: int = TICK_PX,
+         title: str = "", title_px: int = TITLE_PX, axis_title_px: int = 14) -> Plan:
+    """The layout of a (len(rows), len(cols)) heatmap ``width`` × ``height`` px: the one place that
+    decides it, for every page.
+
+    - Labels take at most about a third of the room; longer ones end in "…" (hover names them whole).
+    - Column labels stand upright when the widest fits a cell; else every k-th is labelled, upright or
+      turned 45° (whichever labels more), k chosen so that neighbours' turned boxes do not meet (a 45°
+      label needs √2 line heights of pitch, not one). Row labels: every k-th, one line height apart.
+    - The title is broken into lines that fit the width.
+    - A cell less than MIN_CELL_PX on its shorter side makes the figure a picture, and the title says so.
+
+    Plotly's own ``automargin`` would measure the labels after drawing and draw a second time: a third
+    of every redraw while the nudge slider is dragged, so the margins are worked out here.
     """
-    left = 2 * title_px + 10 + label_px(row_ticks, tick_px)
-    tick_band = label_px(col_ticks, tick_px) * 0.71 + tick_px if angled else 1.6 * tick_px
-    bottom = 2 * title_px + 8 + tick_band
-    return {"l": round(left), "r": round(60 + 2.6 * tick_px), "t": round(2 * title_px + 12), "b": round(bottom),
-            "autoexpand": False}
+    n_rows, n_cols = max(len(rows), 1), max(len(cols), 1)
+    line = _LINE_EM * tick_px
+    letter = _LETTER_EM * tick_px
+    row_chars = int(min(MAX_TICK_CHARS, max(4, (0.3 * width - 2 * axis_title_px - 10) / letter)))
+    col_room = 0.3 * height - 2 * axis_title_px - 8 - line  # a turned label's length, at most
+    col_chars = int(min(MAX_TICK_CHARS, max(4, col_room / (0.71 * letter))))
+    left = 2 * axis_title_px + 10 + label_px(rows, tick_px, row_chars)
+    right = COLORBAR_PX + 14 + 3.3 * tick_px  # the colour bar and its labels ("−0.25")
+    w_x = label_px(cols, tick_px, col_chars)
+    pitch_x = max(width - left - right, 1) / n_cols
+    # Every k-th label, k the smallest for: upright (the widest label and a gap per label), turned 45°
+    # (√2 line heights between neighbours, whose boxes are turned too) or upright on end (one line height).
+    needs = {0: w_x + 6, -45: 1.5 * line, -90: 1.15 * line}
+    angle, k_x = min(((a, max(1, int(-(-need // pitch_x)))) for a, need in needs.items()),
+                     key=lambda ak: ak[1])
+    if angle == -45:  # the first turned label runs down and left of its column: room for it on the left
+        left = max(left, 0.71 * w_x - pitch_x / 2 + 6)
+        pitch_x = max(width - left - right, 1) / n_cols
+        k_x = max(1, int(-(-needs[-45] // pitch_x)))
+    band = {0: 1.6 * tick_px, -45: 0.71 * (w_x + line) + 6, -90: w_x + 8}[angle]
+    bottom = 2 * axis_title_px + 8 + band
+
+    def top_for(lines: int) -> float:
+        return 8 + _LINE_EM * title_px * lines + 8
+
+    text, lines = wrap(title, width - 20, title_px)
+    pitch_y = max(height - top_for(lines) - bottom, 1) / n_rows
+    picture = min(pitch_x, pitch_y) < MIN_CELL_PX
+    if picture:
+        text, lines = wrap(title + " (picture: hover for values)", width - 20, title_px)
+        pitch_y = max(height - top_for(lines) - bottom, 1) / n_rows
+    k_y = int(-(-line // pitch_y))
+    margin = {"l": round(left), "r": round(right), "t": round(top_for(lines)), "b": round(bottom),
+              "autoexpand": False}
+    return Plan(margin=margin, xs=_every(len(cols), k_x), ys=_every(len(rows), k_y), angle=angle,
+                row_chars=row_chars, col_chars=col_chars, cell_w=pitch_x, cell_h=pitch_y, picture=picture,
+                title=text, title_layout=title_layout(text, lines, height, title_px))
 
 
 def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
@@ -278,27 +399,50 @@ def text_px(text: str, size: int) -> float:
     return size * sum(_EM.get(ch, _DIGIT_EM) for ch in text)
 
 
-def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int) -> np.ndarray | None:
-    """The numbers written in the cells, with as many digits as the cells can hold, or None.
+def _weight(v: float, digits: int, lead: bool) -> str:
+    """A weight with ``digits`` decimals: 0.42, or .42 without the leading zero; exactly 1 and 0 as such."""
+    s = f"{v:.{digits}f}"
+    if v == 0 or v == 1:
+        return f"{v:.0f}"
+    return s if lead or not s.startswith("0.") else s[1:]
 
-    The most precise format whose widest entry fits the cell (less 3 px) wins: weights as 0.42
-    then 0.4, other values with 4, 3 or 2 significant digits. When nothing fits, the cells stay
-    blank (hover still has every value), so numbers never overlap their neighbours. -inf is
-    written "−∞".
+
+def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell_h: float = np.inf,
+              least: int = MIN_TEXT_SIZE) -> tuple[np.ndarray | None, int]:
+    """(The numbers written in the cells, their font size), with as many digits as the cells can hold,
+    or (None, 0).
+
+    The most precise format whose widest entry fits the cell (less 4 px) at a size from ``text_size``
+    down to ``least`` wins, and the text must fit the cell's height too: weights as 0.42, .42, then .4;
+    other values with 4, 3 or 2 significant digits. When nothing fits, the cells stay blank (hover still
+    has every value), so numbers never overlap their neighbours nor leave their cells. -inf is "−∞".
     """
-    formats = ("{:.2f}", "{:.1f}") if kind == "weights" else ("{:.4g}", "{:.3g}", "{:.2g}")
+    if kind == "weights":
+        formats = [lambda v: _weight(v, 2, True), lambda v: _weight(v, 2, False),
+                   lambda v: _weight(v, 1, False)]
+    else:
+        formats = [lambda v, d=d: f"{v:.{d}g}" for d in (4, 3, 2)]
+        if np.nanmax(np.abs(np.where(np.isfinite(z), z, np.nan)), initial=0.0) < 1000:  # then fixed decimals
+            formats += [lambda v: f"{v:.2f}", lambda v: f"{v:.1f}"]
+    sizes = [s for s in range(text_size, least - 1, -1) if _LINE_EM * s * 0.9 <= cell_h - 2]
+    if not sizes:
+        return None, 0
     for f in formats:
-        text = np.array([["−∞" if v == -np.inf else f.format(v).replace("-", "−") for v in row] for row in z],
+        text = np.array([["−∞" if v == -np.inf else f(v).replace("-", "−") for v in row] for row in z],
                         dtype=object)
-        if text.size == 0 or max(text_px(t, text_size) for t in text.flat) <= cell_px - 3:
-            return text
-    return None
+        widest = max((text_px(t, 1) for t in text.flat), default=0.0)
+        for size in sizes:
+            if widest * size <= cell_px - 4:
+                return text, size
+    return None, 0
 
 
 # ----------------------------------------------------------------------------- from a trace
 def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | None = None,
-                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH, palette: str = "default") -> FigureSpec:
-    """One registered step of one head as a heatmap; the title starts with the trace field's name."""
+                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH, palette: str = "default",
+                tick_px: int = TICK_PX, min_text_size: int = MIN_TEXT_SIZE) -> FigureSpec:
+    """One registered step of one head as a heatmap; the title starts with the trace field's name.
+    The sizes are the room the figure has (see :func:`heatmap`)."""
     h = trace.attention.heads[head]
     z = step.value(trace, head)
     rows, cols = labels(trace, step, z)
@@ -307,7 +451,7 @@ def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | Non
     return heatmap(z, title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix, row_labels=rows,
                    col_labels=cols, kind=step.kind, row_title="token" if step.name == "embeddings" else step.rows,
                    col_title=step.cols, hover_extra=extra, height=height, text_size=text_size,
-                   text_width=text_width, palette=palette)
+                   text_width=text_width, palette=palette, tick_px=tick_px, min_text_size=min_text_size)
 
 
 def step_figures(trace: LabTrace, head: int = 0, names: Collection[str] | None = None) -> dict[str, FigureSpec]:
@@ -390,7 +534,8 @@ def shrink(w: np.ndarray, s: int) -> np.ndarray:
         return np.nanmean(blocks, axis=(1, 3))
 
 
-def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "default") -> FigureSpec:
+def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "default",
+                        text_width: int = TEXT_WIDTH, tick_px: int = TICK_PX) -> FigureSpec:
     """Every head's weights of the lab side by side (small multiples, one 0..1 scale); a click on a
     tile's cell gives an x from which the head is ``x // (n_k + 1)``.
 
@@ -407,16 +552,26 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
     for h, head in enumerate(heads_):  # one head at a time: no (H, n_q, n_k) copy of every weight
         z[:, h * (ks + 1): h * (ks + 1) + ks] = shrink(head.weights, s)
     centres = [h * (k + 1) + (k - 1) / 2 for h in range(heads)]
-    labelled = _thin(heads, 16)
-    title = f"all {heads} heads' weights (click one to focus it)"
-    xaxis = {"tickmode": "array", "tickvals": [centres[h] for h in labelled],
-             "ticktext": [f"head {h}" for h in labelled], "showgrid": False, "zeroline": False}
+    # The room decides the labels, as in :func:`plan`: a head's name per tile while they fit, the rows'
+    # tokens one line height apart; cells smaller than MIN_CELL_PX make it a picture, said in the title.
+    width = room(text_width)
+    tokens = [plotly_text(t) for t in trace.tokens_q.tokens][:m]
+    left = 10 + label_px(tokens, tick_px, 10) if s == 1 else 10
+    tile_w = (width - left - 10) / heads
+    name = "head {}" if tile_w >= label_px(["head 00"], tick_px) + 8 else "{}"
+    labelled = _every(heads, int(-(-(label_px([name.format(heads - 1)], tick_px) + 8) // tile_w)))
+    cell = min(tile_w / (k + 1), (height - 50) / m)
+    title, lines = wrap(f"all {heads} heads' weights" + (", a picture" if cell < MIN_CELL_PX else "")
+                        + " (click one to focus it)", width - 20)
+    top = 8 + _LINE_EM * TITLE_PX * lines + 8
+    xaxis = {"tickmode": "array", "tickvals": [centres[h] for h in labelled], "tickfont": {"size": tick_px},
+             "ticktext": [name.format(h) for h in labelled], "showgrid": False, "zeroline": False}
     if s == 1:  # every weight fits the heatmap
         data = {"type": "heatmap", "z": z, "colorscale": colorscales(palette)[0], "zmin": 0.0, "zmax": 1.0,
                 "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
-        yaxis = {"tickmode": "array", "tickvals": list(range(m)),
-                 "ticktext": [plotly_text(t) for t in trace.tokens_q.tokens][:m] if m <= MAX_TICKS else [],
-                 "autorange": "reversed", "showgrid": False, "zeroline": False}
+        ys = _every(m, int(-(-(_LINE_EM * tick_px) // ((height - top - 10 - 2 * tick_px) / m))))
+        yaxis = {"tickmode": "array", "tickvals": ys, "ticktext": [_tick(tokens[i], 10) for i in ys],
+                 "tickfont": {"size": tick_px}, "autorange": "reversed", "showgrid": False, "zeroline": False}
     else:
         import base64
 
@@ -425,14 +580,17 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
         data = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
                 "x0": (dx - 1) / 2, "dx": dx, "y0": (s - 1) / 2, "dy": s, "meta": {"shape": list(z.shape)},
                 "hovertemplate": "query row %{y:.0f}<extra></extra>"}
-        title += f" (picture: each cell the mean of {s} × {s} weights)"
+        title, lines = wrap(f"all {heads} heads' weights (click one to focus it; a picture: each cell the "
+                            f"mean of {s} × {s} weights)", width - 20)
+        top = 8 + _LINE_EM * TITLE_PX * lines + 8
         xaxis["range"] = [-0.5, heads * (k + 1) - 1.5]
         yaxis = {"range": [m - 0.5, -0.5], "showgrid": False, "zeroline": False, "showticklabels": False}
     return {
         "data": [data],
         "layout": {
-            "title": {"text": title},
-            "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "title": title_layout(title, lines, height),
+            "height": height, "margin": {"l": round(left), "r": 10, "t": round(top),
+                                         "b": round(10 + 2 * tick_px), "autoexpand": False},
             "xaxis": xaxis,
             "yaxis": yaxis,
         },
@@ -475,6 +633,7 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
     n_rows, n_cols = z.shape
     xs, ys = _thin(n_cols, min(len(xs), 16)), _thin(n_rows, min(len(ys), 32))  # a picture is often half-width
     png = _palette_png(z, colorscale, zmin, zmax)
+    text, lines = wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20)
     return {
         "data": [
             {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
@@ -484,8 +643,8 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
              "colorscale": colorscale, "zmin": zmin, "zmax": zmax, "hoverinfo": "skip", "opacity": 0},
         ],
         "layout": {
-            "title": {"text": plotly_text(title) + " (picture)"},
-            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "title": title_layout(text, lines, height or 700),
+            "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
             "height": height or 700,
             "xaxis": {"range": [-0.5, n_cols - 0.5], "tickmode": "array", "tickvals": xs,
                       "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
@@ -508,25 +667,32 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
 
     layers, heads, m, _ = attentions.shape
     z = head_tiles(np.asarray(attentions))
+    # One label per tile while "head 11" fits its tile's width (or "layer 29" its height), else every k-th.
+    width = room(1200) - 40
+    every, every_y = tick_step(heads, width, "head 00"), tick_step(layers, 480)
     as_image = as_image or z.size > MAX_CELLS_AS_HEATMAP  # the size rule: a large grid is sent as a picture
     centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     title = f"all {layers * heads} heads: weights (rows: layers 0-{layers - 1}, columns: heads 0-{heads - 1})"
     if as_image:
         trace = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(_palette_png(z)).decode(),
                  "hoverinfo": "skip"}
-        title += "; yellow = 1, dark blue = 0"
+        title += "; a picture: yellow = 1, dark blue = 0"
     else:
+        title += ", a picture (hover for a weight)"  # tiles of one pixel per few weights: an overview
         trace = {"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
                  "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+    text, lines = wrap(title, room(800) - 20)
     return {
         "data": [trace],
         "layout": {
-            "title": {"text": title},
-            "height": 580, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-            "xaxis": {"tickmode": "array", "tickvals": centres[:heads], "ticktext": [f"head {h}" for h in range(heads)],
+            "title": title_layout(text, lines, 580),
+            "height": 580,
+            "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
+            "xaxis": {"tickmode": "array", "tickvals": centres[:heads][::every],
+                      "ticktext": [f"head {h}" for h in range(heads)][::every],
                       "side": "bottom", "showgrid": False, "zeroline": False, "showticklabels": True},
-            "yaxis": {"tickmode": "array", "tickvals": centres[:layers],
-                      "ticktext": [f"layer {l}" for l in range(layers)],
+            "yaxis": {"tickmode": "array", "tickvals": centres[:layers][::every_y],
+                      "ticktext": [f"layer {i}" for i in range(layers)][::every_y],
                       "autorange": "reversed", "showgrid": False, "zeroline": False},
         },
     }

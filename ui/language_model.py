@@ -17,7 +17,7 @@ from attention_core.errors import ValidationError
 from attention_core.lab import MAX_SENTENCE_CHARS
 from attention_core.pretrained import smollm2
 from attention_core.pretrained.bpe import piece_text, readable
-from ui.figures import FigureSpec, head_grid, plotly_text
+from ui.figures import PHONE_ROOM, FigureSpec, head_grid, plotly_text, tick_step, title_layout, wrap
 from ui.text import literal
 
 Head = tuple[int, int]
@@ -342,19 +342,23 @@ def grid_picture(attentions: np.ndarray) -> FigureSpec:
     centre = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     layout = fig["layout"]
     layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
-    layout["margin"]["t"] = 30
-    layout["title"]["text"] = (
-        f"all {layers * heads} heads: layers 0-{layers - 1} across, heads 0-{heads - 1} down"
-    )
+    # Cached for every session, phones included: labels and title laid out for a phone's room (the builder's
+    # rule), so they fit any screen. The picture keeps square pixels: its height is the width's 9/30.
+    title, lines = wrap(f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, "
+                        f"heads 0-{heads - 1} down", PHONE_ROOM - 20)
+    layout["title"] = title_layout(title, lines, 340)
+    layout["margin"]["t"] = round(16 + 20 * lines)
+    every = tick_step(layers, PHONE_ROOM - 60, "L00")
+    every_y = tick_step(heads, (PHONE_ROOM - 60) * heads / layers)
     layout["xaxis"].update(
-        ticktext=[f"L{l}" for l in range(layers)],
-        tickvals=centre[:layers],
+        ticktext=[f"L{i}" for i in range(layers)][::every],
+        tickvals=centre[:layers][::every],
         tickangle=0,
         range=[-0.5, layers * (m + 1) - 1.5],
     )
     layout["yaxis"].update(
-        ticktext=[f"head {h}" for h in range(heads)],
-        tickvals=centre[:heads],
+        ticktext=[f"head {h}" for h in range(heads)][::every_y],
+        tickvals=centre[:heads][::every_y],
         range=[heads * (m + 1) - 1.5, -0.5],
     )
     layout["yaxis"].pop("autorange", None)

@@ -38,7 +38,7 @@ from attention_core.learn import (
     to_config,
 )
 from ui import state as playground_state
-from ui.figures import FigureSpec, heatmap, plotly_text
+from ui.figures import TEXT_WIDTH, FigureSpec, heatmap, plotly_text
 
 #: Seconds between two ticks of the running fragment. A tick takes as many steps as the time
 #: since the last one asks for at STEPS_PER_SECOND (never more than MAX_STEPS_PER_TICK), so
@@ -297,14 +297,16 @@ def loss_figure(s: LearnState, *, title: str, height: int) -> FigureSpec:
     }
 
 
-def weights_figure(p: LearnProblem, s: LearnState, *, height: int | None = None) -> FigureSpec:
+def weights_figure(p: LearnProblem, s: LearnState, *, height: int | None = None,
+                   text_width: int = TEXT_WIDTH) -> FigureSpec:
     return heatmap(s.now.trace.weights, title=f"weights at step {s.step}", row_labels=list(p.tokens),
-                   col_labels=list(p.tokens), kind="weights", height=height)
+                   col_labels=list(p.tokens), kind="weights", height=height, text_width=text_width)
 
 
-def target_figure(p: LearnProblem, *, title: str = "target pattern", height: int | None = None) -> FigureSpec:
+def target_figure(p: LearnProblem, *, title: str = "target pattern", height: int | None = None,
+                  text_width: int = TEXT_WIDTH) -> FigureSpec:
     return heatmap(p.pattern, title=title, row_labels=list(p.tokens), col_labels=list(p.tokens), kind="weights",
-                   height=height)
+                   height=height, text_width=text_width)
 
 
 def painted_figure(toks: tuple[str, ...], *, height: int | None = None) -> FigureSpec:
@@ -314,12 +316,13 @@ def painted_figure(toks: tuple[str, ...], *, height: int | None = None) -> Figur
                    row_labels=list(toks), col_labels=list(toks), kind="weights", height=height)
 
 
-def gradient_figure(s: LearnState, name: str, *, height: int | None = None) -> FigureSpec:
+def gradient_figure(s: LearnState, name: str, *, height: int | None = None,
+                    text_width: int = TEXT_WIDTH) -> FigureSpec:
     """dL/dW of one matrix at the current step (rows: d_model, columns: d_k or d_v)."""
     g = s.now.param_grads()[name]  # (d_model, d_k) or (d_model, d_v)
     fig = heatmap(g, title=f"{GRAD_TITLES[name]} at step {s.step}", row_labels=[str(i) for i in range(g.shape[0])],
                   col_labels=[str(j) for j in range(g.shape[1])], kind="values", row_title="row (d_model)",
-                  col_title="dimension", height=height)
+                  col_title="dimension", height=height, text_width=text_width)
     # Gradients are numbers like -3.217e-05: written in the cells they are unreadable, so the colour
     # tells the sign and size and hover gives the value.
     fig["data"][0] = {k: v for k, v in fig["data"][0].items() if k not in ("text", "texttemplate")}

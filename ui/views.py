@@ -17,6 +17,7 @@ import streamlit as st
 
 from attention_core import LabConfig, LabTrace, ValidationError, explain_weight, score_kinds
 from attention_core.describe import describe_matrix, describe_weights
+from attention_core.normalisers.base import MAX_TERMS
 from attention_core.permutation import permutation_matrix, shuffle
 from attention_core.steps import BY_NAME, Step, labels, steps_for
 from attention_core.view import SECOND_VIEWS
@@ -29,6 +30,7 @@ from ui.figures import (
     head_weights_figure,
     heatmap,
     marked,
+    on_phone,
     step_figure,
     with_click_layer,
 )
@@ -102,7 +104,8 @@ def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec])
         spec = build()
         size = 2 * figure_bytes(spec)  # the figure and the dict it sends
         return FrozenFigure(spec)
-    return shared.shared_view(trace, ("figure", *what), make, lambda _fig: size)
+    # The layout depends on the room (a phone's is narrower): one shared figure per kind of screen.
+    return shared.shared_view(trace, ("figure", on_phone(), *what), make, lambda _fig: size)
 
 
 def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:
@@ -215,13 +218,14 @@ def explain_view(trace: LabTrace, head: int) -> None:
                     f"attends to nothing and every weight of the row is 0 (its output row is 0).",
                     language=None, wrap_lines=True)
             return
-        terms = " + ".join(f"({_number(a, 3)})" for a in ex["terms"][:8]) + (" + …" if len(ex["terms"]) > 8 else "")
+        terms = listed([f"({_number(a, 3)})" for a in ex["terms"]], " + ")
         kind = {"+overflow": "   (beyond float64: above +1.8e308, an overflow, not a mask)",
                 "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",
                 "masked": "   (masked: −∞)"}.get(str(ex["kind"]), "")
         st.code(
             f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
-            f"score  = q_i · k_j = {terms} = {_number(ex['score'])}\n"
+            f"score  = q_i · k_j = {terms} = {_number(ex['score'])}"
+            + (f"   (the sum of all {len(ex['terms'])} terms)" if len(ex["terms"]) > MAX_TERMS else "") + "\n"
             f"scaled = {ex['scale']:.6g} × {_number(ex['score'])} = {_number(ex['scaled_score'])}"
             + (f"\nbiased = {_number(ex['scaled_score'])} + ALiBi bias {ex['position_bias']:.4g} = "
                f"{_number(ex['biased_score'])}" if h.position_bias is not None else "")
@@ -231,9 +235,16 @@ def explain_view(trace: LabTrace, head: int) -> None:
             + ("\n(this row's scores overflow float64: the weights come from the row minus its maximum, "
                "computed exactly from rescaled numbers)" if ex["row_overflowed"] else "")
             + "\n" + "\n".join(ex["lines"]) + "\n"  # the normaliser's own arithmetic (softmax: exp, Σ)
-            f"w·v_j  = [{', '.join(f'{v:.3g}' for v in ex['contribution'][:8])}] → output row {i}",
+            f"w·v_j  = [{listed([f'{v:.3g}' for v in ex['contribution']])}] → output row {i}",
             language=None, wrap_lines=True,
         )
+
+
+def listed(items: list[str], sep: str = ", ") -> str:
+    """Every item up to MAX_TERMS, else the first MAX_TERMS and "… n more" (the panel never hides that it
+    shows part of a list)."""
+    more = f"{sep}… {len(items) - MAX_TERMS} more" if len(items) > MAX_TERMS else ""
+    return sep.join(items[:MAX_TERMS]) + more
 
 
 def _number(v: float, digits: int = 6) -> str:

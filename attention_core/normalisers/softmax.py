@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ValidationError
-from .base import Explained, Normaliser
+from .base import MAX_TERMS, Explained, Normaliser
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -75,11 +75,16 @@ def explain(row: np.ndarray, j: int) -> Explained:
             numerators = np.where(finite, np.exp(row - shift), 0.0)  # (n_k,)
     total = float(numerators.sum())
     weight = float(numerators[j] / total) if total > 0 else 0.0
-    shown = ", ".join(f"{v:.3g}" for v in numerators[:10]) + (", …" if len(numerators) > 10 else "")
+    n = len(numerators)
+    # Every term up to MAX_TERMS keys; beyond, the first MAX_TERMS and how many more, and the sum says it is
+    # the sum of all n (not of the terms shown).
+    more = f", … {n - MAX_TERMS} more" if n > MAX_TERMS else ""
+    shown = ", ".join(f"{v:.4g}" for v in numerators[:MAX_TERMS]) + more
     what = "[1 on each +∞ key, 0 elsewhere]" if top.any() else f"exp(row − {shift:.4g})"
+    total_is = f"{total:.4g} (Σ of all {n})" if n > MAX_TERMS else f"{total:.4g}"
     return Explained(numerators=numerators, denominator=total, shift=shift, weight=weight, lines=(
         f"exp    = {what} = [{shown}]",
-        f"weight = {numerators[j]:.4g} / {total:.4g} = {weight:.6g}"
+        f"weight = {numerators[j]:.4g} / {total_is} = {weight:.6g}"
         + ("   (every key masked: the row is 0)" if total == 0 else ""),
     ))
 
