@@ -44,8 +44,10 @@ def test_address_bar_follows_the_state_and_reopens_identically() -> None:
     at.slider(key="seed_slider").set_value(11).run()
     at.toggle(key="causal").set_value(True).run()
     edit_cell(at, "W_k", 2, 5, -0.125)
-    params = {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
-              for k in at.query_params}
+    params = {
+        k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+        for k in at.query_params
+    }
     assert params["seed"] == "11" and params["causal"] == "1" and params["e"] == "W_k:2:5:-0.125"
     fresh = open_link(params)
     np.testing.assert_array_equal(weights(fresh), weights(at))
@@ -62,15 +64,24 @@ def test_address_bar_follows_the_state_and_reopens_identically() -> None:
         ({"dv": "2.5", "seed": "5"}, "'dv' (d_v)"),
         ({"h": "7", "seed": "5"}, "7 heads must divide"),
         ({"e": "W_q:0:0:zz", "seed": "5"}, "ignored 1 malformed edit(s)"),
-        ({"<img src=x onerror=alert(1)>": "1", "seed": "5"}, "ignored unknown parameter '<img src=x onerror=alert(1)>'"),
+        (
+            {"<img src=x onerror=alert(1)>": "1", "seed": "5"},
+            "ignored unknown parameter '<img src=x onerror=alert(1)>'",
+        ),
         ({"s": "", "seed": "5"}, "has no tokens"),
         ({"junk": "A" * 100_000}, "ignored the whole link"),
     ],
 )
 def test_bad_links_give_a_message_and_a_working_app(params: dict, needle: str) -> None:
     at = open_link(params)
-    shown = plain(" ".join([w.value for w in at.warning] + [c.value for c in at.code] + [e.value for e in at.error]
-                           + [w.value for w in at.sidebar.warning]))
+    shown = plain(
+        " ".join(
+            [w.value for w in at.warning]
+            + [c.value for c in at.code]
+            + [e.value for e in at.error]
+            + [w.value for w in at.sidebar.warning]
+        )
+    )
     assert needle in shown, shown
     assert len(at.get("plotly_chart")) >= 2 or "has no tokens" in needle or "heads must divide" in needle
 
@@ -87,8 +98,11 @@ def test_presentation_mode_steps_through_the_stages() -> None:
         nxt.click().run()
         assert not at.exception
     assert seen == ["Tokens", "Embeddings", "Queries, keys, values", "Scores", "Scaling", "Weights", "Output"]
-    np.testing.assert_allclose(weights(open_link({"present": "1", "step": "5"})),
-                               run_lab(LabConfig()).attention.heads[0].weights, rtol=1e-6)
+    np.testing.assert_allclose(
+        weights(open_link({"present": "1", "step": "5"})),
+        run_lab(LabConfig()).attention.heads[0].weights,
+        rtol=1e-6,
+    )
     assert at.query_params["step"] in ("6", ["6"])
     next(b for b in at.button if b.label == "Exit").click().run()
     assert at.slider(key="seed_slider").value == 123  # hidden settings kept their values

@@ -38,7 +38,7 @@ def texts(app: AppTest) -> str:
 
 
 def sentence(app: AppTest) -> str:
-    return next(t.value for t in app.text if t.value.startswith("Sentence: "))[len("Sentence: "):]
+    return next(t.value for t in app.text if t.value.startswith("Sentence: "))[len("Sentence: ") :]
 
 
 def test_last_tile_ends_at_the_playground_weights(at: AppTest) -> None:

@@ -1,10 +1,11 @@
-"""The house's habits, checked like behaviour: every commit since the rule was set has a subject of at
-most 72 characters."""
+"""The house's habits, checked like behaviour: ruff is clean at the project's settings (the line-length
+rule included), and every commit since the rule was set has a subject of at most 72 characters."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,13 @@ def test_commit_subjects_are_at_most_72_characters() -> None:
     assert subjects and not long, (
         f"subjects over {MAX_SUBJECT} characters (put the detail in the body): {long}"
     )
+
+
+def test_ruff_is_clean_with_the_line_length_rule() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.exists():
+        pytest.skip("ruff is not installed beside this interpreter (requirements-dev.txt has it)")
+    done = subprocess.run(
+        [str(ruff), "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stdout[-4000:]

@@ -146,7 +146,9 @@ def heatmap(
     trace_kwargs: dict = {}
     extra = hover_extra if hover_extra and z.size <= MAX_CELLS_WITH_HOVER_EXTRA else {}
     if extra:
-        trace_kwargs["customdata"] = np.stack([np.asarray(v, dtype=np.float64) for v in extra.values()], axis=-1).tolist()
+        trace_kwargs["customdata"] = np.stack(
+            [np.asarray(v, dtype=np.float64) for v in extra.values()], axis=-1
+        ).tolist()
         for k, name in enumerate(extra):
             hover += f"<br>{name}: %{{customdata[{k}]:.6g}}"
     hover += "<extra></extra>"
@@ -162,8 +164,18 @@ def heatmap(
     if z.size > MAX_CELLS_AS_HEATMAP:
         xs = _thin(n_cols, MAX_TICKS if col_title != "dimension" else MAX_DIM_TICKS)
         ys = _thin(n_rows, MAX_TICKS)
-        return _picture(shown, title=title, rows=rows, cols=cols, xs=xs, ys=ys, row_title=row_title,
-                        col_title=col_title, height=height, **trace_kwargs)
+        return _picture(
+            shown,
+            title=title,
+            rows=rows,
+            cols=cols,
+            xs=xs,
+            ys=ys,
+            row_title=row_title,
+            col_title=col_title,
+            height=height,
+            **trace_kwargs,
+        )
     fig_height = height or max(260, min(700, 120 + 28 * n_rows))
     p = plan(rows, cols, width=width, height=fig_height, tick_px=tick_px, title=plotly_text(title))
     text = None
@@ -175,24 +187,45 @@ def heatmap(
     trace_kwargs["colorbar"] = {"thickness": COLORBAR_PX, "tickfont": {"size": tick_px}, "len": 1.0}
     tickfont = {"size": tick_px}
     return {
-        "data": [{
-            "type": "heatmap", "z": shown, "x": x, "y": y, "hovertemplate": hover,
-            "xgap": 1 if written else 0, "ygap": 1 if written else 0, **trace_kwargs,
-        }],
+        "data": [
+            {
+                "type": "heatmap",
+                "z": shown,
+                "x": x,
+                "y": y,
+                "hovertemplate": hover,
+                "xgap": 1 if written else 0,
+                "ygap": 1 if written else 0,
+                **trace_kwargs,
+            }
+        ],
         "layout": {
             "title": p.title_layout,
             "margin": p.margin,
             "height": fig_height,
             # The labelled ticks are every k-th, as many as fit (hover names every row and column).
-            "xaxis": {"type": "category", "tickmode": "array", "tickvals": [x[j] for j in p.xs],
-                      "ticktext": [_tick(cols[j], p.col_chars) for j in p.xs], "side": "bottom",
-                      "title": {"text": col_title}, "tickangle": p.angle, "automargin": False,
-                      "tickfont": tickfont,
-                      "range": [-0.5, n_cols - 0.5]},  # the cells fill the plot (a click layer's markers pad autorange)
-            "yaxis": {"type": "category", "tickmode": "array", "tickvals": [y[i] for i in p.ys],
-                      "ticktext": [_tick(rows[i], p.row_chars) for i in p.ys], "title": {"text": row_title},
-                      "automargin": False, "tickfont": tickfont,
-                      "range": [n_rows - 0.5, -0.5]},  # row 0 on top
+            "xaxis": {
+                "type": "category",
+                "tickmode": "array",
+                "tickvals": [x[j] for j in p.xs],
+                "ticktext": [_tick(cols[j], p.col_chars) for j in p.xs],
+                "side": "bottom",
+                "title": {"text": col_title},
+                "tickangle": p.angle,
+                "automargin": False,
+                "tickfont": tickfont,
+                "range": [-0.5, n_cols - 0.5],
+            },  # the cells fill the plot (a click layer's markers pad autorange)
+            "yaxis": {
+                "type": "category",
+                "tickmode": "array",
+                "tickvals": [y[i] for i in p.ys],
+                "ticktext": [_tick(rows[i], p.row_chars) for i in p.ys],
+                "title": {"text": row_title},
+                "automargin": False,
+                "tickfont": tickfont,
+                "range": [n_rows - 0.5, -0.5],
+            },  # row 0 on top
         },
     }
 
@@ -225,11 +258,9 @@ def figure_bytes(spec: FigureSpec) -> int:
     return FIGURE_OVERHEAD_BYTES + held_bytes(spec)
 
 
-
-
 def _tick(text: str, chars: int = MAX_TICK_CHARS) -> str:
     plain = html.unescape(text)
-    return text if len(plain) <= chars else plotly_text(plain[:chars - 1]) + "…"
+    return text if len(plain) <= chars else plotly_text(plain[: chars - 1]) + "…"
 
 
 def label_px(ticks: Sequence[str], tick_px: int = TICK_PX, chars: int = MAX_TICK_CHARS) -> float:
@@ -272,8 +303,13 @@ def title_layout(text: str, lines: int, height: int, size: int = TITLE_PX) -> di
     multi-line title by its middle lines: measured, the box rose 0.75 line per extra line above its
     anchor)."""
     drop = 8 + 0.8 * _LINE_EM * size * (lines - 1)
-    return {"text": text, "y": 1 - drop / height, "yref": "container", "yanchor": "top",
-            "font": {"size": size}}
+    return {
+        "text": text,
+        "y": 1 - drop / height,
+        "yref": "container",
+        "yanchor": "top",
+        "font": {"size": size},
+    }
 
 
 @dataclass(frozen=True)
@@ -307,8 +343,17 @@ def tick_step(n: int, length: float, widest: str = "", tick_px: int = TICK_PX) -
     return max(1, int(-(-need // (max(length, 1) / max(n, 1)))))
 
 
-def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, tick_px: int = TICK_PX,
-         title: str = "", title_px: int = TITLE_PX, axis_title_px: int = 14) -> Plan:
+def plan(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    width: int,
+    height: int,
+    tick_px: int = TICK_PX,
+    title: str = "",
+    title_px: int = TITLE_PX,
+    axis_title_px: int = 14,
+) -> Plan:
     """The layout of a (len(rows), len(cols)) heatmap ``width`` × ``height`` px: the one place that
     decides it, for every page.
 
@@ -335,8 +380,9 @@ def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, t
     # Every k-th label, k the smallest for: upright (the widest label and a gap per label), turned 45°
     # (√2 line heights between neighbours, whose boxes are turned too) or upright on end (one line height).
     needs = {0: w_x + 6, -45: 1.5 * line, -90: 1.15 * line}
-    angle, k_x = min(((a, max(1, int(-(-need // pitch_x)))) for a, need in needs.items()),
-                     key=lambda ak: ak[1])
+    angle, k_x = min(
+        ((a, max(1, int(-(-need // pitch_x)))) for a, need in needs.items()), key=lambda ak: ak[1]
+    )
     if angle == -45:  # the first turned label runs down and left of its column: room for it on the left
         left = max(left, 0.71 * w_x - pitch_x / 2 + 6)
         pitch_x = max(width - left - right, 1) / n_cols
@@ -354,22 +400,42 @@ def plan(rows: Sequence[str], cols: Sequence[str], *, width: int, height: int, t
         text, lines = wrap(title + " (picture: hover for values)", width - 20, title_px)
         pitch_y = max(height - top_for(lines) - bottom, 1) / n_rows
     k_y = int(-(-line // pitch_y))
-    margin = {"l": round(left), "r": round(right), "t": round(top_for(lines)), "b": round(bottom),
-              "autoexpand": False}
-    return Plan(margin=margin, xs=_every(len(cols), k_x), ys=_every(len(rows), k_y), angle=angle,
-                row_chars=row_chars, col_chars=col_chars, cell_w=pitch_x, cell_h=pitch_y, picture=picture,
-                title=text, title_layout=title_layout(text, lines, height, title_px))
+    margin = {
+        "l": round(left),
+        "r": round(right),
+        "t": round(top_for(lines)),
+        "b": round(bottom),
+        "autoexpand": False,
+    }
+    return Plan(
+        margin=margin,
+        xs=_every(len(cols), k_x),
+        ys=_every(len(rows), k_y),
+        angle=angle,
+        row_chars=row_chars,
+        col_chars=col_chars,
+        cell_w=pitch_x,
+        cell_h=pitch_y,
+        picture=picture,
+        title=text,
+        title_layout=title_layout(text, lines, height, title_px),
+    )
 
 
 def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
     """Tokens with their position and id as a Plotly table (tokens escaped, shown literally)."""
     return {
-        "data": [{
-            "type": "table",
-            "header": {"values": ["position", "token", "id"], "align": "left", "height": 40},
-            "cells": {"values": [list(positions), [plotly_text(t) for t in tokens], list(ids)], "align": "left",
-                      "height": 36},
-        }],
+        "data": [
+            {
+                "type": "table",
+                "header": {"values": ["position", "token", "id"], "align": "left", "height": 40},
+                "cells": {
+                    "values": [list(positions), [plotly_text(t) for t in tokens], list(ids)],
+                    "align": "left",
+                    "height": 36,
+                },
+            }
+        ],
         "layout": {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}},
     }
 
@@ -407,8 +473,15 @@ def _weight(v: float, digits: int, lead: bool) -> str:
     return s if lead or not s.startswith("0.") else s[1:]
 
 
-def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell_h: float = np.inf,
-              least: int = MIN_TEXT_SIZE) -> tuple[np.ndarray | None, int]:
+def cell_text(
+    z: np.ndarray,
+    kind: Kind,
+    cell_px: float,
+    text_size: int,
+    *,
+    cell_h: float = np.inf,
+    least: int = MIN_TEXT_SIZE,
+) -> tuple[np.ndarray | None, int]:
     """(The numbers written in the cells, their font size), with as many digits as the cells can hold,
     or (None, 0).
 
@@ -418,8 +491,11 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell
     has every value), so numbers never overlap their neighbours nor leave their cells. -inf is "−∞".
     """
     if kind == "weights":
-        formats = [lambda v: _weight(v, 2, True), lambda v: _weight(v, 2, False),
-                   lambda v: _weight(v, 1, False)]
+        formats = [
+            lambda v: _weight(v, 2, True),
+            lambda v: _weight(v, 2, False),
+            lambda v: _weight(v, 1, False),
+        ]
     else:
         formats = [lambda v, d=d: f"{v:.{d}g}" for d in (4, 3, 2)]
         if np.nanmax(np.abs(np.where(np.isfinite(z), z, np.nan)), initial=0.0) < 1000:  # then fixed decimals
@@ -428,8 +504,9 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell
     if not sizes:
         return None, 0
     for f in formats:
-        text = np.array([["−∞" if v == -np.inf else f(v).replace("-", "−") for v in row] for row in z],
-                        dtype=object)
+        text = np.array(
+            [["−∞" if v == -np.inf else f(v).replace("-", "−") for v in row] for row in z], dtype=object
+        )
         widest = max((text_px(t, 1) for t in text.flat), default=0.0)
         for size in sizes:
             if widest * size <= cell_px - 4:
@@ -438,9 +515,18 @@ def cell_text(z: np.ndarray, kind: Kind, cell_px: float, text_size: int, *, cell
 
 
 # ----------------------------------------------------------------------------- from a trace
-def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | None = None,
-                text_size: int = TEXT_SIZE, text_width: int = TEXT_WIDTH, palette: str = "default",
-                tick_px: int = TICK_PX, min_text_size: int = MIN_TEXT_SIZE) -> FigureSpec:
+def step_figure(
+    trace: LabTrace,
+    step: Step,
+    head: int = 0,
+    *,
+    height: int | None = None,
+    text_size: int = TEXT_SIZE,
+    text_width: int = TEXT_WIDTH,
+    palette: str = "default",
+    tick_px: int = TICK_PX,
+    min_text_size: int = MIN_TEXT_SIZE,
+) -> FigureSpec:
     """One registered step of one head as a heatmap; the title starts with the trace field's name.
     The sizes are the room the figure has (see :func:`heatmap`)."""
     h = trace.attention.heads[head]
@@ -448,21 +534,43 @@ def step_figure(trace: LabTrace, step: Step, head: int = 0, *, height: int | Non
     rows, cols = labels(trace, step, z)
     suffix = f" (head {head})" if trace.attention.n_heads > 1 and step.per_head else ""
     extra = {"score": h.scores, "scaled score": h.scaled_scores} if step.name == "weights" else None
-    return heatmap(z, title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix, row_labels=rows,
-                   col_labels=cols, kind=step.kind, row_title="token" if step.name == "embeddings" else step.rows,
-                   col_title=step.cols, hover_extra=extra, height=height, text_size=text_size,
-                   text_width=text_width, palette=palette, tick_px=tick_px, min_text_size=min_text_size)
+    return heatmap(
+        z,
+        title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix,
+        row_labels=rows,
+        col_labels=cols,
+        kind=step.kind,
+        row_title="token" if step.name == "embeddings" else step.rows,
+        col_title=step.cols,
+        hover_extra=extra,
+        height=height,
+        text_size=text_size,
+        text_width=text_width,
+        palette=palette,
+        tick_px=tick_px,
+        min_text_size=min_text_size,
+    )
 
 
-def step_figures(trace: LabTrace, head: int = 0, names: Collection[str] | None = None) -> dict[str, FigureSpec]:
+def step_figures(
+    trace: LabTrace, head: int = 0, names: Collection[str] | None = None
+) -> dict[str, FigureSpec]:
     """The registered steps that apply to ``trace`` (or only ``names``), keyed by trace field."""
     return {s.name: step_figure(trace, s, head) for s in steps_for(trace) if names is None or s.name in names}
 
 
 def marked(fig: FigureSpec, i: int, j: int) -> FigureSpec:
     """``fig`` with cell (i, j) outlined (the weight whose arithmetic is shown)."""
-    box = {"type": "rect", "xref": "x", "yref": "y", "x0": j - 0.5, "x1": j + 0.5, "y0": i - 0.5, "y1": i + 0.5,
-           "line": {"color": "#ff2d95", "width": 4}}
+    box = {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": j - 0.5,
+        "x1": j + 0.5,
+        "y0": i - 0.5,
+        "y1": i + 0.5,
+        "line": {"color": "#ff2d95", "width": 4},
+    }
     return {**fig, "layout": {**fig["layout"], "shapes": [*fig["layout"].get("shapes", []), box]}}
 
 
@@ -480,24 +588,39 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
         return fig  # a picture (large matrix) or too many cells: no layer
     n_rows, n_cols = len(hm["y"]), len(hm["x"])
     z = np.asarray(hm["z"], dtype=np.float64)
-    extra = np.asarray(hm["customdata"], dtype=np.float64).reshape(n_rows * n_cols, -1) if "customdata" in hm \
+    extra = (
+        np.asarray(hm["customdata"], dtype=np.float64).reshape(n_rows * n_cols, -1)
+        if "customdata" in hm
         else np.zeros((n_rows * n_cols, 0))
+    )
     custom = np.concatenate([z.reshape(-1, 1), extra], axis=1)  # (cells, 1 + extras)
-    hover = re.sub(r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm["hovertemplate"])
+    hover = re.sub(
+        r"customdata\[(\d+)\]", lambda m: f"customdata[{int(m.group(1)) + 1}]", hm["hovertemplate"]
+    )
     marker = {
-        "type": "scatter", "mode": "markers", "name": "cells", "showlegend": False,
-        "x": [x for _ in range(n_rows) for x in hm["x"]], "y": [y for y in hm["y"] for _ in range(n_cols)],
+        "type": "scatter",
+        "mode": "markers",
+        "name": "cells",
+        "showlegend": False,
+        "x": [x for _ in range(n_rows) for x in hm["x"]],
+        "y": [y for y in hm["y"] for _ in range(n_cols)],
         "marker": {"size": max(6, min(40, 400 // max(n_rows, n_cols))), "opacity": 0.0, "color": "black"},
         "customdata": np.where(np.isfinite(custom), custom, None).tolist(),
         "hovertemplate": hover.replace("%{z:.6g}", "%{customdata[0]:.6g}"),
     }
     heat = {**hm, "hoverinfo": "skip"}
     heat.pop("hovertemplate")
-    heat.pop("customdata", None)  # the markers carry it now (Plotly checked it value by value: half the build)
-    return {"data": [heat, marker], "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False}}
+    heat.pop(
+        "customdata", None
+    )  # the markers carry it now (Plotly checked it value by value: half the build)
+    return {
+        "data": [heat, marker],
+        "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False},
+    }
 
 
 # ---------------------------------------------------------------------------- many heads at once
+
 
 def head_tiles(attentions: np.ndarray) -> np.ndarray:
     """(L, H, m, k) weights laid out as one (L·(m+1) − 1, H·(k+1) − 1) float32 matrix.
@@ -508,7 +631,7 @@ def head_tiles(attentions: np.ndarray) -> np.ndarray:
     out = np.full((layers * (m + 1) - 1, heads * (k + 1) - 1), np.nan, dtype=np.float32)
     for l in range(layers):
         for h in range(heads):
-            out[l * (m + 1): l * (m + 1) + m, h * (k + 1): h * (k + 1) + k] = attentions[l, h]
+            out[l * (m + 1) : l * (m + 1) + m, h * (k + 1) : h * (k + 1) + k] = attentions[l, h]
     return out
 
 
@@ -534,8 +657,14 @@ def shrink(w: np.ndarray, s: int) -> np.ndarray:
         return np.nanmean(blocks, axis=(1, 3))
 
 
-def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "default",
-                        text_width: int = TEXT_WIDTH, tick_px: int = TICK_PX) -> FigureSpec:
+def head_weights_figure(
+    trace: LabTrace,
+    *,
+    height: int = 300,
+    palette: str = "default",
+    text_width: int = TEXT_WIDTH,
+    tick_px: int = TICK_PX,
+) -> FigureSpec:
     """Every head's weights of the lab side by side (small multiples, one 0..1 scale); a click on a
     tile's cell gives an x from which the head is ``x // (n_k + 1)``.
 
@@ -550,7 +679,7 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
     ms, ks = -(-m // s), -(-k // s)
     z = np.full((ms, heads * (ks + 1) - 1), np.nan, dtype=np.float32)  # (n_q/s, H·(n_k/s + 1) − 1)
     for h, head in enumerate(heads_):  # one head at a time: no (H, n_q, n_k) copy of every weight
-        z[:, h * (ks + 1): h * (ks + 1) + ks] = shrink(head.weights, s)
+        z[:, h * (ks + 1) : h * (ks + 1) + ks] = shrink(head.weights, s)
     centres = [h * (k + 1) + (k - 1) / 2 for h in range(heads)]
     # The room decides the labels, as in :func:`plan`: a head's name per tile while they fit, the rows'
     # tokens one line height apart; cells smaller than MIN_CELL_PX make it a picture, said in the title.
@@ -561,27 +690,61 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
     name = "head {}" if tile_w >= label_px(["head 00"], tick_px) + 8 else "{}"
     labelled = _every(heads, int(-(-(label_px([name.format(heads - 1)], tick_px) + 8) // tile_w)))
     cell = min(tile_w / (k + 1), (height - 50) / m)
-    title, lines = wrap(f"all {heads} heads' weights" + (", a picture" if cell < MIN_CELL_PX else "")
-                        + " (click one to focus it)", width - 20)
+    title, lines = wrap(
+        f"all {heads} heads' weights"
+        + (", a picture" if cell < MIN_CELL_PX else "")
+        + " (click one to focus it)",
+        width - 20,
+    )
     top = 8 + _LINE_EM * TITLE_PX * lines + 8
-    xaxis = {"tickmode": "array", "tickvals": [centres[h] for h in labelled], "tickfont": {"size": tick_px},
-             "ticktext": [name.format(h) for h in labelled], "showgrid": False, "zeroline": False}
+    xaxis = {
+        "tickmode": "array",
+        "tickvals": [centres[h] for h in labelled],
+        "tickfont": {"size": tick_px},
+        "ticktext": [name.format(h) for h in labelled],
+        "showgrid": False,
+        "zeroline": False,
+    }
     if s == 1:  # every weight fits the heatmap
-        data = {"type": "heatmap", "z": z, "colorscale": colorscales(palette)[0], "zmin": 0.0, "zmax": 1.0,
-                "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+        data = {
+            "type": "heatmap",
+            "z": z,
+            "colorscale": colorscales(palette)[0],
+            "zmin": 0.0,
+            "zmax": 1.0,
+            "hovertemplate": "weight %{z:.4f}<extra></extra>",
+            "hoverongaps": False,
+        }
         ys = _every(m, int(-(-(_LINE_EM * tick_px) // ((height - top - 10 - 2 * tick_px) / m))))
-        yaxis = {"tickmode": "array", "tickvals": ys, "ticktext": [_tick(tokens[i], 10) for i in ys],
-                 "tickfont": {"size": tick_px}, "autorange": "reversed", "showgrid": False, "zeroline": False}
+        yaxis = {
+            "tickmode": "array",
+            "tickvals": ys,
+            "ticktext": [_tick(tokens[i], 10) for i in ys],
+            "tickfont": {"size": tick_px},
+            "autorange": "reversed",
+            "showgrid": False,
+            "zeroline": False,
+        }
     else:
         import base64
 
         png = _palette_png(z, colorscales(palette)[0])
         dx = (k + 1) / (ks + 1)  # picture column → heatmap x: tile h starts at h·(n_k + 1) either way
-        data = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
-                "x0": (dx - 1) / 2, "dx": dx, "y0": (s - 1) / 2, "dy": s, "meta": {"shape": list(z.shape)},
-                "hovertemplate": "query row %{y:.0f}<extra></extra>"}
-        title, lines = wrap(f"all {heads} heads' weights (click one to focus it; a picture: each cell the "
-                            f"mean of {s} × {s} weights)", width - 20)
+        data = {
+            "type": "image",
+            "source": "data:image/png;base64," + base64.b64encode(png).decode(),
+            "x0": (dx - 1) / 2,
+            "dx": dx,
+            "y0": (s - 1) / 2,
+            "dy": s,
+            "meta": {"shape": list(z.shape)},
+            "hovertemplate": "query row %{y:.0f}<extra></extra>",
+        }
+        title, lines = wrap(
+            f"all {heads} heads' weights (click one to focus it; a picture: each cell the "
+            f"mean of {s} × {s} weights)",
+            width - 20,
+        )
         top = 8 + _LINE_EM * TITLE_PX * lines + 8
         xaxis["range"] = [-0.5, heads * (k + 1) - 1.5]
         yaxis = {"range": [m - 0.5, -0.5], "showgrid": False, "zeroline": False, "showticklabels": False}
@@ -589,24 +752,36 @@ def head_weights_figure(trace: LabTrace, *, height: int = 300, palette: str = "d
         "data": [data],
         "layout": {
             "title": title_layout(title, lines, height),
-            "height": height, "margin": {"l": round(left), "r": 10, "t": round(top),
-                                         "b": round(10 + 2 * tick_px), "autoexpand": False},
+            "height": height,
+            "margin": {
+                "l": round(left),
+                "r": 10,
+                "t": round(top),
+                "b": round(10 + 2 * tick_px),
+                "autoexpand": False,
+            },
             "xaxis": xaxis,
             "yaxis": yaxis,
         },
     }
 
 
-def _palette_png(z: np.ndarray, colorscale: str | list = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0) -> bytes:
+def _palette_png(
+    z: np.ndarray, colorscale: str | list = WEIGHTS_SCALE, zmin: float = 0.0, zmax: float = 1.0
+) -> bytes:
     """(rows, cols) values as a palette PNG: 255 colours of ``colorscale`` from zmin to zmax, NaN white."""
     import io
 
     from PIL import Image  # a Streamlit dependency
     from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
 
-    scale = get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale  # [[position, colour], …]
+    scale = (
+        get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale
+    )  # [[position, colour], …]
     xs = np.array([float(p) for p, _ in scale])
-    stops = np.array([hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c) for _, c in scale], dtype=np.float64)
+    stops = np.array(
+        [hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c) for _, c in scale], dtype=np.float64
+    )
     lut = np.stack([np.interp(np.linspace(0, 1, 255), xs, stops[:, c]) for c in range(3)], axis=1)  # (255, 3)
     palette = np.vstack([np.rint(lut), [255, 255, 255]]).astype(np.uint8)  # index 255: NaN (masked, gaps)
     span = (zmax - zmin) or 1.0
@@ -620,9 +795,21 @@ def _palette_png(z: np.ndarray, colorscale: str | list = WEIGHTS_SCALE, zmin: fl
     return buf.getvalue()
 
 
-def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs: list[int], ys: list[int],
-             row_title: str, col_title: str, height: int | None, colorscale: str | list, zmin: float,
-             zmax: float) -> FigureSpec:
+def _picture(
+    z: np.ndarray,
+    *,
+    title: str,
+    rows: list[str],
+    cols: list[str],
+    xs: list[int],
+    ys: list[int],
+    row_title: str,
+    col_title: str,
+    height: int | None,
+    colorscale: str | list,
+    zmin: float,
+    zmax: float,
+) -> FigureSpec:
     """A large matrix as one picture: the same colours, axes and title as :func:`heatmap`.
 
     One invisible 1 x 2 heatmap outside the visible range carries the colour bar. Hover names
@@ -636,22 +823,53 @@ def _picture(z: np.ndarray, *, title: str, rows: list[str], cols: list[str], xs:
     text, lines = wrap(plotly_text(title) + " (picture)", room(TEXT_WIDTH) - 20)
     return {
         "data": [
-            {"type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode(),
-             "x0": 0, "dx": 1, "y0": 0, "dy": 1, "meta": {"shape": [n_rows, n_cols]},
-             "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<extra></extra>"},
-            {"type": "heatmap", "z": [[zmin, zmax]], "x": [n_cols + 10, n_cols + 11], "y": [n_rows + 10],
-             "colorscale": colorscale, "zmin": zmin, "zmax": zmax, "hoverinfo": "skip", "opacity": 0},
+            {
+                "type": "image",
+                "source": "data:image/png;base64," + base64.b64encode(png).decode(),
+                "x0": 0,
+                "dx": 1,
+                "y0": 0,
+                "dy": 1,
+                "meta": {"shape": [n_rows, n_cols]},
+                "hovertemplate": f"{row_title} %{{y}}<br>{col_title} %{{x}}<extra></extra>",
+            },
+            {
+                "type": "heatmap",
+                "z": [[zmin, zmax]],
+                "x": [n_cols + 10, n_cols + 11],
+                "y": [n_rows + 10],
+                "colorscale": colorscale,
+                "zmin": zmin,
+                "zmax": zmax,
+                "hoverinfo": "skip",
+                "opacity": 0,
+            },
         ],
         "layout": {
             "title": title_layout(text, lines, height or 700),
             "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
             "height": height or 700,
-            "xaxis": {"range": [-0.5, n_cols - 0.5], "tickmode": "array", "tickvals": xs,
-                      "ticktext": [cols[j] for j in xs], "side": "bottom", "title": {"text": col_title},
-                      "tickangle": -45 if len(xs) > 8 else 0, "showgrid": False, "zeroline": False},
-            "yaxis": {"range": [n_rows - 0.5, -0.5], "tickmode": "array", "tickvals": ys,
-                      "ticktext": [rows[i] for i in ys], "title": {"text": row_title}, "showgrid": False,
-                      "zeroline": False, "scaleanchor": False},  # fill the chart like a heatmap, not square pixels
+            "xaxis": {
+                "range": [-0.5, n_cols - 0.5],
+                "tickmode": "array",
+                "tickvals": xs,
+                "ticktext": [cols[j] for j in xs],
+                "side": "bottom",
+                "title": {"text": col_title},
+                "tickangle": -45 if len(xs) > 8 else 0,
+                "showgrid": False,
+                "zeroline": False,
+            },
+            "yaxis": {
+                "range": [n_rows - 0.5, -0.5],
+                "tickmode": "array",
+                "tickvals": ys,
+                "ticktext": [rows[i] for i in ys],
+                "title": {"text": row_title},
+                "showgrid": False,
+                "zeroline": False,
+                "scaleanchor": False,
+            },  # fill the chart like a heatmap, not square pixels
         },
     }
 
@@ -674,13 +892,23 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
     centres = [k * (m + 1) + (m - 1) / 2 for k in range(max(layers, heads))]
     title = f"all {layers * heads} heads: weights (rows: layers 0-{layers - 1}, columns: heads 0-{heads - 1})"
     if as_image:
-        trace = {"type": "image", "source": "data:image/png;base64," + base64.b64encode(_palette_png(z)).decode(),
-                 "hoverinfo": "skip"}
+        trace = {
+            "type": "image",
+            "source": "data:image/png;base64," + base64.b64encode(_palette_png(z)).decode(),
+            "hoverinfo": "skip",
+        }
         title += "; a picture: yellow = 1, dark blue = 0"
     else:
         title += ", a picture (hover for a weight)"  # tiles of one pixel per few weights: an overview
-        trace = {"type": "heatmap", "z": z, "colorscale": WEIGHTS_SCALE, "zmin": 0.0, "zmax": 1.0,
-                 "hovertemplate": "weight %{z:.4f}<extra></extra>", "hoverongaps": False}
+        trace = {
+            "type": "heatmap",
+            "z": z,
+            "colorscale": WEIGHTS_SCALE,
+            "zmin": 0.0,
+            "zmax": 1.0,
+            "hovertemplate": "weight %{z:.4f}<extra></extra>",
+            "hoverongaps": False,
+        }
     text, lines = wrap(title, room(800) - 20)
     return {
         "data": [trace],
@@ -688,11 +916,22 @@ def head_grid(attentions: np.ndarray, *, as_image: bool = False) -> FigureSpec:
             "title": title_layout(text, lines, 580),
             "height": 580,
             "margin": {"l": 10, "r": 10, "t": round(16 + _LINE_EM * TITLE_PX * lines), "b": 10},
-            "xaxis": {"tickmode": "array", "tickvals": centres[:heads][::every],
-                      "ticktext": [f"head {h}" for h in range(heads)][::every],
-                      "side": "bottom", "showgrid": False, "zeroline": False, "showticklabels": True},
-            "yaxis": {"tickmode": "array", "tickvals": centres[:layers][::every_y],
-                      "ticktext": [f"layer {i}" for i in range(layers)][::every_y],
-                      "autorange": "reversed", "showgrid": False, "zeroline": False},
+            "xaxis": {
+                "tickmode": "array",
+                "tickvals": centres[:heads][::every],
+                "ticktext": [f"head {h}" for h in range(heads)][::every],
+                "side": "bottom",
+                "showgrid": False,
+                "zeroline": False,
+                "showticklabels": True,
+            },
+            "yaxis": {
+                "tickmode": "array",
+                "tickvals": centres[:layers][::every_y],
+                "ticktext": [f"layer {i}" for i in range(layers)][::every_y],
+                "autorange": "reversed",
+                "showgrid": False,
+                "zeroline": False,
+            },
         },
     }

@@ -152,7 +152,8 @@ TAB, LENS_CELL, ROLES_FOUND, PATCH_LAYER, PATCH_HEAD, PATCH_CLICK_GEN, LENS_CLIC
     "lm_patch_gen",
     "lm_lens_gen",
 )
-#: The IOI pair (Wang et al., 2022): the clean prompt names Mary as the indirect object, the corrupted one John.
+#: The IOI pair (Wang et al., 2022): the clean prompt names Mary as the indirect object, the corrupted
+#: one John.
 CORRUPTED_EXAMPLE = "When Mary and John went to the store, Mary gave a drink to"
 #: Text fields of the tabs: session key = link key, default, longest value a link may carry. Every value
 #: is parsed where it is used (a message beside the field says what is wrong), so the link only copies text.
@@ -344,8 +345,10 @@ def grid_picture(attentions: np.ndarray) -> FigureSpec:
     layout.update(height=340, clickmode="event+select", dragmode=False, meta={"tile": m})
     # Cached for every session, phones included: labels and title laid out for a phone's room (the builder's
     # rule), so they fit any screen. The picture keeps square pixels: its height is the width's 9/30.
-    title, lines = wrap(f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, "
-                        f"heads 0-{heads - 1} down", PHONE_ROOM - 20)
+    title, lines = wrap(
+        f"all {layers * heads} heads, a picture: layers 0-{layers - 1} across, heads 0-{heads - 1} down",
+        PHONE_ROOM - 20,
+    )
     layout["title"] = title_layout(title, lines, 340)
     layout["margin"]["t"] = round(16 + 20 * lines)
     every = tick_step(layers, PHONE_ROOM - 60, "L00")
@@ -467,21 +470,23 @@ def take_messages() -> list[str]:
 #: What the "Mary and John" button shows: the task, and how its three heads were found (the search is
 #: described with its numbers at smollm2.EXAMPLE_HEADS).
 EXAMPLE_EXPLANATION = (
-    "The task, indirect-object identification (Wang et al., 2022): in \"When Mary and John went to the "
-    "store, John gave a drink to\" the next word should be the name that is not repeated, Mary. The model "
-    "says \" Mary\" with p = 0.92.\n"
-    "The three heads were found by a greedy search on logit(\" Mary\") − logit(\" John\"), 3.08 at first: "
-    "knock out each of the 270 heads in turn (its attention output set to zero), keep the one that lowers the "
-    "difference most, and repeat. Step 1 found L23 H3 (alone it lifts p(John) tenfold, 0.004 → 0.040); step 2 "
-    "L1 H5 (alone the biggest drop of p(Mary), 0.92 → 0.65); step 3 L24 H4, and \" John\" wins "
+    'The task, indirect-object identification (Wang et al., 2022): in "When Mary and John went to the '
+    'store, John gave a drink to" the next word should be the name that is not repeated, Mary. The model '
+    'says " Mary" with p = 0.92.\n'
+    'The three heads were found by a greedy search on logit(" Mary") − logit(" John"), 3.08 at first: '
+    "knock out each of the 270 heads in turn (its attention output set to zero), keep the one that lowers "
+    "the difference most, and repeat. Step 1 found L23 H3 (alone it lifts p(John) tenfold, 0.004 → 0.040); "
+    'step 2 L1 H5 (alone the biggest drop of p(Mary), 0.92 → 0.65); step 3 L24 H4, and " John" wins '
     "(p(Mary) 0.92 → 0.13, p(John) 0.004 → 0.78).\n"
-    "Try: bring the heads back one at a time to see each one's share, or press Reset heads.")
+    "Try: bring the heads back one at a time to see each one's share, or press Reset heads."
+)
 
 
 def showing_example() -> bool:
     """Whether the prompt and the knocked-out heads are the "Mary and John" example's."""
-    return (st.session_state.get(PROMPT) == smollm2.EXAMPLE_PROMPT
-            and sorted(st.session_state.get(ABLATE, [])) == sorted(head_label(h) for h in smollm2.EXAMPLE_HEADS))
+    return st.session_state.get(PROMPT) == smollm2.EXAMPLE_PROMPT and sorted(
+        st.session_state.get(ABLATE, [])
+    ) == sorted(head_label(h) for h in smollm2.EXAMPLE_HEADS)
 
 
 def load_example() -> None:
@@ -614,7 +619,8 @@ def lens_figure(
 
 
 def clicked_index(key: str, curve: int = 1) -> int | None:
-    """The ``point_index`` of a click on chart ``key`` (its invisible markers are trace ``curve``), or None."""
+    """The ``point_index`` of a click on chart ``key`` (its invisible markers are trace ``curve``), or
+    None."""
     event = st.session_state.get(key)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     point = next((p for p in points if p.get("curve_number") == curve), None)
@@ -626,8 +632,8 @@ LENS_LAYER, LENS_POS = "lm_lens_layer", "lm_lens_pos"
 
 
 def keep_lens_cell(positions: Sequence[int]) -> None:
-    """The lens cell pickers hold a layer and a shown position (default: the last of each); a click in the grid
-    (its markers: point_index = layer · P + column) moves them; the chart then gets a new key."""
+    """The lens cell pickers hold a layer and a shown position (default: the last of each); a click in the
+    grid (its markers: point_index = layer · P + column) moves them; the chart then gets a new key."""
     index = clicked_index(f"lm_lens_{st.session_state.get(LENS_CLICK_GEN, 0)}")
     if index is not None and index < N_LAYERS * len(positions):
         layer, column = divmod(index, len(positions))
@@ -643,7 +649,8 @@ def keep_lens_cell(positions: Sequence[int]) -> None:
 
 
 def take_patch_click() -> None:
-    """A click in the patching heatmap (heads down, layers across: point_index = head · 30 + layer) chooses it."""
+    """A click in the patching heatmap (heads down, layers across: point_index = head · 30 + layer)
+    chooses it."""
     index = clicked_index(f"lm_patch_{st.session_state.get(PATCH_CLICK_GEN, 0)}")
     if index is None or index >= N_LAYERS * N_HEADS:
         return
@@ -742,7 +749,8 @@ REPEAT_LEN = 20
 
 
 def repeated_sequence(seed: int, n: int = REPEAT_LEN) -> list[int]:
-    """2 × n random token ids (1000-20000), the second half a copy of the first (as the fixtures made them)."""
+    """2 × n random token ids (1000-20000), the second half a copy of the first (as the fixtures made
+    them)."""
     half = np.random.default_rng(seed).integers(1000, 20000, size=n).tolist()
     return half + half
 

@@ -71,11 +71,24 @@ def _diagonal(n: int) -> frozenset[tuple[int, int]]:
 def ensure_defaults() -> None:
     """Give every ``learn_`` key a value once per session."""
     defaults: dict[str, Any] = {
-        "learn_task": "previous", "learn_sentence": LEARN_CONFIG.sentence, "learn_causal": LEARN_CONFIG.causal,
-        "learn_positions": True, "learn_optimiser": "adam", "learn_lr": DEFAULT_LR["adam"], "learn_steps": 300,
-        "learn_present": False, "learn_grad_shown": "W_q", "learn_paint_row": 0, "learn_paint_col": 0,
-        "learn_painted": _diagonal(8), "learn_paint_gen": 0, "learn_running": False, "learn_state": None,
-        "learn_key": None, "learn_message": None, "learn_last_tick": None,
+        "learn_task": "previous",
+        "learn_sentence": LEARN_CONFIG.sentence,
+        "learn_causal": LEARN_CONFIG.causal,
+        "learn_positions": True,
+        "learn_optimiser": "adam",
+        "learn_lr": DEFAULT_LR["adam"],
+        "learn_steps": 300,
+        "learn_present": False,
+        "learn_grad_shown": "W_q",
+        "learn_paint_row": 0,
+        "learn_paint_col": 0,
+        "learn_painted": _diagonal(8),
+        "learn_paint_gen": 0,
+        "learn_running": False,
+        "learn_state": None,
+        "learn_key": None,
+        "learn_message": None,
+        "learn_last_tick": None,
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -83,12 +96,17 @@ def ensure_defaults() -> None:
 
 def config() -> LabConfig:
     """The Playground configuration training starts from: LEARN_CONFIG with this page's sentence and mask."""
-    return dataclasses.replace(LEARN_CONFIG, sentence=str(st.session_state["learn_sentence"]),
-                               causal=bool(st.session_state["learn_causal"]))
+    return dataclasses.replace(
+        LEARN_CONFIG,
+        sentence=str(st.session_state["learn_sentence"]),
+        causal=bool(st.session_state["learn_causal"]),
+    )
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _problem(cfg: LabConfig, task: str, positions: bool, painted: tuple[tuple[int, int], ...]) -> LearnProblem:
+def _problem(
+    cfg: LabConfig, task: str, positions: bool, painted: tuple[tuple[int, int], ...]
+) -> LearnProblem:
     return make_problem(cfg, task, positions=positions, painted=painted)  # type: ignore[arg-type]
 
 
@@ -104,8 +122,11 @@ def _tokens(sentence: str) -> tuple[str, ...]:
 
 def painted_cells(n: int, causal: bool) -> tuple[tuple[int, int], ...]:
     """The painted cells that exist in an n x n grid and that the mask allows, sorted."""
-    return tuple(sorted((i, j) for i, j in st.session_state["learn_painted"]
-                        if i < n and j < n and (j <= i or not causal)))
+    return tuple(
+        sorted(
+            (i, j) for i, j in st.session_state["learn_painted"] if i < n and j < n and (j <= i or not causal)
+        )
+    )
 
 
 def problem() -> LearnProblem:
@@ -165,8 +186,9 @@ def at_the_limit(s: LearnState) -> bool:
     if s.step < MAX_STEPS:
         return False
     st.session_state["learn_running"] = False
-    st.session_state["learn_message"] = (f"step {s.step:,} is the limit ({MAX_STEPS:,} steps): press Reset to "
-                                         "train again from step 0")
+    st.session_state["learn_message"] = (
+        f"step {s.step:,} is the limit ({MAX_STEPS:,} steps): press Reset to train again from step 0"
+    )
     return True
 
 
@@ -221,8 +243,10 @@ def optimiser_changed() -> None:
 def toggle_cell(i: int, j: int, causal: bool) -> None:
     """Mark or unmark cell (i, j) of the painted target; a cell the mask forbids is refused with a message."""
     if causal and j > i:
-        st.session_state["learn_message"] = (f"cell ({i}, {j}) is above the diagonal: the causal mask forbids it "
-                                             "(switch the mask off to paint there)")
+        st.session_state["learn_message"] = (
+            f"cell ({i}, {j}) is above the diagonal: the causal mask forbids it "
+            "(switch the mask off to paint there)"
+        )
         return
     cells = set(st.session_state["learn_painted"])
     cells ^= {(i, j)}
@@ -272,7 +296,11 @@ def send_to_playground(p: LearnProblem, s: LearnState) -> LabConfig:
 # ------------------------------------------------------------------------------------ figures
 def projector(fig: FigureSpec) -> FigureSpec:
     """The same figure in larger type for the presentation layout (layout and text size only)."""
-    layout = {**fig["layout"], "font": {"size": 16}, "title": {**fig["layout"]["title"], "font": {"size": 20}}}
+    layout = {
+        **fig["layout"],
+        "font": {"size": 16},
+        "title": {**fig["layout"]["title"], "font": {"size": 20}},
+    }
     data = [{**t, "textfont": {"size": 12}} if t.get("type") == "heatmap" else t for t in fig["data"]]
     return {"data": data, "layout": layout}
 
@@ -282,47 +310,103 @@ def loss_figure(s: LearnState, *, title: str, height: int) -> FigureSpec:
     losses = np.asarray(s.losses, dtype=np.float64)  # (steps + 1,)
     shapes = []
     if s.reached_at is not None:  # where every row's largest weight first sat on its target
-        shapes.append({"type": "line", "x0": s.reached_at, "x1": s.reached_at, "yref": "paper", "y0": 0, "y1": 1,
-                       "line": {"dash": "dot", "color": "#2a7"}})
+        shapes.append(
+            {
+                "type": "line",
+                "x0": s.reached_at,
+                "x1": s.reached_at,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"dash": "dot", "color": "#2a7"},
+            }
+        )
     return {
-        "data": [{"type": "scatter", "mode": "lines", "x": np.arange(len(losses)), "y": np.maximum(losses, 1e-16),
-                  "customdata": losses, "line": {"width": 3},
-                  "hovertemplate": "step %{x}<br>loss %{customdata:.6g}<extra></extra>"}],
-        "layout": {"title": {"text": plotly_text(title)}, "height": height,
-                   "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-                   "xaxis": {"title": {"text": "step"}, "rangemode": "tozero"},
-                   "yaxis": {"title": {"text": "loss (log scale)"}, "type": "log", "exponentformat": "power",
-                             "dtick": 1},  # one label per power of ten
-                   "shapes": shapes, "showlegend": False},
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": np.arange(len(losses)),
+                "y": np.maximum(losses, 1e-16),
+                "customdata": losses,
+                "line": {"width": 3},
+                "hovertemplate": "step %{x}<br>loss %{customdata:.6g}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": plotly_text(title)},
+            "height": height,
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "xaxis": {"title": {"text": "step"}, "rangemode": "tozero"},
+            "yaxis": {
+                "title": {"text": "loss (log scale)"},
+                "type": "log",
+                "exponentformat": "power",
+                "dtick": 1,
+            },  # one label per power of ten
+            "shapes": shapes,
+            "showlegend": False,
+        },
     }
 
 
-def weights_figure(p: LearnProblem, s: LearnState, *, height: int | None = None,
-                   text_width: int = TEXT_WIDTH) -> FigureSpec:
-    return heatmap(s.now.trace.weights, title=f"weights at step {s.step}", row_labels=list(p.tokens),
-                   col_labels=list(p.tokens), kind="weights", height=height, text_width=text_width)
+def weights_figure(
+    p: LearnProblem, s: LearnState, *, height: int | None = None, text_width: int = TEXT_WIDTH
+) -> FigureSpec:
+    return heatmap(
+        s.now.trace.weights,
+        title=f"weights at step {s.step}",
+        row_labels=list(p.tokens),
+        col_labels=list(p.tokens),
+        kind="weights",
+        height=height,
+        text_width=text_width,
+    )
 
 
-def target_figure(p: LearnProblem, *, title: str = "target pattern", height: int | None = None,
-                  text_width: int = TEXT_WIDTH) -> FigureSpec:
-    return heatmap(p.pattern, title=title, row_labels=list(p.tokens), col_labels=list(p.tokens), kind="weights",
-                   height=height, text_width=text_width)
+def target_figure(
+    p: LearnProblem, *, title: str = "target pattern", height: int | None = None, text_width: int = TEXT_WIDTH
+) -> FigureSpec:
+    return heatmap(
+        p.pattern,
+        title=title,
+        row_labels=list(p.tokens),
+        col_labels=list(p.tokens),
+        kind="weights",
+        height=height,
+        text_width=text_width,
+    )
 
 
 def painted_figure(toks: tuple[str, ...], *, height: int | None = None) -> FigureSpec:
     """The painting grid: the painted cells as the target pattern they make (before the mask is applied)."""
     cells = [(i, j) for i, j in st.session_state["learn_painted"] if i < len(toks) and j < len(toks)]
-    return heatmap(target_pattern("painted", toks, painted=cells), title="painted target (click a cell)",
-                   row_labels=list(toks), col_labels=list(toks), kind="weights", height=height)
+    return heatmap(
+        target_pattern("painted", toks, painted=cells),
+        title="painted target (click a cell)",
+        row_labels=list(toks),
+        col_labels=list(toks),
+        kind="weights",
+        height=height,
+    )
 
 
-def gradient_figure(s: LearnState, name: str, *, height: int | None = None,
-                    text_width: int = TEXT_WIDTH) -> FigureSpec:
+def gradient_figure(
+    s: LearnState, name: str, *, height: int | None = None, text_width: int = TEXT_WIDTH
+) -> FigureSpec:
     """dL/dW of one matrix at the current step (rows: d_model, columns: d_k or d_v)."""
     g = s.now.param_grads()[name]  # (d_model, d_k) or (d_model, d_v)
-    fig = heatmap(g, title=f"{GRAD_TITLES[name]} at step {s.step}", row_labels=[str(i) for i in range(g.shape[0])],
-                  col_labels=[str(j) for j in range(g.shape[1])], kind="values", row_title="row (d_model)",
-                  col_title="dimension", height=height, text_width=text_width)
+    fig = heatmap(
+        g,
+        title=f"{GRAD_TITLES[name]} at step {s.step}",
+        row_labels=[str(i) for i in range(g.shape[0])],
+        col_labels=[str(j) for j in range(g.shape[1])],
+        kind="values",
+        row_title="row (d_model)",
+        col_title="dimension",
+        height=height,
+        text_width=text_width,
+    )
     # Gradients are numbers like -3.217e-05: written in the cells they are unreadable, so the colour
     # tells the sign and size and hover gives the value.
     fig["data"][0] = {k: v for k, v in fig["data"][0].items() if k not in ("text", "texttemplate")}
@@ -334,7 +418,21 @@ def output_figures(p: LearnProblem, s: LearnState) -> tuple[FigureSpec, FigureSp
     if p.target_output is None:
         raise ValidationError("only the output task has a target output")
     dims = [str(j) for j in range(s.now.trace.output.shape[1])]
-    return (heatmap(s.now.trace.output, title=f"output at step {s.step}", row_labels=list(p.tokens), col_labels=dims,
-                    kind="values", col_title="dimension"),
-            heatmap(p.target_output, title="target output (the previous token's row of X)", row_labels=list(p.tokens),
-                    col_labels=dims, kind="values", col_title="dimension"))
+    return (
+        heatmap(
+            s.now.trace.output,
+            title=f"output at step {s.step}",
+            row_labels=list(p.tokens),
+            col_labels=dims,
+            kind="values",
+            col_title="dimension",
+        ),
+        heatmap(
+            p.target_output,
+            title="target output (the previous token's row of X)",
+            row_labels=list(p.tokens),
+            col_labels=dims,
+            kind="values",
+            col_title="dimension",
+        ),
+    )

@@ -115,55 +115,108 @@ def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
 
     bar = st.columns([1.5, 1.3, 0.8, 1.4, 4], vertical_alignment="center")
     # The shortcut's badge draws the arrow ("Previous ←", "Next →"): the labels carry none of their own.
-    bar[0].button("Previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="Left",
-                  disabled=step == 0, key="prev_stage")
-    bar[1].button("Next", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="Right",
-                  disabled=step == len(all_stages) - 1, key="next_stage")
-    bar[2].button("Exit", on_click=state.exit_presentation, key="exit_presentation",
-                  help="Back to the full Playground")
+    bar[0].button(
+        "Previous",
+        on_click=state.go_stage,
+        args=(-1, len(all_stages)),
+        shortcut="Left",
+        disabled=step == 0,
+        key="prev_stage",
+    )
+    bar[1].button(
+        "Next",
+        on_click=state.go_stage,
+        args=(1, len(all_stages)),
+        shortcut="Right",
+        disabled=step == len(all_stages) - 1,
+        key="next_stage",
+    )
+    bar[2].button(
+        "Exit", on_click=state.exit_presentation, key="exit_presentation", help="Back to the full Playground"
+    )
     bar[3].toggle("Larger type", key="big_type", persist_state="session")
     state.mirror_sentence()  # its own widget: the sidebar's sentence widget is not drawn here
-    bar[4].text_input("Sentence", key="present_sentence", label_visibility="collapsed", max_chars=MAX_SENTENCE_CHARS,
-                      on_change=state.on_present_sentence, help="Type a new sentence and press Enter.")
+    bar[4].text_input(
+        "Sentence",
+        key="present_sentence",
+        label_visibility="collapsed",
+        max_chars=MAX_SENTENCE_CHARS,
+        on_change=state.on_present_sentence,
+        help="Type a new sentence and press Enter.",
+    )
     with st.container(key="clicker_keys"):  # presenter clickers send PageDown / PageUp
         st.html(KEYS_BACK, unsafe_allow_javascript=True)  # in the hidden container: it takes no room
-        st.button("next", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="PageDown", key="pg_next")
-        st.button("previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="PageUp",
-                  key="pg_prev")
+        st.button(
+            "next", on_click=state.go_stage, args=(1, len(all_stages)), shortcut="PageDown", key="pg_next"
+        )
+        st.button(
+            "previous", on_click=state.go_stage, args=(-1, len(all_stages)), shortcut="PageUp", key="pg_prev"
+        )
 
     many = len(steps) > 2  # four formulas (RoPE's Q/K/V) need most of the width
     head, formula = st.columns([1.4, 3.6] if many else [2, 3], vertical_alignment="center")
     head.header(title, anchor=False)
     head.caption(f"stage {step + 1} of {len(all_stages)}: → or PageDown for the next, ← or PageUp to go back")
     if steps:
-        formula.latex((r",\;\; " if many else r",\quad ").join(s.formula for s in steps)
-                      + (rf",\quad c = {trace.attention.heads[0].scale:.4g}" if title == "Scaling" else ""))
+        formula.latex(
+            (r",\;\; " if many else r",\quad ").join(s.formula for s in steps)
+            + (rf",\quad c = {trace.attention.heads[0].scale:.4g}" if title == "Scaling" else "")
+        )
         st.caption(steps[0].explain)
     if title == "Join" and join is not None:
         join()
         return
-    for (key, fig), col in zip(stage_figures(trace, title, steps, big=big, width=STAGE_WIDTH),
-                               st.columns(max(1, len(steps))), strict=False):
+    for (key, fig), col in zip(
+        stage_figures(trace, title, steps, big=big, width=STAGE_WIDTH),
+        st.columns(max(1, len(steps))),
+        strict=False,
+    ):
         col.plotly_chart(fig, width="stretch", key=f"present_{key}", config=chart_config(key))
 
 
-def stage_figures(trace: LabTrace, title: str, steps: list[Step], *, big: bool = False,
-                  width: int = STAGE_WIDTH, height: int = FIGURE_HEIGHT, palette: str | None = None,
-                  number_size: int | None = None) -> list[tuple[str, FigureSpec]]:
+def stage_figures(
+    trace: LabTrace,
+    title: str,
+    steps: list[Step],
+    *,
+    big: bool = False,
+    width: int = STAGE_WIDTH,
+    height: int = FIGURE_HEIGHT,
+    palette: str | None = None,
+    number_size: int | None = None,
+) -> list[tuple[str, FigureSpec]]:
     """The figures of one stage, (name, figure) side by side, at a screen ``width`` px wide: the lecturer's
     projector (STAGE_WIDTH) or a student's phone (360). ``big``: larger type; ``number_size``: another size
     (a phone's 14 px, then the Playground's smallest numbers and ticks). The builder fits numbers and labels
     to each figure's share of the width (numbers of at least NUMBER_SIZE px on the projector, or none)."""
     pal = palette or str(st.session_state.get("palette", "default"))
-    number_size, least, tick = ((BIG_NUMBER_SIZE, NUMBER_SIZE, BIG_TICK_SIZE) if big else
-                                (NUMBER_SIZE, NUMBER_SIZE, TICK_SIZE)) if number_size is None else \
-        (number_size, min(number_size, MIN_TEXT_SIZE), TICK_PX)
+    number_size, least, tick = (
+        ((BIG_NUMBER_SIZE, NUMBER_SIZE, BIG_TICK_SIZE) if big else (NUMBER_SIZE, NUMBER_SIZE, TICK_SIZE))
+        if number_size is None
+        else (number_size, min(number_size, MIN_TEXT_SIZE), TICK_PX)
+    )
     if title == "Tokens":
         tok = trace.tokens_q
         return [("tokens", _big(token_table(tok.tokens, tok.positions, tok.ids), height))]
     if title == "All heads":
-        return [("heads", head_weights_figure(trace, height=height, text_width=width, tick_px=tick,
-                                              palette=pal))]
+        return [
+            ("heads", head_weights_figure(trace, height=height, text_width=width, tick_px=tick, palette=pal))
+        ]
     share = width // max(1, len(steps))
-    return [(s.name, step_figure(trace, s, 0, height=height, text_width=share, text_size=number_size,
-                                 min_text_size=least, tick_px=tick, palette=pal)) for s in steps]
+    return [
+        (
+            s.name,
+            step_figure(
+                trace,
+                s,
+                0,
+                height=height,
+                text_width=share,
+                text_size=number_size,
+                min_text_size=least,
+                tick_px=tick,
+                palette=pal,
+            ),
+        )
+        for s in steps
+    ]

@@ -48,7 +48,8 @@ COMPACT = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.25rem !important; }
 [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] { gap: 0.25rem; }
-[data-testid="stMain"] h1 { font-size: 1.6rem !important; line-height: 1.1 !important; padding: 0 !important; }
+[data-testid="stMain"] h1 { font-size: 1.6rem !important; line-height: 1.1 !important;
+                             padding: 0 !important; }
 .st-key-page_sentence { display: none !important; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem 0.75rem !important; }
@@ -72,9 +73,16 @@ def palette() -> str:
     return str(st.session_state.get("palette", "default"))
 
 
-def _chart(where: st.delta_generator.DeltaGenerator, fig: dict | go.Figure, key: str, **kwargs: object) -> object:
-    return where.plotly_chart(fig, width="stretch", key=key,
-                              config=chart_config(key, st.session_state.get("image_format", "png")), **kwargs)
+def _chart(
+    where: st.delta_generator.DeltaGenerator, fig: dict | go.Figure, key: str, **kwargs: object
+) -> object:
+    return where.plotly_chart(
+        fig,
+        width="stretch",
+        key=key,
+        config=chart_config(key, st.session_state.get("image_format", "png")),
+        **kwargs,
+    )
 
 
 class FrozenFigure(go.Figure):
@@ -104,16 +112,23 @@ def shared_figure(trace: LabTrace, what: tuple, build: Callable[[], FigureSpec])
         spec = build()
         size = 2 * figure_bytes(spec)  # the figure and the dict it sends
         return FrozenFigure(spec)
+
     # The layout depends on the room (a phone's is narrower): one shared figure per kind of screen.
     return shared.shared_view(trace, ("figure", on_phone(), *what), make, lambda _fig: size)
 
 
-def shared_table(trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False) -> pa.Table:
+def shared_table(
+    trace: LabTrace, what: tuple, build: Callable[[], pd.DataFrame], *, index: bool = False
+) -> pa.Table:
     """The table ``build()`` makes from ``trace``, converted to Arrow once per server (Streamlit sends
     Arrow; a pandas frame is converted on every rerun). ``index``: keep the frame's index (shown as
     the grid's row labels, as for the frame itself)."""
-    return shared.shared_view(trace, ("table", index, *what), lambda: pa.Table.from_pandas(build(), preserve_index=index),
-                             lambda t: int(t.nbytes) + 1024)
+    return shared.shared_view(
+        trace,
+        ("table", index, *what),
+        lambda: pa.Table.from_pandas(build(), preserve_index=index),
+        lambda t: int(t.nbytes) + 1024,
+    )
 
 
 #: Matrices up to this size also get their numbers as a table (a screen reader reads it cell by cell).
@@ -124,19 +139,29 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
     """What the heatmap shows, in words: one sentence, and up to 12 × 12 the numbers as a table."""
     value = step.value(trace, head)
     rows, cols = labels(trace, step, value)
-    kinds = (score_kinds(trace.attention.heads[head], step.name)
-             if step.name in ("scores", "scaled_scores", "biased_scores", "masked_scores") else None)
-    sentence = (describe_weights(value, rows, cols) if step.name == "weights"
-                else describe_matrix(value, rows, cols, step.name, kinds=kinds))
+    kinds = (
+        score_kinds(trace.attention.heads[head], step.name)
+        if step.name in ("scores", "scaled_scores", "biased_scores", "masked_scores")
+        else None
+    )
+    sentence = (
+        describe_weights(value, rows, cols)
+        if step.name == "weights"
+        else describe_matrix(value, rows, cols, step.name, kinds=kinds)
+    )
     st.caption(literal(sentence))
     if max(value.shape) <= MAX_TABLE_SIDE:
         # Built only while open (on_change="rerun"): most people never open it, and every rerun paid for it.
-        table = st.expander(f"{step.title}: the numbers as a table", key=f"numbers::{step.name}", on_change="rerun")
+        table = st.expander(
+            f"{step.title}: the numbers as a table", key=f"numbers::{step.name}", on_change="rerun"
+        )
         if table.open:
+
             def build() -> pd.DataFrame:
                 frame = pd.DataFrame(value, columns=[f"{j}·{c}" for j, c in enumerate(cols)])
                 frame.insert(0, "row", [f"{i}·{r}" for i, r in enumerate(rows)])
                 return frame
+
             table.dataframe(shared_table(trace, ("numbers", step.name, head), build), hide_index=True)
 
 
@@ -146,14 +171,27 @@ def head_choice(trace: LabTrace) -> int:
     state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit (nor a link)
     if n == 1:
         return 0
-    event = _chart(st, head_weights_figure(trace, height=200, palette=palette()), "all_heads", on_select="rerun",
-                   selection_mode="points")
+    event = _chart(
+        st,
+        head_weights_figure(trace, height=200, palette=palette()),
+        "all_heads",
+        on_select="rerun",
+        selection_mode="points",
+    )
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # x of the clicked tile cell -> its head
         state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
     if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
-        return int(st.number_input(f"Head (0 … {n - 1})", min_value=0, max_value=n - 1, step=1, key="head_shown",
-                                   persist_state="session"))
+        return int(
+            st.number_input(
+                f"Head (0 … {n - 1})",
+                min_value=0,
+                max_value=n - 1,
+                step=1,
+                key="head_shown",
+                persist_state="session",
+            )
+        )
     return int(st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session"))
 
 
@@ -173,10 +211,18 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     def build() -> FigureSpec:
         fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT, palette=pal)
         return with_click_layer(marked(fig, *cell) if cell else fig)
-    event = _chart(st, shared_figure(trace, ("weights", head, pal, cell), build), "weights", on_select="rerun",
-                   selection_mode="points")
+
+    event = _chart(
+        st,
+        shared_figure(trace, ("weights", head, pal, cell), build),
+        "weights",
+        on_select="rerun",
+        selection_mode="points",
+    )
     text_alternative(trace, BY_NAME["weights"], head)
-    if trace.overflow_note:  # a score beyond float64: the weights are exact, the score is not shown as a number
+    if (
+        trace.overflow_note
+    ):  # a score beyond float64: the weights are exact, the score is not shown as a number
         st.caption(literal(trace.overflow_note))
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:  # the click layer has one marker per cell: point_index = row · n_k + column
@@ -184,14 +230,27 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
         if 0 <= i < h.n_q and 0 <= j < h.n_k and (i, j) != cell:
             state.select_weight((i, j))
             st.rerun(scope="fragment")
-    show_change = st.toggle("Show what my edits changed", key="show_change", persist_state="session",
-                            help="The weights minus the weights of the unedited matrices.")
+    show_change = st.toggle(
+        "Show what my edits changed",
+        key="show_change",
+        persist_state="session",
+        help="The weights minus the weights of the unedited matrices.",
+    )
     if show_change and cfg0.edits != trace.config.edits:
         plain = shared.cached_run_lab(cfg0).attention.heads[head]
         if plain.weights.shape == h.weights.shape:
-            _chart(st, heatmap(h.weights - plain.weights, title="change in weights (edited − unedited)",
-                               kind="scores", row_labels=trace.tokens_q.tokens, col_labels=trace.tokens_kv.tokens,
-                               height=300), "change")
+            _chart(
+                st,
+                heatmap(
+                    h.weights - plain.weights,
+                    title="change in weights (edited − unedited)",
+                    kind="scores",
+                    row_labels=trace.tokens_q.tokens,
+                    col_labels=trace.tokens_kv.tokens,
+                    height=300,
+                ),
+                "change",
+            )
 
 
 def explain_view(trace: LabTrace, head: int) -> None:
@@ -200,13 +259,17 @@ def explain_view(trace: LabTrace, head: int) -> None:
     if h.weights.size > MAX_CELLS_CLICKABLE:
         return
     cell = st.session_state.get("explained")
-    with st.expander("The arithmetic of one weight (click a weight, or choose its row and column)",
-                     expanded=cell is not None):
+    with st.expander(
+        "The arithmetic of one weight (click a weight, or choose its row and column)",
+        expanded=cell is not None,
+    ):
         c1, c2, c3 = st.columns([1.6, 1.6, 1.1], vertical_alignment="bottom")
         q_tok, k_tok = trace.tokens_q.tokens, trace.tokens_kv.tokens
         i0, j0 = cell if cell and cell[0] < h.n_q and cell[1] < h.n_k else (0, 0)
         i = c1.selectbox("query (row)", range(h.n_q), index=i0, format_func=lambda r: f"{r}: {q_tok[r][:14]}")
-        j = c2.selectbox("key (column)", range(h.n_k), index=j0, format_func=lambda k: f"{k}: {k_tok[k][:14]}")
+        j = c2.selectbox(
+            "key (column)", range(h.n_k), index=j0, format_func=lambda k: f"{k}: {k_tok[k][:14]}"
+        )
         c3.button("Clear", on_click=state.select_weight, args=(None,), disabled=cell is None)
         if (i, j) != (i0, j0) or cell is None and (i, j) != (0, 0):
             state.select_weight((i, j))
@@ -214,29 +277,49 @@ def explain_view(trace: LabTrace, head: int) -> None:
             return
         ex = explain_weight(h, i, j)
         if ex["exp_sum"] == 0:  # the mask hides every key from this row: there is no softmax to explain
-            st.code(f"query {q_tok[i]!r} (row {i}) sees no key: the mask hides every key from this row, so it "
-                    f"attends to nothing and every weight of the row is 0 (its output row is 0).",
-                    language=None, wrap_lines=True)
+            st.code(
+                f"query {q_tok[i]!r} (row {i}) sees no key: the mask hides every key from this row, so it "
+                f"attends to nothing and every weight of the row is 0 (its output row is 0).",
+                language=None,
+                wrap_lines=True,
+            )
             return
         terms = listed([f"({_number(a, 3)})" for a in ex["terms"]], " + ")
-        kind = {"+overflow": "   (beyond float64: above +1.8e308, an overflow, not a mask)",
-                "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",
-                "masked": "   (masked: −∞)"}.get(str(ex["kind"]), "")
+        kind = {
+            "+overflow": "   (beyond float64: above +1.8e308, an overflow, not a mask)",
+            "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",
+            "masked": "   (masked: −∞)",
+        }.get(str(ex["kind"]), "")
         st.code(
             f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
             f"score  = q_i · k_j = {terms} = {_number(ex['score'])}"
-            + (f"   (the sum of all {len(ex['terms'])} terms)" if len(ex["terms"]) > MAX_TERMS else "") + "\n"
+            + (f"   (the sum of all {len(ex['terms'])} terms)" if len(ex["terms"]) > MAX_TERMS else "")
+            + "\n"
             f"scaled = {ex['scale']:.6g} × {_number(ex['score'])} = {_number(ex['scaled_score'])}"
-            + (f"\nbiased = {_number(ex['scaled_score'])} + ALiBi bias {ex['position_bias']:.4g} = "
-               f"{_number(ex['biased_score'])}" if h.position_bias is not None else "")
+            + (
+                f"\nbiased = {_number(ex['scaled_score'])} + ALiBi bias {ex['position_bias']:.4g} = "
+                f"{_number(ex['biased_score'])}"
+                if h.position_bias is not None
+                else ""
+            )
             + kind
-            + ("\n(q_i and k_j are already turned by RoPE: their dot product sees only i − j)"
-               if h.Q_unrotated is not None else "")
-            + ("\n(this row's scores overflow float64: the weights come from the row minus its maximum, "
-               "computed exactly from rescaled numbers)" if ex["row_overflowed"] else "")
-            + "\n" + "\n".join(ex["lines"]) + "\n"  # the normaliser's own arithmetic (softmax: exp, Σ)
+            + (
+                "\n(q_i and k_j are already turned by RoPE: their dot product sees only i − j)"
+                if h.Q_unrotated is not None
+                else ""
+            )
+            + (
+                "\n(this row's scores overflow float64: the weights come from the row minus its maximum, "
+                "computed exactly from rescaled numbers)"
+                if ex["row_overflowed"]
+                else ""
+            )
+            + "\n"
+            + "\n".join(ex["lines"])
+            + "\n"  # the normaliser's own arithmetic (softmax: exp, Σ)
             f"w·v_j  = [{listed([f'{v:.3g}' for v in ex['contribution']])}] → output row {i}",
-            language=None, wrap_lines=True,
+            language=None,
+            wrap_lines=True,
         )
 
 
@@ -254,13 +337,20 @@ def _number(v: float, digits: int = 6) -> str:
 
 def second_view(trace: LabTrace, head: int) -> None:
     """One more step under the weights, chosen by the person (in view at 1920×1080)."""
-    name = st.segmented_control("Also show", SECOND_VIEWS, key="second_view", persist_state="session",
-                                default="scores")
+    name = st.segmented_control(
+        "Also show", SECOND_VIEWS, key="second_view", persist_state="session", default="scores"
+    )
     if name and name in BY_NAME:
         pal = palette()
-        _chart(st, shared_figure(trace, ("second", name, head, pal),
-                                 lambda: step_figure(trace, BY_NAME[name], head, height=360, palette=pal)),
-               f"second_{name}")
+        _chart(
+            st,
+            shared_figure(
+                trace,
+                ("second", name, head, pal),
+                lambda: step_figure(trace, BY_NAME[name], head, height=360, palette=pal),
+            ),
+            f"second_{name}",
+        )
 
 
 def every_step(trace: LabTrace, head: int) -> None:
@@ -286,22 +376,47 @@ def every_step(trace: LabTrace, head: int) -> None:
         with tab:
             st.latex(s.formula)
             pal = palette()
-            _chart(tab, shared_figure(trace, ("step", s.name, head, pal),
-                                      lambda s=s, pal=pal: step_figure(trace, s, head, palette=pal)), f"fig_{s.name}")
+            _chart(
+                tab,
+                shared_figure(
+                    trace,
+                    ("step", s.name, head, pal),
+                    lambda s=s, pal=pal: step_figure(trace, s, head, palette=pal),
+                ),
+                f"fig_{s.name}",
+            )
             text_alternative(trace, s, head)
     h = trace.attention.heads[head]
     share = h.row_entropy_share()  # (n_q,)
-    st.text(f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = "
-            f"{math.log(max(h.n_k, 1)):.4f} nats "
-            f"({h.normaliser.entropy_note}). Scale in force: {h.scale:.6g}")
+    st.text(
+        f"How peaked is each row? Entropy from {share.min():.2f} to {share.max():.2f} of ln n = "
+        f"{math.log(max(h.n_k, 1)):.4f} nats "
+        f"({h.normaliser.entropy_note}). Scale in force: {h.scale:.6g}"
+    )
     # Each row's figures, built only while open: they change with every value of a slider drag.
     rows = st.expander("Entropy and largest weight of each row", key="entropy_table", on_change="rerun")
     if rows.open:
-        rows.dataframe(shared_table(trace, ("entropy", head), lambda: pd.DataFrame({
-            "query": trace.tokens_q.tokens, "entropy (nats)": h.row_entropy(), "share of ln n": share,
-            "largest weight": h.row_max_weight()})), hide_index=True)
+        rows.dataframe(
+            shared_table(
+                trace,
+                ("entropy", head),
+                lambda: pd.DataFrame(
+                    {
+                        "query": trace.tokens_q.tokens,
+                        "entropy (nats)": h.row_entropy(),
+                        "share of ln n": share,
+                        "largest weight": h.row_max_weight(),
+                    }
+                ),
+            ),
+            hide_index=True,
+        )
     if h.fully_masked_rows.any():
-        st.warning(literal(f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."))
+        st.warning(
+            literal(
+                f"{int(h.fully_masked_rows.sum())} query row(s) may attend to no key: their weights are 0."
+            )
+        )
 
 
 def word_order(trace: LabTrace) -> None:
@@ -320,15 +435,50 @@ def word_order(trace: LabTrace) -> None:
     tokens = trace.tokens_q.tokens
     shuffled = [tokens[i] for i in perm]
     c1, c2, c3 = st.columns([2, 3, 3])
-    _chart(c1, heatmap(permutation_matrix(np.asarray(perm)), title="permutation Π (new row ← old column)",
-                       kind="weights", row_labels=shuffled, col_labels=tokens, row_title="new order",
-                       col_title="old order", height=300, text_width=250), "permutation")
-    _chart(c2, heatmap(trace.attention.heads[0].weights, title="weights A (as typed)", kind="weights",
-                       row_labels=tokens, col_labels=tokens, height=300), "order_before")
-    _chart(c3, heatmap(other.attention.heads[0].weights, title="weights of the shuffled words", kind="weights",
-                       row_labels=shuffled, col_labels=shuffled, height=300), "order_after")
-    verdict = ("the same weights, reordered: attention cannot see word order here"
-               if deviation < 1e-9 else "different weights: positions or the mask make word order visible")
+    _chart(
+        c1,
+        heatmap(
+            permutation_matrix(np.asarray(perm)),
+            title="permutation Π (new row ← old column)",
+            kind="weights",
+            row_labels=shuffled,
+            col_labels=tokens,
+            row_title="new order",
+            col_title="old order",
+            height=300,
+            text_width=250,
+        ),
+        "permutation",
+    )
+    _chart(
+        c2,
+        heatmap(
+            trace.attention.heads[0].weights,
+            title="weights A (as typed)",
+            kind="weights",
+            row_labels=tokens,
+            col_labels=tokens,
+            height=300,
+        ),
+        "order_before",
+    )
+    _chart(
+        c3,
+        heatmap(
+            other.attention.heads[0].weights,
+            title="weights of the shuffled words",
+            kind="weights",
+            row_labels=shuffled,
+            col_labels=shuffled,
+            height=300,
+        ),
+        "order_after",
+    )
+    verdict = (
+        "the same weights, reordered: attention cannot see word order here"
+        if deviation < 1e-9
+        else "different weights: positions or the mask make word order visible"
+    )
     st.text(f"max |A_shuffled − Π A Πᵀ| = {deviation:.3g}: {verdict}.")
 
 
@@ -339,16 +489,28 @@ def vocabulary_ids(trace: LabTrace, tokens: list[str]) -> list[int]:
 
 def token_tables(trace: LabTrace) -> None:
     """Tokens with position and vocabulary id, shown literally (a dataframe renders no markup)."""
-    pairs = [("", trace.tokens_q)] + ([("Second sentence (keys and values)", trace.tokens_kv)] if trace.is_cross else [])
+    pairs = [("", trace.tokens_q)] + (
+        [("Second sentence (keys and values)", trace.tokens_kv)] if trace.is_cross else []
+    )
     for k, (col, (title, tok)) in enumerate(zip(st.columns(len(pairs)), pairs)):
         if title:
             col.caption(title)
-        col.dataframe(shared_table(trace, ("tokens", k), lambda tok=tok: pd.DataFrame({
-            "position": tok.positions, "token": tok.tokens, "id": vocabulary_ids(trace, tok.tokens)})),
-            hide_index=True, width="content")
+        col.dataframe(
+            shared_table(
+                trace,
+                ("tokens", k),
+                lambda tok=tok: pd.DataFrame(
+                    {"position": tok.positions, "token": tok.tokens, "id": vocabulary_ids(trace, tok.tokens)}
+                ),
+            ),
+            hide_index=True,
+            width="content",
+        )
 
 
 def image_note(trace: LabTrace) -> None:
     if np.prod(trace.attention.heads[0].weights.shape) > 256 * 256:
-        st.caption("Large matrices are drawn as pictures: hover names the row and column; the exact values are in "
-                   "the exports at the bottom.")
+        st.caption(
+            "Large matrices are drawn as pictures: hover names the row and column; the exact values are in "
+            "the exports at the bottom."
+        )

@@ -82,18 +82,27 @@ def explain(row: np.ndarray, j: int) -> Explained:
     shown = ", ".join(f"{v:.4g}" for v in numerators[:MAX_TERMS]) + more
     what = "[1 on each +∞ key, 0 elsewhere]" if top.any() else f"exp(row − {shift:.4g})"
     total_is = f"{total:.4g} (Σ of all {n})" if n > MAX_TERMS else f"{total:.4g}"
-    return Explained(numerators=numerators, denominator=total, shift=shift, weight=weight, lines=(
-        f"exp    = {what} = [{shown}]",
-        f"weight = {numerators[j]:.4g} / {total_is} = {weight:.6g}"
-        + ("   (every key masked: the row is 0)" if total == 0 else ""),
-    ))
+    return Explained(
+        numerators=numerators,
+        denominator=total,
+        shift=shift,
+        weight=weight,
+        lines=(
+            f"exp    = {what} = [{shown}]",
+            f"weight = {numerators[j]:.4g} / {total_is} = {weight:.6g}"
+            + ("   (every key masked: the row is 0)" if total == 0 else ""),
+        ),
+    )
 
 
 NORMALISER = Normaliser(
-    name="softmax", title="softmax",
+    name="softmax",
+    title="softmax",
     formula=r"A = \operatorname{softmax}_{\text{row}}(S')",
     sentence="Softmax turns each row of scores into weights between 0 and 1 that sum to 1.",
-    forward=softmax, backward=softmax_backward, explain=explain,
+    forward=softmax,
+    backward=softmax_backward,
+    explain=explain,
     distribution=lambda w: w,  # rows already sum to 1 (0 when fully masked)
     entropy_note="1: uniform, 0: one-hot",
 )

@@ -49,16 +49,22 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Screenshots of the lecturer's case (look at them after a change to the figures).
 SHOTS = {"1280x720": "legibility_playground_12tok_4heads_1280.png", "390x844": "legibility_phone.png"}
 #: A phone's browser says so in its user agent (the app lays figures out for a phone's width then).
-PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "Chrome/126.0 Mobile Safari/537.36")
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
 
 TWELVE = "the painted neighbour said the cat saw the dog and the cat"
-LONG_WORDS = ("internationalization counterrevolutionaries electroencephalograms the cat sat on "
-              "uncharacteristically incomprehensibilities mat and deinstitutionalization")
-PASSAGE = ("life is short eat dessert first and then tell the story of the meal to a friend who was not "
-         "there because every story grows a little each time it is told and the dessert becomes larger the "
-         "walk home longer and the rain heavier until one day the friend tells it back to you as their own "
-         "and you both laugh at the table again")
+LONG_WORDS = (
+    "internationalization counterrevolutionaries electroencephalograms the cat sat on "
+    "uncharacteristically incomprehensibilities mat and deinstitutionalization"
+)
+PASSAGE = (
+    "life is short eat dessert first and then tell the story of the meal to a friend who was not "
+    "there because every story grows a little each time it is told and the dessert becomes larger the "
+    "walk home longer and the rain heavier until one day the friend tells it back to you as their own "
+    "and you both laugh at the table again"
+)
 WORDS = PASSAGE.split()
 
 #: (name, link parameters): the Playground's cases (see the module's docstring for why these).
@@ -73,8 +79,16 @@ CASES: dict[str, dict[str, str]] = {
 LECTURER = "12 tokens, 4 heads, causal, RoPE"
 PRESENTED_EVERYWHERE = (LECTURER,)
 PRESENTED_AT_1280 = ("3 tokens, 1 head", "64 tokens, 8 heads, RoPE")
-PAGES = ("r_vignette", "numpy_notebook", "pytorch_notebook", "multihead_cross", "fast_attention", "learn",
-         "real_model", "language_model")
+PAGES = (
+    "r_vignette",
+    "numpy_notebook",
+    "pytorch_notebook",
+    "multihead_cross",
+    "fast_attention",
+    "learn",
+    "real_model",
+    "language_model",
+)
 
 #: Every figure on the page, measured: the boxes of its texts as drawn, its cells, its hover.
 MEASURE_JS = r"""() => {
@@ -135,12 +149,14 @@ def _overlap(p: list[list[float]], q: list[list[float]], slack: float = 0.5) -> 
 
 
 def _inside(quad: list[list[float]], box: list[float], slack: float = 1.0) -> bool:
-    return all(box[0] - slack <= x <= box[2] + slack and box[1] - slack <= y <= box[3] + slack
-               for x, y in quad)
+    return all(
+        box[0] - slack <= x <= box[2] + slack and box[1] - slack <= y <= box[3] + slack for x, y in quad
+    )
 
 
-def problems(figs: list[dict], *, presenting: bool = False, playground: bool = False,
-             numbers_required_up_to: int = 0) -> list[str]:
+def problems(
+    figs: list[dict], *, presenting: bool = False, playground: bool = False, numbers_required_up_to: int = 0
+) -> list[str]:
     """What breaks the contract in the measured figures, one sentence each."""
     found: list[str] = []
     least = 20 if presenting else 12
@@ -153,7 +169,7 @@ def problems(figs: list[dict], *, presenting: bool = False, playground: bool = F
             elif min(x for x, _ in t["quad"]) < -1 or max(x for x, _ in t["quad"]) > f["vw"] + 1:
                 found.append(f"{name}: {t['text']!r} runs past the viewport")
         cells = f["cells"]
-        clash = sum(_overlap(a["quad"], b["quad"]) for i, a in enumerate(cells) for b in cells[i + 1:])
+        clash = sum(_overlap(a["quad"], b["quad"]) for i, a in enumerate(cells) for b in cells[i + 1 :])
         if clash:
             found.append(f"{name}: {clash} pairs of cell numbers overlap")
         small = [c for c in cells if c["px"] < least - 0.1]
@@ -161,8 +177,12 @@ def problems(figs: list[dict], *, presenting: bool = False, playground: bool = F
             found.append(f"{name}: cell numbers at {min(c['px'] for c in small):.1f} px (< {least})")
         for k, a in f["axes"].items():
             ticks = a["ticks"]
-            pairs = [(s["text"], t["text"]) for i, s in enumerate(ticks) for t in ticks[i + 1:]
-                     if _overlap(s["quad"], t["quad"])]
+            pairs = [
+                (s["text"], t["text"])
+                for i, s in enumerate(ticks)
+                for t in ticks[i + 1 :]
+                if _overlap(s["quad"], t["quad"])
+            ]
             if pairs:
                 found.append(f"{name}: {len(pairs)} pairs of {k} tick labels overlap, e.g. {pairs[0]}")
         picture = "picture" in f["title"]
@@ -192,8 +212,12 @@ def sized(request: pytest.FixtureRequest, browser: Any) -> Iterator[tuple[str, A
     """One browser context (and page) per size, shared by every case at that size."""
     w, h = SIZES[request.param]
     phone = w < 500
-    ctx = browser.new_context(viewport={"width": w, "height": h}, is_mobile=phone, has_touch=phone,
-                              **({"user_agent": PHONE_UA} if phone else {}))
+    ctx = browser.new_context(
+        viewport={"width": w, "height": h},
+        is_mobile=phone,
+        has_touch=phone,
+        **({"user_agent": PHONE_UA} if phone else {}),
+    )
     page = ctx.new_page()
     page.set_default_timeout(60_000)
     yield request.param, page
@@ -218,8 +242,9 @@ def _presentation(page: Any, url: str) -> Iterator[tuple[int, str]]:
         runs = script_runs(page)
         nxt.click()
         wait_idle(page, since=runs)
-        page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                               ".every(e => e._fullLayout)")
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(e => e._fullLayout)"
+        )
         k += 1
 
 
@@ -259,8 +284,11 @@ def test_every_figure_is_legible(sized: tuple[str, Any], app_url: str) -> None:
                 wait_idle(page, since=runs)
                 audit(f"Playground, {name}, also show {view}", playground=True)
             _click_weight(page, 4, 2, 12)
-            audit(f"Playground, {name}, a clicked weight", playground=True,
-                  numbers_required_up_to=12 if desktop else 0)
+            audit(
+                f"Playground, {name}, a clicked weight",
+                playground=True,
+                numbers_required_up_to=12 if desktop else 0,
+            )
         if name in PRESENTED_EVERYWHERE or (size == "1280x720" and name in PRESENTED_AT_1280):
             for k, stage in _presentation(page, f"{url}&present=1&step=0"):
                 audit(f"Presentation, {name}, stage {k + 1} {stage!r}", presenting=True)
@@ -270,7 +298,6 @@ def test_every_figure_is_legible(sized: tuple[str, Any], app_url: str) -> None:
         try:
             goto_app(page, f"{app_url}/{p}")
         except (TimeoutError, PlaywrightTimeout) as exc:  # a page that draws no figure is a finding
-
             found[f"page {p}"] = [f"no figure drawn: {str(exc).splitlines()[0]}"]
             continue
         audit(f"page {p}")

@@ -41,7 +41,11 @@ def box(page, selector: str, nth: int = 0) -> dict:
 
 
 def in_view(b: dict, viewport: dict) -> bool:
-    return b["y"] >= 0 and b["y"] + b["height"] <= viewport["height"] + 1 and b["x"] + b["width"] <= viewport["width"] + 1
+    return (
+        b["y"] >= 0
+        and b["y"] + b["height"] <= viewport["height"] + 1
+        and b["x"] + b["width"] <= viewport["width"] + 1
+    )
 
 
 def weights_plot(page) -> str:
@@ -90,8 +94,13 @@ def test_sentence_editor_and_weights_share_one_screen(browser, app_url: str, siz
 def test_typed_values_commit_exactly_and_bad_text_is_refused(projector_page, app_url: str) -> None:
     page = projector_page
     goto_app(page, app_url)
-    for typed, cell, expected in [("1.5", (0, 0), "1.5"), ("1e-5", (0, 1), "1e-05"), ("2.5e3", (0, 2), "2500.0"),
-                                  ("-0.25", (0, 3), "-0.25"), ("+3", (1, 0), "3.0")]:
+    for typed, cell, expected in [
+        ("1.5", (0, 0), "1.5"),
+        ("1e-5", (0, 1), "1e-05"),
+        ("2.5e3", (0, 2), "2500.0"),
+        ("-0.25", (0, 3), "-0.25"),
+        ("+3", (1, 0), "3.0"),
+    ]:
         type_value(page, *cell, typed)
         assert f"W_q:{cell[0]}:{cell[1]}:{expected}" in edits_in_url(page), (typed, edits_in_url(page))
     before = edits_in_url(page)
@@ -104,10 +113,17 @@ def test_typed_values_commit_exactly_and_bad_text_is_refused(projector_page, app
     wait_idle(page, since=runs)
     assert "decimal comma" in page.locator("[data-testid=stAlertContentError]").first.inner_text()
     assert edits_in_url(page) == before  # the cell kept its value
-    edits = {("W_q", 0, 0): 1.5, ("W_q", 0, 1): 1e-5, ("W_q", 0, 2): 2500.0, ("W_q", 0, 3): -0.25,
-             ("W_q", 1, 0): 3.0}
+    edits = {
+        ("W_q", 0, 0): 1.5,
+        ("W_q", 0, 1): 1e-5,
+        ("W_q", 0, 2): 2500.0,
+        ("W_q", 0, 3): -0.25,
+        ("W_q", 1, 0): 3.0,
+    }
     shown = np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
-    np.testing.assert_allclose(shown, run_lab(LabConfig().with_edits(edits)).attention.heads[0].weights, rtol=1e-6)
+    np.testing.assert_allclose(
+        shown, run_lab(LabConfig().with_edits(edits)).attention.heads[0].weights, rtol=1e-6
+    )
 
 
 WEIGHTS_ROW0_JS = """() => { const el = Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -115,7 +131,10 @@ WEIGHTS_ROW0_JS = """() => { const el = Array.from(document.querySelectorAll('.j
   return el && el._fullData && el._fullData[0] ? JSON.stringify(el._fullData[0].z) : null; }"""
 
 
-def test_dragging_the_nudge_slider_moves_the_weights_before_the_mouse_is_released(projector_page, app_url: str) -> None:
+@pytest.mark.alone  # it counts redraws during a drag: run alone (see pyproject.toml)
+def test_dragging_the_nudge_slider_moves_the_weights_before_the_mouse_is_released(
+    projector_page, app_url: str
+) -> None:
     """The lecture gesture: hold the slider's thumb and move it; the weights heatmap shows new numbers
     while the button is still down, and after release it holds exactly the core's weights for the
     value the slider ended at."""
@@ -144,8 +163,9 @@ def test_dragging_the_nudge_slider_moves_the_weights_before_the_mouse_is_release
     box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
     assert float(box.input_value()) == value  # the exact-value box followed the drag
     shown = np.array(figure(page, "weights")["traces"][0]["z"], dtype=float)
-    np.testing.assert_allclose(shown, run_lab(LabConfig().with_edits({("W_q", 0, 0): value})).attention.heads[0].weights,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        shown, run_lab(LabConfig().with_edits({("W_q", 0, 0): value})).attention.heads[0].weights, rtol=1e-6
+    )
 
 
 def test_nudge_and_weight_click_stay_on_one_screen(projector_page, app_url: str) -> None:
@@ -172,7 +192,9 @@ def test_nudge_and_weight_click_stay_on_one_screen(projector_page, app_url: str)
     code.wait_for(timeout=10_000)
     assert "(row 1)" in code.inner_text() and "(column 3)" in code.inner_text()
     assert in_view(code.bounding_box(), vp), code.bounding_box()
-    shapes = page.evaluate("() => (document.querySelectorAll('.js-plotly-plot')[0]._fullLayout.shapes || []).length")
+    shapes = page.evaluate(
+        "() => (document.querySelectorAll('.js-plotly-plot')[0]._fullLayout.shapes || []).length"
+    )
     assert shapes == 1
     page.screenshot(path=str(DOCS / "playground_weight_clicked_1280.png"))
 
@@ -185,8 +207,11 @@ def test_every_presentation_stage_fits_720_and_pagedown_steps(projector_page, ap
         title = page.locator("[data-testid=stMain] h2").first.inner_text()
         titles.append(title)
         # Measured once the stage's figures are drawn and laid out (a loaded machine lags behind "idle").
-        page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                               ".every(e => e._fullData && e._fullData.length)", timeout=30_000)
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            ".every(e => e._fullData && e._fullData.length)",
+            timeout=30_000,
+        )
         page.wait_for_timeout(500)
         height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
         assert height <= 720, (title, height)
