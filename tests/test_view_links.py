@@ -121,7 +121,7 @@ def test_fast_attention_step_comes_back() -> None:
     at.slider(key="fa_tokens").set_value(32).run()
     at.selectbox(key="fa_block").set_value(4).run()
     at.toggle(key="fa_causal").set_value(False).run()
-    at.slider(key="fa_step").set_value(9).run()
+    at.select_slider(key="fa_step").set_value(9).run()
     link = address(at)
     assert link == {"fa_tokens": "32", "fa_block": "4", "fa_causal": "0", "fa_step": "9"}
     fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -134,7 +134,7 @@ def test_fast_attention_step_comes_back() -> None:
         fresh.slider(key="fa_tokens").value,
         fresh.selectbox(key="fa_block").value,
         fresh.toggle(key="fa_causal").value,
-        fresh.slider(key="fa_step").value,
+        fresh.select_slider(key="fa_step").value,
     ) == (32, 4, False, 9)
     assert address(fresh) == link
 

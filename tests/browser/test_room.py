@@ -124,8 +124,9 @@ def test_a_lecture_with_three_students(browser: Any, app_url: str) -> None:
         lect.get_by_text("Presentation mode").click()
         wait_idle(lect)
         lect.get_by_text("Join", exact=True).first.wait_for()
-        link = lect.get_by_text(f"?room={code}").first
-        box, qr = link.bounding_box(), lect.locator("[data-testid=stImage] img").first.bounding_box()
+        stage = lect.locator("[data-testid=stMain]")  # (the sidebar's own join panel is hidden meanwhile)
+        link = stage.get_by_text(f"?room={code}").first
+        box, qr = link.bounding_box(), stage.locator("[data-testid=stImage] img").first.bounding_box()
         assert (
             box
             and qr
