@@ -42,7 +42,11 @@ if present:
     trace = base_trace if frozen else shared.cached_run_lab(cfg0.with_edits(st.session_state["edits"]))
     state.write_url(trace.config)
     lecturer = state.room.role() == "lecturer"
-    presentation.render(trace, join=(lambda: room.join_panel(big=True)) if lecturer else None)
+    presentation.render(
+        trace,
+        join=(lambda: room.join_panel(big=True)) if lecturer else None,
+        teach=None if lecturer else room.teach_button,
+    )
     room.publish(trace)
     st.stop()
 controls.stash_notice(base_trace)

@@ -259,3 +259,13 @@ def test_the_follow_view_stays_lean_with_a_question_and_a_stage() -> None:
     at.button(key="next_stage").click().run()
     student.run()
     assert elements(student.main) <= 20 and "stage 2 of" in student.caption[0].value
+
+
+def test_presentation_mode_has_its_own_teach_button_that_opens_the_join_stage() -> None:
+    at = open_app({"present": "1", "step": "3"})
+    assert not at.exception and at.session_state["room_role"] is None
+    at.button(key="teach_present").click().run()
+    assert not at.exception and at.session_state["room_role"] == "lecturer"
+    assert at.session_state["stage"] == 0  # Join: the link and its QR code
+    assert query(at)["room"] == at.session_state["room_code"] and query(at)["present"] == "1"
+    assert not at.get("button") or "teach_present" not in [b.key for b in at.button]

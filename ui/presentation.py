@@ -104,16 +104,19 @@ def _big(fig: FigureSpec, height: int) -> FigureSpec:
     return {**fig, "layout": {**fig["layout"], "height": height, "font": {"size": 16}}}
 
 
-def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
+def render(
+    trace: LabTrace, join: Callable[[], None] | None = None, teach: Callable[[], None] | None = None
+) -> None:
     """Draw the current stage of ``trace`` and the controls to move between stages; ``join`` draws the
-    first stage, how to join the lecture room (when there is one)."""
+    first stage, how to join the lecture room (when there is one); ``teach`` draws, in the bar of buttons,
+    the one that turns the lab into a room (when there is none)."""
     st.html(STYLE)  # our own constant style sheet; no user text goes through st.html
     all_stages = stages(trace, join=join is not None)
     step = state.clamp_stage(len(all_stages))
     title, steps = all_stages[step]
     big = bool(st.session_state.get("big_type"))
 
-    bar = st.columns([1.5, 1.3, 0.8, 1.4, 4], vertical_alignment="center")
+    bar = st.columns([1.5, 1.3, 0.8, 1.4, 1.1 if teach else 0.01, 3.3], vertical_alignment="center")
     # The shortcut's badge draws the arrow ("Previous ←", "Next →"): the labels carry none of their own.
     bar[0].button(
         "Previous",
@@ -135,8 +138,11 @@ def render(trace: LabTrace, join: Callable[[], None] | None = None) -> None:
         "Exit", on_click=state.exit_presentation, key="exit_presentation", help="Back to the full Playground"
     )
     bar[3].toggle("Larger type", key="big_type", persist_state="session")
+    if teach is not None:
+        with bar[4]:
+            teach()
     state.mirror_sentence()  # its own widget: the sidebar's sentence widget is not drawn here
-    bar[4].text_input(
+    bar[5].text_input(
         "Sentence",
         key="present_sentence",
         label_visibility="collapsed",

@@ -68,6 +68,8 @@ def teach(rooms: Rooms) -> list[str]:
 
 def on_teach(rooms: Rooms) -> None:
     st.session_state["room_error"] = "; ".join(teach(rooms)) or None
+    if st.session_state.get("present") and st.session_state.get("room_role") == "lecturer":
+        st.session_state["stage"] = 0  # presenting: straight to the stage with the link and its QR code
 
 
 def end_teaching() -> None:
