@@ -272,8 +272,10 @@ def publish(trace: LabTrace, *, head: int = 0) -> None:
         return
     if not room_state.mark_published(state):
         return
+    hall = shared.hall()
+    hall.followers.published_by(session_id())  # this process's followers wait for this run to end
     try:
-        shared.hall().rooms.publish(room_state.code(), room_state.key(), state)
+        hall.rooms.publish(room_state.code(), room_state.key(), state)
     except StoreUnavailable:  # the room panel says so; send it again on the next run
         room_state.mark_published("")
     except RoomError as exc:
