@@ -177,6 +177,15 @@ def parse(name: str, spec: Setting, value: Any, *, from_text: bool) -> Any:
     return value
 
 
+def parse_whole(text: object, lo: int, hi: int, name: str = "value") -> int | None:
+    """A whole number ``lo`` … ``hi`` written in ASCII digits (read by :func:`parse`, as every link key
+    is), or None: for page keys whose bad values are ignored with a message of the page's own."""
+    try:
+        return int(parse(name, Setting(name, "int", lo=lo, hi=hi), str(text), from_text=True))
+    except ValidationError:
+        return None
+
+
 def _parse_cell(spec: Setting, value: Any, *, from_text: bool, refuse: Any) -> tuple[int, int]:
     """A (row, column) pair: ``"3.5"`` in a link, ``[3, 5]`` in a state file; each within lo … hi."""
     if from_text and isinstance(value, str):

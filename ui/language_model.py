@@ -54,21 +54,14 @@ def label_head(label: str) -> Head:
     return int(layer[1:]), int(head[1:])
 
 
-def parse_whole(text: str, lo: int, hi: int, name: str = "value") -> int | None:
-    """A whole number lo..hi in ASCII digits (the lab's one parser, attention_core.settings), or None."""
-    try:
-        return int(
-            settings.parse(name, settings.Setting(name, "int", lo=lo, hi=hi), str(text), from_text=True)
-        )
-    except ValidationError:
-        return None
-
-
 def parse_head(text: str) -> Head | None:
     """``"23.3"`` -> (23, 3); None unless both are ASCII whole numbers inside the model."""
     layer, sep, head = str(text).strip().partition(".")
     pair = (
-        (parse_whole(layer, 0, N_LAYERS - 1, "layer"), parse_whole(head, 0, N_HEADS - 1, "head"))
+        (
+            settings.parse_whole(layer, 0, N_LAYERS - 1, "layer"),
+            settings.parse_whole(head, 0, N_HEADS - 1, "head"),
+        )
         if sep
         else None
     )
@@ -237,7 +230,7 @@ def load_link_once(default_prompt: str) -> None:
         value = st.query_params.get(key)
         if value is None:
             continue
-        n = parse_whole(value, lo, hi, key)
+        n = settings.parse_whole(value, lo, hi, key)
         if n is None:
             messages.append(f"ignored '{key}': a whole number from {lo} to {hi}")
         else:
@@ -245,7 +238,10 @@ def load_link_once(default_prompt: str) -> None:
     cell = st.query_params.get(LENS_CELL)
     if cell is not None:
         layer, _, pos = cell.partition(".")
-        pair = (parse_whole(layer, 0, N_LAYERS - 1), parse_whole(pos, 0, smollm2.MAX_TOKENS - 1))
+        pair = (
+            settings.parse_whole(layer, 0, N_LAYERS - 1),
+            settings.parse_whole(pos, 0, smollm2.MAX_TOKENS - 1),
+        )
         if None in pair:
             messages.append(f"ignored '{LENS_CELL}': layer.position, e.g. 20.5")
         else:

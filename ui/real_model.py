@@ -28,13 +28,6 @@ N_LAYERS, N_HEADS = CONFIG.n_layers, CONFIG.n_heads
 DEFAULT_RESIDUAL = 0.5
 
 
-def _whole(text: str, hi: int, name: str) -> int | None:
-    try:
-        return int(settings.parse(name, settings.Setting(name, "int", lo=0, hi=hi), text, from_text=True))
-    except ValidationError:
-        return None
-
-
 def load_link_once(playground_sentence: str) -> None:
     """On the page's first run, take ``s``, ``rm_layer``, ``rm_head``, ``rm_res`` and ``rm_hide``;
     never fail."""
@@ -56,7 +49,7 @@ def load_link_once(playground_sentence: str) -> None:
     for key, hi in ((LAYER, N_LAYERS - 1), (HEAD, N_HEADS - 1)):
         value = st.query_params.get(key)
         if value is not None:
-            n = _whole(value, hi, key)
+            n = settings.parse_whole(value, 0, hi, key)
             if n is None:
                 messages.append(f"ignored '{key}': a whole number from 0 to {hi}")
             else:
