@@ -208,8 +208,10 @@ def sidebar(present: bool = False) -> dict[str, st.delta_generator.DeltaGenerato
         "Seed", 0, SEED_SLIDER_MAX, key="seed_slider", persist_state="session", on_change=state.on_seed_slider
     )
     sb.text_input(
-        "Exact seed (any 32-bit integer)",
+        "Exact seed",
         key="seed_exact",
+        help="Any whole number the random source takes, as its tool does: NumPy 0 … 2³² − 1, "
+        "R −(2³¹ − 1) … 2³¹ − 1, torch −2⁶³ … 2⁶⁴ − 1.",
         persist_state="session",
         on_change=state.on_seed_exact,
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from attention_core import LabConfig, ValidationError
+from attention_core.settings import parse, settings_of
+
 # ----------------------------------------------------------------------------- widget callbacks
 SEED_SLIDER_MAX = 1000
-#: The exact-seed box takes any 32-bit integer (signed or not); each random source then refuses
-#: what its own tool refuses (attention_core.rng.make_generator).
-EXACT_SEED_MIN, EXACT_SEED_MAX = -(2**31), 2**32 - 1
+#: The exact-seed box reads a seed as a link does (the setting's own parse and range); the random source
+#: then refuses, as its tool does, what is outside its own range (attention_core.rng.make_generator).
+SEED = settings_of(LabConfig)["seed"]
 
 
 def replace_setting(name: str, value: object) -> None:
@@ -28,15 +31,10 @@ def on_seed_slider() -> None:
 def on_seed_exact() -> None:
     text = str(st.session_state["seed_exact"]).strip()
     try:
-        seed = int(text)
-    except ValueError:
+        seed = int(parse("seed", SEED, text, from_text=True))
+    except ValidationError:
         st.session_state["seed_error"] = (
-            f"'{text[:40]}' is not a whole number; the seed stays {st.session_state['seed']}."
-        )
-        return
-    if not EXACT_SEED_MIN <= seed <= EXACT_SEED_MAX:
-        st.session_state["seed_error"] = (
-            f"{text[:40]} is outside the 32-bit range ({EXACT_SEED_MIN} … {EXACT_SEED_MAX}); "
+            f"'{text[:40]}' is not a whole number from {int(SEED.lo)} to {int(SEED.hi)}; "
             f"the seed stays {st.session_state['seed']}."
         )
         return
