@@ -19,17 +19,14 @@ from __future__ import annotations
 import atexit
 import json
 import math
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from deploy.serve import free_port, start_backend, stop_process, tail, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,122 +44,39 @@ GRID_EDITOR = (
 # --------------------------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tail(path: str | None, chars: int = 4000) -> str:
-    if not path:
-        return ""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    return text[-chars:]
-
-
-def _health(url: str) -> str:
-    # No proxy for loopback, whatever the environment says.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"{url}/_stcore/health", timeout=2) as r:
-        return r.read().decode().strip()
-
-
 def start_streamlit(
     script: Path, port: int | None = None, *, timeout: float = 60.0, extra_args: list[str] | None = None
 ) -> tuple[str, subprocess.Popen]:
-    """Serve ``script`` from the repo root on 127.0.0.1 and wait until it is healthy.
+    """Serve ``script`` from the repo root on 127.0.0.1 and wait until it is healthy: the deployment's
+    own :func:`deploy.serve.start_backend`, its log in a temporary directory.
 
-    Returns ``(base_url, process)``. The server runs in its own process group with its
-    output in log files (``process.log_paths``: stdout, stderr), so it can never block on
-    a full pipe; if it exits or is not healthy within ``timeout`` seconds, it is stopped
-    and ``RuntimeError`` says why, with the tail of its stderr. Stop it with
-    :func:`stop_streamlit` (also registered to run at interpreter exit).
+    Returns ``(base_url, process)``. The server runs in its own process group with its output in a
+    log file (``process.log_path``), so it can never block on a full pipe; if it exits or is not
+    healthy within ``timeout`` seconds, it is stopped and ``RuntimeError`` says why, with the tail of
+    its log. Stop it with :func:`stop_streamlit` (also registered to run at interpreter exit).
     """
     port = port or free_port()
-    # Closed once Popen has them: the server keeps its own handles, the test reads the files by name.
-    with (
-        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".out.log", delete=False) as out,
-        tempfile.NamedTemporaryFile(prefix=f"streamlit-{port}-", suffix=".err.log", delete=False) as err,
-    ):
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-                *(extra_args or []),
-            ],
-            cwd=ROOT,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    proc.log_paths = (out.name, err.name)  # type: ignore[attr-defined]
-    atexit.register(stop_streamlit, proc)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"streamlit run {script} exited with code {proc.returncode} before it was "
-                f"healthy.\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}"
-            )
-        try:
-            answer = _health(url)
-            if answer == "ok":
-                return url, proc
-            last = f"health said {answer!r}"
-        except OSError as exc:
-            last = repr(exc)
-        time.sleep(0.2)
-    stop_streamlit(proc)
-    raise RuntimeError(
-        f"streamlit run {script} was not healthy on {url} within {timeout:.0f} s ({last})."
-        f"\n--- stderr ---\n{_tail(err.name)}\n--- stdout ---\n{_tail(out.name)}"
-    )
+    prefix = Path(tempfile.mkdtemp(prefix=f"streamlit-{port}-"))
+    backend = start_backend(script, port, prefix, args=tuple(extra_args or ()))
+    backend.proc.log_path = backend.log  # type: ignore[attr-defined]
+    atexit.register(stop_streamlit, backend.proc)
+    try:
+        wait_healthy(backend.url, backend.proc, backend.log, timeout)
+    except RuntimeError:
+        stop_streamlit(backend.proc)
+        raise
+    return backend.url, backend.proc
 
 
 def stop_streamlit(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """Stop a server from :func:`start_streamlit` and its children (its process group): TERM, then KILL."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # children left behind in the group, or a server that ignored TERM
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc.poll() is None:
-        proc.wait(timeout=timeout)
+    stop_process(proc, timeout=timeout)
 
 
 def server_log(proc: subprocess.Popen, chars: int = 4000) -> str:
-    """The tail of a server's stderr and stdout (for failure messages)."""
-    paths = getattr(proc, "log_paths", (None, None))
-    return f"--- stderr ---\n{_tail(paths[1], chars)}\n--- stdout ---\n{_tail(paths[0], chars)}"
+    """The tail of a server's log (for failure messages)."""
+    path = getattr(proc, "log_path", None)
+    return f"--- server log ---\n{tail(path, chars) if path else ''}"
 
 
 # -------------------------------------------------------------------------------------------- waiting
