@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -60,6 +62,7 @@ class Session:
     page: str = ""
     widgets: dict[str, str] = field(default_factory=dict)  # label-ish name -> widget id
     texts: list[str] = field(default_factory=list)  # st.text bodies of the last run
+    figures: set[str] = field(default_factory=set)  # the Plotly specs of the last run that drew any
     query_seen: str = ""
     exceptions: int = 0
 
@@ -89,10 +92,15 @@ class Session:
         await self.until_finished()
         return time.perf_counter() - t0
 
-    async def until_finished(self, marker: str | None = None, timeout: float = 120) -> float:
-        """Read messages until a script_finished (after a text containing ``marker``, if given)."""
-        seen = marker is None
+    async def until_finished(
+        self, marker: str | None = None, timeout: float = 120, *, new_figure: bool = False
+    ) -> float:
+        """Read messages until a script_finished (after a text containing ``marker``, if given; with
+        ``new_figure``, after a run that drew a figure this session had not been sent in its last run
+        with figures, e.g. a matrix with a nudged cell). Returns when (``time.perf_counter``)."""
+        seen = marker is None and not new_figure
         self.texts = []
+        specs: set[str] = set()
         while True:
             raw = await asyncio.wait_for(self.ws.recv(), timeout=timeout)  # type: ignore[attr-defined]
             f = ForwardMsg()
@@ -112,61 +120,125 @@ class Session:
                     seen = seen or (marker is not None and marker in el.text.body)
                 elif ek == "text_input":
                     self.widgets.setdefault(el.text_input.label, el.text_input.id)
-            elif kind == "script_finished" and seen:
-                return time.perf_counter()
+                elif ek == "plotly_chart":
+                    specs.add(el.plotly_chart.spec)
+            elif kind == "script_finished":
+                if specs:
+                    seen = seen or (new_figure and bool(self.figures) and not specs <= self.figures)
+                    self.figures, specs = specs, set()
+                if seen:
+                    return time.perf_counter()
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()  # type: ignore[attr-defined]
 
 
-def sentence_state(session: Session, text: str) -> list[WidgetState]:
+def text_state(session: Session, label: str, text: str) -> list[WidgetState]:
     w = WidgetState()
-    w.id = session.widgets["Sentence"]
+    w.id = session.widgets[label]
     w.string_value = text
     return [w]
 
 
+def sentence_state(session: Session, text: str) -> list[WidgetState]:
+    return text_state(session, "Sentence", text)
+
+
+def change(session: Session, r: int, tag: str) -> tuple[list[WidgetState], str | None]:
+    """The lecturer's change of round ``r``: even rounds a new sentence (whose marker the followers'
+    sentence line shows), odd rounds a nudge of W_Q[0, 0] typed in "exact value" (the followers' matrix
+    figure changes). Returns the widget states and the marker (None: look for a new figure)."""
+    if r % 2 == 0:
+        marker = f"round{r}x{tag}"
+        return sentence_state(session, f"the hall sees {marker} now"), marker
+    return text_state(session, "exact value", f"{1.25 + 0.5 * r:.2f}"), None
+
+
+def _crowd(conn: Connection, url: str, code: str, followers: int, cookies: list[str | None]) -> None:
+    """The followers, in a process of their own: reading a hundred sessions' messages would otherwise
+    hold up the reading of the lecturer's (a lecturer's browser has a machine of its own). Told a round's
+    marker, it arms every follower, says so, and sends back when each one had the new numbers."""
+
+    async def go() -> None:
+        crowd = [Session(url, f"room={code}", cookies[(k + 1) % len(cookies)]) for k in range(followers)]
+        t0 = time.perf_counter()
+        joins = await asyncio.gather(*(s.open() for s in crowd), return_exceptions=True)
+        conn.send(
+            {
+                "joins": [None if isinstance(j, BaseException) else j for j in joins],
+                "wall": time.perf_counter() - t0,
+            }
+        )
+        ok = [s for s, j in zip(crowd, joins) if not isinstance(j, BaseException)]
+        while (order := await asyncio.to_thread(conn.recv)) is not None:
+            marker = order[0]  # a round: (its marker or None); the end: None
+            waiting = [
+                asyncio.create_task(s.until_finished(marker, timeout=60, new_figure=marker is None))
+                for s in ok
+            ]
+            await asyncio.sleep(0)  # every follower is reading before the lecturer changes anything
+            conn.send("armed")
+            done = await asyncio.gather(*waiting, return_exceptions=True)
+            conn.send([None if isinstance(d, BaseException) else d for d in done])
+        for s in crowd:
+            with contextlib.suppress(Exception):  # a closed socket is what we want
+                await s.close()
+        conn.send(sum(s.exceptions for s in crowd))
+
+    asyncio.run(go())
+
+
 async def _room(url: str, followers: int, changes: int, cookies: list[str | None]) -> dict[str, float]:
-    """A lecturer (``?teach=1``) and ``followers`` sessions on ``?room=CODE``; the lecturer changes the
-    sentence ``changes`` times. Returns join and propagation figures (ms) and errors."""
+    """A lecturer (``?teach=1``) and ``followers`` sessions on ``?room=CODE`` (in a process of their own);
+    the lecturer changes the sentence and nudges a weight ``changes`` times each. Returns join and
+    propagation figures (ms) and errors."""
     lecturer = Session(url, "teach=1", cookies[0])
     await lecturer.open()
     code = parse_qs(lecturer.query_seen)["room"][0]
     lecturer.query = ""
-    base = await lecturer.run(sentence_state(lecturer, "the lecturer opens the room"))
-    crowd = [Session(url, f"room={code}", cookies[(k + 1) % len(cookies)]) for k in range(followers)]
-    t0 = time.perf_counter()
-    joins = await asyncio.gather(*(s.open() for s in crowd), return_exceptions=True)
-    join_wall = time.perf_counter() - t0
-    errors = [j for j in joins if isinstance(j, BaseException)]
-    ok = [s for s, j in zip(crowd, joins) if not isinstance(j, BaseException)]
-    lags: list[float] = []
-    own: list[float] = []
-    for r in range(changes):
-        await asyncio.sleep(1.0)  # the followers' own periodic checks stay out of the way of the next change
-        marker = f"round{r}x{followers}"
-        waiting = [asyncio.create_task(s.until_finished(marker, timeout=60)) for s in ok]
-        t_change = time.perf_counter()
-        own.append(await lecturer.run(sentence_state(lecturer, f"the hall sees {marker} now")))
-        done = await asyncio.gather(*waiting, return_exceptions=True)
-        errors += [d for d in done if isinstance(d, BaseException)]
-        lags += [d - t_change for d in done if not isinstance(d, BaseException)]
-    for s in [lecturer, *crowd]:
-        with contextlib.suppress(Exception):  # a closed socket is what we want
-            await s.close()
+    await lecturer.run(sentence_state(lecturer, "the lecturer opens the room"))
+    here, there = multiprocessing.get_context("spawn").Pipe()
+    crowd = multiprocessing.get_context("spawn").Process(
+        target=_crowd, args=(there, url, code, followers, cookies), daemon=True
+    )
+    crowd.start()
+    try:
+        joined = await asyncio.to_thread(here.recv)
+        joins = [j for j in joined["joins"] if j is not None]
+        errors = followers - len(joins)
+        lags: list[float] = []
+        own: list[float] = []
+        for r in range(2 * changes):
+            await asyncio.sleep(
+                1.0
+            )  # the followers' own periodic checks stay out of the way of the next change
+            states, marker = change(lecturer, r, str(followers))
+            here.send((marker,))
+            armed = await asyncio.to_thread(here.recv)
+            assert armed == "armed", armed
+            t_change = time.perf_counter()
+            own.append(await lecturer.run(states))
+            done = await asyncio.to_thread(here.recv)
+            errors += sum(d is None for d in done)
+            lags += [d - t_change for d in done if d is not None]
+        here.send(None)
+        exceptions = await asyncio.to_thread(here.recv)
+    finally:
+        crowd.join(timeout=30)
+        if crowd.is_alive():
+            crowd.kill()
+    await lecturer.close()
     q = statistics.quantiles(lags, n=20) if len(lags) > 1 else [float("nan")] * 19
     return {
-        "join_max_ms": 1000
-        * max((j for j in joins if not isinstance(j, BaseException)), default=float("nan")),
-        "join_wall_ms": 1000 * join_wall,
+        "join_max_ms": 1000 * max(joins, default=float("nan")),
+        "join_wall_ms": 1000 * joined["wall"],
         "lag_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
         "lag_p95_ms": 1000 * q[18],
         "lag_max_ms": 1000 * max(lags, default=float("nan")),
         "own_ms": 1000 * statistics.median(own) if own else float("nan"),
-        "own_alone_ms": 1000 * base,
-        "errors": len(errors),
-        "exceptions": sum(s.exceptions for s in [lecturer, *crowd]),
+        "errors": errors,
+        "exceptions": exceptions + lecturer.exceptions,
     }
 
 
@@ -175,15 +247,15 @@ def room(url: str, followers: int, changes: int = CHANGES, cookies: list[str | N
 
 
 def lecturer_alone(url: str, changes: int = CHANGES) -> float:
-    """The lecturer's change -> render (median ms) with nobody following."""
+    """The lecturer's change -> render (median ms) with nobody following: the same changes."""
 
     async def go() -> float:
         lecturer = Session(url, "teach=1")
         await lecturer.open()
         lecturer.query = ""
         times = []
-        for r in range(changes + 2):
-            t = await lecturer.run(sentence_state(lecturer, f"nobody follows round {r} yet"))
+        for r in range(2 * changes + 2):
+            t = await lecturer.run(change(lecturer, r, "alone")[0])
             if r >= 2:
                 times.append(t)
         await lecturer.close()
