@@ -54,11 +54,12 @@ class Hall(NamedTuple):
 @st.cache_resource(show_spinner=False)
 def hall() -> Hall:
     """One per server process: the room store chosen by ``ATTENTION_LAB_REDIS_URL`` (in-process when unset),
-    and the thread that reruns this process's followers when their room changes."""
+    and the thread that reruns this process's followers when their room changes (and checks their rooms)."""
     store = open_store()
-    followers = Followers()
+    rooms = Rooms(store)
+    followers = Followers(rooms)
     start_listening(store, followers)
-    return Hall(Rooms(store), followers)
+    return Hall(rooms, followers)
 
 
 @functools.lru_cache(maxsize=64)
