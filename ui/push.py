@@ -55,6 +55,7 @@ def session_id() -> str | None:
 class Seen(NamedTuple):
     """What a follower's screen showed when it was last drawn."""
 
+    code: str
     student: str  # its anonymous id in the room (counts it as present)
     version: int | None  # the room's version shown; None: no live room (unavailable, ended)
     online: bool  # whether it said the lecturer was online

@@ -316,6 +316,7 @@ def follow_view() -> None:
             code,
             sid,
             Seen(
+                code,
                 room_state.student(),
                 snap.version if snap is not None and reachable else None,
                 snap is not None and snap.lecturer_online,
