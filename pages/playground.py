@@ -8,11 +8,11 @@ from attention_core import LabConfig, LabTrace, ValidationError
 from ui import controls, presentation, room, shared, state, views
 from ui.intro import titled
 
+state.ensure_defaults()
 state.load_url_once()
 if state.room.role() == "follower":  # a student following a lecture: the lecturer's screen, live
     room.follow_view()
     st.stop()
-state.ensure_defaults()  # after the link (which sets what it carries): every other key its default
 state.consume_pending()
 present = bool(st.session_state["present"])
 st.html(views.COMPACT)  # our own constant style: less padding, so edit and effect share one screen

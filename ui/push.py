@@ -196,16 +196,6 @@ class Followers:
                 self._forget(code, gone)
 
 
-def can_push(session: str | None) -> bool:
-    """Can this process rerun ``session`` from outside (Streamlit's own hooks that :func:`_rerun` uses)?"""
-    if session is None or not runtime.exists():
-        return False
-    app_session = runtime.get_instance().get_app_session(session)
-    return app_session is not None and all(
-        hasattr(app_session, name) for name in ("_client_state", "_call_soon_on_event_loop", "request_rerun")
-    )
-
-
 def _wait_idle(session: str | None, most: float) -> float:
     """Until ``session``'s script run has ended (at most ``most`` seconds; at once if it is not here or
     not running); returns the seconds waited."""

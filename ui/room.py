@@ -20,16 +20,16 @@ from rooms import Question, RoomError, StoreUnavailable
 from rooms.room import Snapshot
 from ui import presentation, shared, state
 from ui.figures import FigureSpec, chart_config, heatmap, marked, plotly_text, step_figure
-from ui.push import Seen, can_push, session_id
+from ui.push import Seen, session_id
 from ui.state import links
 from ui.state import room as room_state
 from ui.text import literal
 from ui.views import shared_figure
 
-#: A follower's page checks its room this often, only where this process cannot rerun its sessions from
-#: outside (ui.push.can_push): elsewhere the process's own check (ui.push.CHECK_SECONDS) does it for every
-#: follower without a run (these timers were 10 runs a second for 100 followers, and a tenth of a join).
-FOLLOW_CHECK_SECONDS = 10.0
+#: A follower's last safety net, for a Streamlit whose sessions cannot be rerun from outside (ui/push.py):
+#: its page checks the room this often. The process's own check (ui.push.CHECK_SECONDS) does this for
+#: every follower without a run; at 10 s, these timers were 10 runs a second for 100 followers.
+FOLLOW_CHECK_SECONDS = 60.0
 #: The lecturer's panel refreshes the follower count and the live histogram this often.
 LECTURER_CHECK_SECONDS = 2.0
 #: Width the follow view's figures are laid out for: a phone (390 px less the page's padding).
@@ -323,7 +323,7 @@ def follow_view() -> None:
             ),
         )
     if snap is None and not reachable:
-        check_unless_pushed(None, True)
+        follow_check(None, True)
         return
     if snap is None:
         st.error(literal(f"Room {code} has ended or never existed."))
@@ -331,7 +331,7 @@ def follow_view() -> None:
         return
     if snap.state is None:
         st.caption(literal(f"following {code} · waiting for the lecturer"))
-        check_unless_pushed(snap.version, snap.lecturer_online)
+        follow_check(snap.version, snap.lecturer_online)
         return
     cfg, screen = shared.room_screen(snap.state)
     where = (
@@ -346,7 +346,7 @@ def follow_view() -> None:
         trace = shared.cached_run_lab(cfg)
     except ValidationError as exc:
         st.error(literal(f"The lecturer's state cannot be computed here: {exc}"))
-        check_unless_pushed(snap.version, snap.lecturer_online)
+        follow_check(snap.version, snap.lecturer_online)
         return
     st.text(" ".join(trace.tokens_q.tokens))
     if screen.get("present") and screen.get("stage_title") not in (None, "Join"):
@@ -362,7 +362,7 @@ def follow_view() -> None:
         args=(snap.state,),
         help="The full lab with exactly the lecturer's state, in your session alone.",
     )
-    check_unless_pushed(snap.version if reachable else None, snap.lecturer_online)
+    follow_check(snap.version if reachable else None, snap.lecturer_online)
 
 
 def _playground(trace: LabTrace, screen: dict) -> None:
@@ -533,12 +533,6 @@ def answers_figure(q: Question, counts: list[int], *, reveal: bool) -> FigureSpe
             "yaxis": {"rangemode": "tozero", "dtick": 1},
         },
     }
-
-
-def check_unless_pushed(version: int | None, online: bool) -> None:
-    """The page's own timer, where the process cannot rerun this session (AppTest; another Streamlit)."""
-    if not can_push(session_id()):
-        follow_check(version, online)
 
 
 @st.fragment(run_every=FOLLOW_CHECK_SECONDS)
