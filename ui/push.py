@@ -5,13 +5,8 @@ Streamlit's public API has no way for one session to update another; what it has
 or not. Instead each follower registers its session here, and a change announced on the store's
 channel (in-process: a direct call; Redis: pub/sub, so a lecturer on another process or machine
 reaches them too) asks Streamlit to rerun exactly those sessions, as its own file watcher does when a
-source file changes.
-
-The safety net is one thread per process, not a timer per student: every CHECK_SECONDS it reads each
-followed room once, counts its followers here as present, and reruns only the followers whose screen
-no longer matches the room (a change whose message was lost while Redis was away, a lecturer who went
-offline, the store going away or coming back). A hall of 100 students then costs no script run at
-all between changes (their 10-s timers were 10 runs a second, 12% of the process's CPU).
+source file changes. The follow view keeps a slow timer as a safety net (a message lost while Redis
+was away, a lecturer who went offline), so nothing depends on this path alone.
 """
 
 from __future__ import annotations
@@ -20,14 +15,12 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from typing import NamedTuple
 
 from streamlit import runtime
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from rooms.room import Rooms
-from rooms.store import Store, StoreUnavailable
+from rooms.store import Store
 
 _LOG = logging.getLogger(__name__)
 #: Values a rerun must not repeat: a button press is delivered once.
@@ -42,8 +35,6 @@ PUSH_DELAY = 0.01
 #: Between two followers' reruns: a hundred script threads started at once fight over one interpreter
 #: lock and starve the event loop that sends everyone's messages; paced, each runs almost alone.
 PUSH_SPACING = 0.004
-#: How often this process reads each followed room for its followers (see the module's docstring).
-CHECK_SECONDS = 3.0
 
 
 def session_id() -> str | None:
@@ -52,45 +43,27 @@ def session_id() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
-class Seen(NamedTuple):
-    """What a follower's screen showed when it was last drawn."""
-
-    code: str
-    student: str  # its anonymous id in the room (counts it as present)
-    version: int | None  # the room's version shown; None: no live room (unavailable, ended)
-    online: bool  # whether it said the lecturer was online
-
-
 class Followers:
-    """Which sessions of this process follow which room, and the rerun that brings them up to date.
-    Given ``rooms``, it also checks them every CHECK_SECONDS (the safety net)."""
+    """Which sessions of this process follow which room, and the rerun that brings them up to date."""
 
-    def __init__(self, rooms: Rooms | None = None) -> None:
+    def __init__(self) -> None:
         self._rooms: dict[str, set[str]] = defaultdict(set)
-        self._seen: dict[str, Seen] = {}
         self._lock = threading.Lock()
         self._pending: set[str] = set()  # rooms changed since the last push
-        self._changed_at: dict[str, float] = {}  # when each room last changed (its push is under way)
         self._wake = threading.Event()
         self._pusher: threading.Thread | None = None
         self._publisher: str | None = None
-        self._store_rooms = rooms
 
-    def follow(self, code: str, session: str, seen: Seen | None = None) -> None:
-        """``session`` follows room ``code`` and has just drawn ``seen``."""
+    def follow(self, code: str, session: str) -> None:
         with self._lock:
             for sessions in self._rooms.values():
                 sessions.discard(session)
             self._rooms[code].add(session)
-            if seen is not None:
-                self._seen[session] = seen
-            self._start()
 
     def leave(self, session: str) -> None:
         with self._lock:
             for sessions in self._rooms.values():
                 sessions.discard(session)
-            self._seen.pop(session, None)
 
     def count(self, code: str) -> int:
         with self._lock:
@@ -108,15 +81,10 @@ class Followers:
         flood of changes holds no more memory than one change per room."""
         with self._lock:
             self._pending.add(code)
-            self._changed_at[code] = time.monotonic()
-            self._start()
+            if self._pusher is None:
+                self._pusher = threading.Thread(target=self._push, name="room-followers", daemon=True)
+                self._pusher.start()
         self._wake.set()
-
-    def _start(self) -> None:
-        """The thread that pushes and checks (under the lock)."""
-        if self._pusher is None:
-            self._pusher = threading.Thread(target=self._push, name="room-followers", daemon=True)
-            self._pusher.start()
 
     def pending(self) -> int:
         with self._lock:
@@ -124,9 +92,7 @@ class Followers:
 
     def _push(self) -> None:
         while True:
-            if not self._wake.wait(CHECK_SECONDS if self._store_rooms is not None else None):
-                self._check()
-                continue
+            self._wake.wait()
             with self._lock:
                 publisher = self._publisher
             waited = _wait_idle(publisher, PUBLISHER_WAIT)
@@ -147,53 +113,8 @@ class Followers:
                         gone.append(session)
                     time.sleep(PUSH_SPACING)
                 if gone:
-                    self._forget(code, gone)
-
-    def _forget(self, code: str, gone: list[str]) -> None:
-        with self._lock:
-            self._rooms[code].difference_update(gone)
-            for session in gone:
-                self._seen.pop(session, None)
-            if not self._rooms[code]:
-                del self._rooms[code]
-                self._changed_at.pop(code, None)
-
-    def _check(self) -> None:
-        """Read each followed room once; count its followers here as present; rerun those whose screen
-        no longer matches it. Rooms whose change is being pushed are left to the push."""
-        rooms = self._store_rooms
-        if rooms is None or not runtime.exists():
-            return
-        now = time.monotonic()
-        with self._lock:
-            members = {
-                code: [(s, self._seen[s]) for s in sessions if s in self._seen]
-                for code, sessions in self._rooms.items()
-                if now - self._changed_at.get(code, 0.0) > CHECK_SECONDS
-            }
-        for code, followers in members.items():
-            alive = [(s, seen) for s, seen in followers if runtime.get_instance().get_app_session(s)]
-            try:
-                snap = rooms.snapshot(code)
-                for _, seen in alive:
-                    rooms.follower_seen(code, seen.student)
-            except StoreUnavailable:  # those that show a live room are told it is unavailable
-                stale = [s for s, seen in alive if seen.version is not None]
-            else:
-                version = None if snap is None else snap.version
-                online = snap is not None and snap.lecturer_online
-                stale = [
-                    s
-                    for s, seen in alive
-                    if seen.version != version or (snap is not None and seen.online != online)
-                ]
-            for session in stale:
-                _rerun(session)
-                time.sleep(PUSH_SPACING)
-            alive_ids = {s for s, _ in alive}
-            gone = [s for s, _ in followers if s not in alive_ids]
-            if gone:
-                self._forget(code, gone)
+                    with self._lock:
+                        self._rooms[code].difference_update(gone)
 
 
 def _wait_idle(session: str | None, most: float) -> float:

@@ -20,16 +20,16 @@ from rooms import Question, RoomError, StoreUnavailable
 from rooms.room import Snapshot
 from ui import presentation, shared, state
 from ui.figures import FigureSpec, chart_config, heatmap, marked, plotly_text, step_figure
-from ui.push import Seen, session_id
+from ui.push import session_id
 from ui.state import links
 from ui.state import room as room_state
 from ui.text import literal
 from ui.views import shared_figure
 
-#: A follower's last safety net, for a Streamlit whose sessions cannot be rerun from outside (ui/push.py):
-#: its page checks the room this often. The process's own check (ui.push.CHECK_SECONDS) does this for
-#: every follower without a run; at 10 s, these timers were 10 runs a second for 100 followers.
-FOLLOW_CHECK_SECONDS = 60.0
+#: A follower's safety net: its page checks the room this often even when nothing was pushed (a change
+#: announced while Redis was away, the lecturer going offline). Every follower pays one run per period:
+#: at 5 s, 300 followers were 60 runs a second beside the lecturer's own.
+FOLLOW_CHECK_SECONDS = 10.0
 #: The lecturer's panel refreshes the follower count and the live histogram this often.
 LECTURER_CHECK_SECONDS = 2.0
 #: Width the follow view's figures are laid out for: a phone (390 px less the page's padding).
@@ -285,9 +285,6 @@ def publish(trace: LabTrace, *, head: int = 0) -> None:
 # ----------------------------------------------------------------------------- a student
 def explorer_banner() -> None:
     """A student exploring on their own: the way back to the lecture."""
-    sid = session_id()
-    if sid is not None:  # no longer rerun when the room changes: their own lab is theirs until they return
-        shared.hall().followers.leave(sid)
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
     c1.caption(
         f"Exploring on your own; room {room_state.code()} goes on without you. Nothing you do here "
@@ -302,6 +299,9 @@ def follow_view() -> None:
     hall = shared.hall()
     code = room_state.code()
     links.write_room_url(room_state.link_params())
+    sid = session_id()
+    if sid is not None:
+        hall.followers.follow(code, sid)
     try:
         hall.rooms.follower_seen(code, room_state.student())
         snap = room_state.keep_snapshot(hall.rooms.snapshot(code))
@@ -310,21 +310,9 @@ def follow_view() -> None:
     except StoreUnavailable:  # keep showing the last state this student saw, and say why it stands still
         st.warning(UNAVAILABLE)
         snap, reachable = room_state.last_snapshot(), False
-    sid = session_id()
-    if sid is not None:  # pushed to when the room changes; checked by the process's safety net
-        hall.followers.follow(
-            code,
-            sid,
-            Seen(
-                code,
-                room_state.student(),
-                snap.version if snap is not None and reachable else None,
-                snap is not None and snap.lecturer_online,
-            ),
-        )
-    if snap is None and not reachable:
-        follow_check(None, True)
-        return
+        if snap is None:
+            follow_check(None, True)
+            return
     if snap is None:
         st.error(literal(f"Room {code} has ended or never existed."))
         st.button("Open the lab on my own", on_click=room_state.leave_room, key="room_leave")

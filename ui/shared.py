@@ -54,12 +54,11 @@ class Hall(NamedTuple):
 @st.cache_resource(show_spinner=False)
 def hall() -> Hall:
     """One per server process: the room store chosen by ``ATTENTION_LAB_REDIS_URL`` (in-process when unset),
-    and the thread that reruns this process's followers when their room changes (and checks their rooms)."""
+    and the thread that reruns this process's followers when their room changes."""
     store = open_store()
-    rooms = Rooms(store)
-    followers = Followers(rooms)
+    followers = Followers()
     start_listening(store, followers)
-    return Hall(rooms, followers)
+    return Hall(Rooms(store), followers)
 
 
 @functools.lru_cache(maxsize=64)
