@@ -590,3 +590,75 @@ def screenshot(page: Any, path: Path | str, height: int | None = None) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
+
+
+# ---------------------------------------------------------------------- several pages at once
+
+
+def press_text_input(page: Any, label: str, value: str) -> None:
+    """Type ``value`` into the ``stTextInput`` labelled ``label`` and press Enter, WITHOUT waiting for the
+    rerun (:func:`set_text_input` waits). For acting on several pages at once: see :func:`wait_all_shown`."""
+    box = widget(page, "stTextInput", label).locator("input")
+    box.fill(value)
+    box.press("Enter")  # fill() alone does not submit
+
+
+def press_cell(page: Any, matrix: str, row: int, col: int, value: str) -> None:
+    """:func:`set_cell` up to its Enter in "exact value", WITHOUT waiting for that rerun; see
+    :func:`wait_all_shown`. The cell's text can be read after the rerun with :func:`grid_cell_text`.
+
+    The row and column are chosen (each waiting for its rerun) only when the nudge panel's live slider,
+    labelled ``<matrix>[row, col]``, says another cell is chosen.
+    """
+    choose_matrix(page, matrix)
+    chosen = re.compile(rf"^\s*{re.escape(f'{matrix}[{row}, {col}]')}\s*$")
+    if page.locator(".live label").filter(has_text=chosen).count() != 1:
+        for label, option in (("row", row), ("column", col)):
+            since = script_runs(page)
+            page.locator(f"[data-testid=stSelectbox] input[aria-label={json.dumps(label)}]").click()
+            page.get_by_role("option").nth(option).click()
+            wait_idle(page, since=since)
+    box = page.locator("[data-testid=stTextInput] input[aria-label='exact value']")
+    box.fill(value)
+    box.press("Enter")
+
+
+def wait_all_shown(pages: list[Any], shown: Any, timeout: float = 60_000) -> None:
+    """Page after page, wait until ``shown(i, page)`` is true, then until that page is idle (wait_idle).
+
+    For actions on several pages at once: act on every page first (:func:`press_text_input`,
+    :func:`press_cell`, a click), then wait for all of them here, so that the sessions' reruns
+    overlap. ``shown`` must tell from the page's content that the rerun its action causes has
+    reached it (a chart that changed, an element of the new page). A :func:`script_runs` count
+    cannot: a browser starved of CPU (several sessions rerunning on a small machine) may take in a
+    whole run's messages at once and render them in one go, so that the running state never reaches
+    the DOM and the count does not move (``wait_idle(since=...)`` then waits out its grace and goes on,
+    right only if the run has arrived by then). Raises ``TimeoutError`` naming the page.
+    """
+    for i, page in enumerate(pages):
+        deadline = time.monotonic() + timeout / 1000
+        while not shown(i, page):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"page {i}: its rerun did not show within {timeout:.0f} ms")
+            time.sleep(0.05)
+        wait_idle(page, max(1000.0, (deadline - time.monotonic()) * 1000))
+
+
+def grid_cell_text(grid: Any, row: int, col: int, *, index_columns: int = 1) -> str | None:
+    """The text data cell (``row``, ``col``) of a grid (a ``stDataFrame`` locator) shows, after its
+    ``index_columns`` leading index columns; None if the cell is not in the grid's accessibility table
+    (only the visible cells are)."""
+    return _grid_cell_texts(grid).get((index_columns + col, row))
+
+
+def goto_all(pages: list[Any], urls: list[str], *, timeout: float = 60_000) -> None:
+    """:func:`goto_app` for several pages at once: every page starts loading its url, then each is
+    waited for in turn (the app idle, a Plotly chart drawn)."""
+    for page, url in zip(pages, urls, strict=True):
+        page.goto(url, wait_until="commit", timeout=timeout)
+    for page in pages:
+        page.wait_for_selector(APP, timeout=timeout)
+        script_runs(page)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout)
+        wait_idle(page, timeout)
+        page.wait_for_function(CHART_DRAWN_JS, timeout=timeout)
