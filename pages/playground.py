@@ -57,9 +57,11 @@ controls.stash_notice(base_trace)
 def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     edit, view = st.columns([5, 6])
     with edit:  # the edit …
-        explained_above = edit.container()  # a clicked weight's arithmetic goes here, beside the heatmap
         name = controls.matrix_choice(base_trace)
         controls.matrix_grid(name, controls.MATRIX_TITLES[name], base_trace)
+        # A chosen weight's arithmetic goes here, under the grid and beside the heatmap: both stay on the
+        # screen (its height is the room left there, views.COMPACT).
+        explained = st.container(key="weight_arithmetic")
         draw_slider = controls.nudge(name, controls.MATRIX_TITLES[name], base_trace)
         controls.edit_buttons()
         controls.edit_refused()
@@ -71,11 +73,13 @@ def lab(cfg0: LabConfig, base_trace: LabTrace, frozen: bool) -> None:
     if not frozen:
         state.remember_good(trace)
     with view:  # … and its effect, side by side
-        head = views.head_choice(trace)
-        views.weights_view(trace, cfg0, head)
+        head, layout = views.head_choice(trace)  # the heads' strip above the weights when it fits, …
+        views.weights_view(trace, cfg0, head, layout.weights)
+        if not layout.strip_above:  # … else under them
+            views.heads_strip(trace, layout)
         views.second_view(trace, head)
-    with explained_above if st.session_state.get("explained") else edit:
-        views.explain_view(trace, head)
+    with edit:  # its row and column selectors (the keyboard's route) stay at the end of the edit column
+        views.explain_view(trace, head, explained)
     views.image_note(trace)
     views.every_step(trace, head)  # every other step, the word-order demo and the exports: one tab each
     if not frozen:  # after the views: the link holds the view too (head, "also show", clicked weight, tab)

@@ -40,6 +40,19 @@ MIN_TEXT_SIZE = 12
 MIN_CELL_PX = 14
 #: A phone's room: the width of a figure on a 390 px wide phone (the page's padding taken off).
 PHONE_ROOM = 350
+#: The Playground's head view on a projector (1280×720, the sidebar open): the height of the column beside
+#: the editor, from under the page's title and its sentence (the columns start 113 px down, measured) to
+#: 12 px above the screen's bottom. In it, the "Head" selector's row (a radio with its label beside the
+#: options, measured 40 px) and the gap between two elements of a column (16 px, Streamlit's).
+HEAD_VIEW_ROOM = 595
+SELECTOR_PX = 40
+GAP_PX = 16
+#: The Playground's weights heatmap is at most this high (at 1920×1080 the chosen second view fits under it).
+WEIGHTS_HEIGHT = 400
+#: The all-heads strip: at most this high, and at least this high to stand above the weights (one line of
+#: title, a row of tiles, the heads' names); with less room it goes under the weights at STRIP_MOST.
+STRIP_MOST = 200
+STRIP_LEAST = 110
 #: The colour bar's thickness in px.
 COLORBAR_PX = 12
 #: Longest tick label, in characters (longer tokens end in "…"; hover names them whole).
@@ -422,6 +435,68 @@ def plan(
     )
 
 
+def least_height(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    width: int,
+    most: int,
+    tick_px: int = TICK_PX,
+    title: str = "",
+    least_text: int = MIN_TEXT_SIZE,
+) -> int:
+    """The least height of a (len(rows), len(cols)) heatmap laid out by :func:`plan` in ``width`` px whose
+    cells are still high enough for its numbers at ``least_text`` px (when it gets numbers,
+    MAX_CELLS_WITH_TEXT) or for a person to point at (MIN_CELL_PX); the margins are those at ``most`` px
+    high (lower, the turned labels may only get shorter)."""
+    p = plan(rows, cols, width=width, height=most, tick_px=tick_px, title=title)
+    cell = float(MIN_CELL_PX)
+    if len(rows) * len(cols) <= MAX_CELLS_WITH_TEXT:
+        cell = max(cell, _LINE_EM * least_text * 0.9 + 2)  # as :func:`cell_text` asks of a cell's height
+    return int(-(-(p.margin["t"] + p.margin["b"] + len(rows) * cell) // 1))
+
+
+@dataclass(frozen=True)
+class HeadView:
+    """The Playground's head view laid out in its room: the weights heatmap's height, the all-heads strip's
+    height (0: one head, no strip) and whether the strip stands above the head selector and the weights
+    (else it is drawn under the weights)."""
+
+    weights: int
+    strip: int
+    strip_above: bool
+
+
+def head_view(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    heads: int,
+    *,
+    title: str = "",
+    width: int = TEXT_WIDTH,
+    room_px: int = HEAD_VIEW_ROOM,
+    tick_px: int = TICK_PX,
+) -> HeadView:
+    """How the Playground's column beside the editor holds the weights of one head (``rows`` × ``cols``,
+    titled ``title``) and, with several ``heads``, the strip of every head's weights and the head selector,
+    in ``room_px`` px (a projector's 1280×720 screen): the one-screen rule keeps the weights, their key
+    labels included, on the screen with the editor.
+
+    The weights come first: up to WEIGHTS_HEIGHT, never less than their cells need (:func:`least_height`).
+    The strip stands above the selector when the room holds it at STRIP_LEAST or more beside those weights;
+    it takes what is left, up to STRIP_MOST. Otherwise (a long sentence, or a phone, where the editor and
+    the weights are to be one scroll apart) it is drawn under the weights at STRIP_MOST, still one click
+    from focusing a head."""
+    if heads <= 1:
+        return HeadView(WEIGHTS_HEIGHT, 0, False)
+    beside = room_px - SELECTOR_PX - 2 * GAP_PX  # for the strip and the weights
+    need = least_height(rows, cols, width=room(width), most=WEIGHTS_HEIGHT, tick_px=tick_px, title=title)
+    if on_phone() or beside - need < STRIP_LEAST:
+        return HeadView(WEIGHTS_HEIGHT, STRIP_MOST, False)
+    weights = min(WEIGHTS_HEIGHT, beside - STRIP_LEAST)  # at least ``need``, by the test above
+    return HeadView(weights, min(STRIP_MOST, beside - weights), True)
+
+
 def token_table(tokens: Sequence[str], positions: Sequence[int], ids: Sequence[int]) -> FigureSpec:
     """Tokens with their position and id as a Plotly table (tokens escaped, shown literally)."""
     return {
@@ -532,11 +607,10 @@ def step_figure(
     h = trace.attention.heads[head]
     z = step.value(trace, head)
     rows, cols = labels(trace, step, z)
-    suffix = f" (head {head})" if trace.attention.n_heads > 1 and step.per_head else ""
     extra = {"score": h.scores, "scaled score": h.scaled_scores} if step.name == "weights" else None
     return heatmap(
         z,
-        title=step.caption.replace("{c}", f"{h.scale:.4g}") + suffix,
+        title=step_title(trace, step, head),
         row_labels=rows,
         col_labels=cols,
         kind=step.kind,
@@ -549,6 +623,26 @@ def step_figure(
         palette=palette,
         tick_px=tick_px,
         min_text_size=min_text_size,
+    )
+
+
+def step_title(trace: LabTrace, step: Step, head: int = 0) -> str:
+    """The title :func:`step_figure` gives the heatmap of ``step`` (plain text)."""
+    suffix = f" (head {head})" if trace.attention.n_heads > 1 and step.per_head else ""
+    return step.caption.replace("{c}", f"{trace.attention.heads[head].scale:.4g}") + suffix
+
+
+def step_head_view(trace: LabTrace, step: Step, head: int = 0) -> HeadView:
+    """:func:`head_view` for the heatmap of ``step`` that :func:`step_figure` draws (the Playground's
+    weights): the heights of that heatmap and of the all-heads strip, and where the strip goes."""
+    if trace.attention.n_heads <= 1:  # no strip: nothing to measure
+        return head_view([], [], 1)
+    rows, cols = labels(trace, step, step.value(trace, head))
+    return head_view(
+        [plotly_text(r) for r in rows],
+        [plotly_text(c) for c in cols],
+        trace.attention.n_heads,
+        title=plotly_text(step_title(trace, step, head)),
     )
 
 
@@ -616,6 +710,49 @@ def with_click_layer(fig: FigureSpec) -> FigureSpec:
     return {
         "data": [heat, marker],
         "layout": {**fig["layout"], "clickmode": "event+select", "dragmode": False},
+    }
+
+
+#: The all-heads strip's click layer: its invisible markers are at most this many px apart (Plotly gives a
+#: click to the nearest point within 20 px), and there are at most this many of them.
+TILE_MARKER_PX = 10
+MAX_TILE_MARKERS = 2000
+
+
+def with_tile_click_layer(fig: FigureSpec, heads: int, m: int, k: int) -> FigureSpec:
+    """:func:`head_weights_figure`'s ``fig`` (``heads`` tiles of ``m`` × ``k`` weights) with invisible markers
+    over every tile, so that a click anywhere on a tile selects a point whose x gives its head
+    (``x // (k + 1)``), through ``st.plotly_chart(on_select=...)``: a heatmap's or a picture's own clicks
+    select nothing (streamlit#8760). The markers are a few px apart in the room the figure is laid out for
+    (not one per weight: at 64 tokens × 8 heads that were 32,768 markers); hover keeps the heatmap's."""
+    layout = fig["layout"]
+    margin = layout["margin"]
+    plot_w = max(room(TEXT_WIDTH) - margin["l"] - margin["r"], 1)
+    plot_h = max(layout["height"] - margin["t"] - margin["b"], 1)
+    tile_w = plot_w * k / max(heads * (k + 1) - 1, 1)
+    gx = max(1, min(k, int(-(-tile_w // TILE_MARKER_PX)) + 1))
+    gy = max(1, min(m, int(-(-plot_h // TILE_MARKER_PX)) + 1, MAX_TILE_MARKERS // (heads * gx)))
+    cols = np.linspace(0, k - 1, gx)
+    rows = np.linspace(0, m - 1, gy)
+    x = [round(h * (k + 1) + c, 3) for h in range(heads) for _ in rows for c in cols]
+    y = [round(r, 3) for _ in range(heads) for r in rows for _ in cols]
+    size = 2 * max(plot_w / max(heads * gx, 1), plot_h / gy, TILE_MARKER_PX)
+    marker = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": "heads",
+        "showlegend": False,
+        "x": x,
+        "y": y,
+        "marker": {"size": min(40, round(size)), "opacity": 0.0, "color": "black"},
+        "hoverinfo": "none",  # clicks still count; the hover box stays the heatmap's
+    }
+    # The tiles fill the plot, as without the markers (their size would pad Plotly's autorange).
+    xaxis = {**layout["xaxis"], "range": [-0.5, heads * (k + 1) - 1.5]}
+    yaxis = {k_: v for k_, v in layout["yaxis"].items() if k_ != "autorange"} | {"range": [m - 0.5, -0.5]}
+    return {
+        "data": [*fig["data"], marker],
+        "layout": {**layout, "xaxis": xaxis, "yaxis": yaxis, "clickmode": "event+select", "dragmode": False},
     }
 
 
@@ -690,12 +827,11 @@ def head_weights_figure(
     name = "head {}" if tile_w >= label_px(["head 00"], tick_px) + 8 else "{}"
     labelled = _every(heads, int(-(-(label_px([name.format(heads - 1)], tick_px) + 8) // tile_w)))
     cell = min(tile_w / (k + 1), (height - 50) / m)
-    title, lines = wrap(
-        f"all {heads} heads' weights"
-        + (", a picture" if cell < MIN_CELL_PX else "")
-        + " (click one to focus it)",
-        width - 20,
-    )
+    picture = ", a picture" if cell < MIN_CELL_PX else ""
+    title, lines = wrap(f"all {heads} heads' weights{picture} (click one to focus it)", width - 20)
+    if lines > 1:  # one line if a shorter title fits: the strip's height goes to its tiles
+        short, one = wrap(f"all {heads} heads{picture} (click one to focus it)", width - 20)
+        title, lines = (short, one) if one < lines else (title, lines)
     top = 8 + _LINE_EM * TITLE_PX * lines + 8
     xaxis = {
         "tickmode": "array",

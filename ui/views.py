@@ -4,6 +4,7 @@ one weight, every head at once, the other steps one click away. Figures come fro
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from attention_core.view import SECOND_VIEWS
 from ui import export_panel, shared, state
 from ui.figures import (
     MAX_CELLS_CLICKABLE,
+    WEIGHTS_HEIGHT,
     FigureSpec,
+    HeadView,
     chart_config,
     figure_bytes,
     head_weights_figure,
@@ -32,18 +35,19 @@ from ui.figures import (
     marked,
     on_phone,
     step_figure,
+    step_head_view,
     with_click_layer,
+    with_tile_click_layer,
 )
 from ui.text import literal
-
-#: Height of the weights heatmap: with the sidebar open at 1280×720 it sits beside the editor.
-WEIGHTS_HEIGHT = 400
 
 #: Our own constant style. Wide screens: less padding, so edit and effect share one screen; the sentence
 #: box on the page is hidden (the sidebar has it). Narrow screens (a phone, 390 px): the title clears
 #: Streamlit's top bar, the sentence is on the page, and the small controls beside the grid stay side by
 #: side (Streamlit stacks every row of columns below 640 px), so the grid and the weights are one scroll
-#: apart.
+#: apart. Everywhere: the "Head" selector is one row, its label beside the options; a chosen weight's
+#: arithmetic under the grid is at most as high as the screen leaves it (at 1280×720 it starts 459 px down:
+#: 240 px, about ten lines; longer arithmetic scrolls inside it, the grid and the weights stay in view).
 COMPACT = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.25rem !important; }
@@ -51,6 +55,11 @@ COMPACT = """
 [data-testid="stMain"] h1 { font-size: 1.6rem !important; line-height: 1.1 !important;
                              padding: 0 !important; }
 .st-key-page_sentence { display: none !important; }
+.st-key-head_shown .stRadio { display: flex; flex-direction: row; align-items: center; column-gap: 0.75rem; }
+.st-key-head_shown .stRadio > [data-testid="stWidgetLabel"] { margin: 0; min-height: 0; flex: none; }
+.st-key-head_shown [role="radiogroup"] { min-width: 0; }
+.st-key-weight_arithmetic [data-testid="stCode"] { max-height: max(9rem, calc(100vh - 30rem));
+                                                   overflow-y: auto; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding: 4rem 0.75rem 2rem 0.75rem !important; }
   [data-testid="stMain"] h1 { font-size: 1.35rem !important; padding-bottom: 0.45rem !important; }
@@ -165,22 +174,18 @@ def text_alternative(trace: LabTrace, step: Step, head: int) -> None:
             table.dataframe(shared_table(trace, ("numbers", step.name, head), build), hide_index=True)
 
 
-def head_choice(trace: LabTrace) -> int:
-    """With several heads: every head's weights side by side (click one to focus it) and a selector."""
+def head_choice(trace: LabTrace) -> tuple[int, HeadView]:
+    """With several heads: a selector, and every head's weights side by side (click one to focus it) above
+    it when the one-screen room holds them with the weights, else under the weights (drawn by the page with
+    :func:`heads_strip`). The builder decides that and the heights (:func:`ui.figures.head_view`).
+    Returns (the head shown, that layout)."""
     n = trace.attention.n_heads
     state.keep_in_range("head_shown", n - 1)  # a widget never receives a value above its limit (nor a link)
+    layout = step_head_view(trace, BY_NAME["weights"], n - 1)  # every head's the same (its widest title)
     if n == 1:
-        return 0
-    event = _chart(
-        st,
-        head_weights_figure(trace, height=200, palette=palette()),
-        "all_heads",
-        on_select="rerun",
-        selection_mode="points",
-    )
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points:  # x of the clicked tile cell -> its head
-        state.focus_head(int(points[0].get("x", 0)) // (trace.attention.heads[0].n_k + 1), n)
+        return 0, layout
+    if layout.strip_above:
+        heads_strip(trace, layout)
     if n > MAX_HEAD_RADIO:  # hundreds of heads: a number box, not a row of hundreds of options
         return int(
             st.number_input(
@@ -191,16 +196,52 @@ def head_choice(trace: LabTrace) -> int:
                 key="head_shown",
                 persist_state="session",
             )
-        )
-    return int(st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session"))
+        ), layout
+    # One row, its label beside the options (views.COMPACT): the weights keep the room.
+    return int(
+        st.radio("Head", list(range(n)), horizontal=True, key="head_shown", persist_state="session")
+    ), layout
+
+
+def heads_strip(trace: LabTrace, layout: HeadView) -> None:
+    """Every head's weights side by side, ``layout.strip`` px high; a click on a tile focuses its head."""
+    n, n_k = trace.attention.n_heads, trace.attention.heads[0].n_k
+    if n == 1:
+        return
+    pal = palette()
+    _chart(
+        st,
+        shared_figure(
+            trace,
+            ("all_heads", pal, layout.strip),
+            lambda: with_tile_click_layer(
+                head_weights_figure(trace, height=layout.strip, palette=pal),
+                n,
+                *trace.attention.heads[0].weights.shape,
+            ),
+        ),
+        "all_heads",
+        # A callback sees the click once, before the page's script runs (so before the selector is drawn,
+        # wherever the strip stands); the selection itself stays in the chart over later reruns.
+        on_select=functools.partial(_focus_clicked_head, n_k, n),
+        selection_mode="points",
+    )
+
+
+def _focus_clicked_head(n_k: int, n: int) -> None:
+    event = st.session_state.get("all_heads") or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if points:  # x of the clicked tile cell -> its head
+        state.focus_head(int(points[0].get("x", 0)) // (n_k + 1), n)
 
 
 #: More heads than this are chosen with a number box (a radio of 768 options fills the screen).
 MAX_HEAD_RADIO = 16
 
 
-def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
-    """The weights heatmap (click a cell to explain it); optionally the change made by the edits."""
+def weights_view(trace: LabTrace, cfg0: LabConfig, head: int, height: int = WEIGHTS_HEIGHT) -> None:
+    """The weights heatmap, ``height`` px high (click a cell to explain it); optionally the change made by
+    the edits."""
     h = trace.attention.heads[head]
     cell = st.session_state.get("explained")
     cell = tuple(cell) if cell and cell[0] < h.n_q and cell[1] < h.n_k else None
@@ -209,12 +250,12 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
     pal = palette()
 
     def build() -> FigureSpec:
-        fig = step_figure(trace, BY_NAME["weights"], head, height=WEIGHTS_HEIGHT, palette=pal)
+        fig = step_figure(trace, BY_NAME["weights"], head, height=height, palette=pal)
         return with_click_layer(marked(fig, *cell) if cell else fig)
 
     event = _chart(
         st,
-        shared_figure(trace, ("weights", head, pal, cell), build),
+        shared_figure(trace, ("weights", head, pal, cell, height), build),
         "weights",
         on_select="rerun",
         selection_mode="points",
@@ -253,8 +294,10 @@ def weights_view(trace: LabTrace, cfg0: LabConfig, head: int) -> None:
             )
 
 
-def explain_view(trace: LabTrace, head: int) -> None:
-    """The arithmetic of the chosen weight, with row and column selectors as the keyboard route."""
+def explain_view(trace: LabTrace, head: int, shown: st.delta_generator.DeltaGenerator | None = None) -> None:
+    """The arithmetic of the chosen weight, with row and column selectors as the keyboard route. The
+    selectors stay where this is called; the arithmetic goes to ``shown`` (the page's place for it under
+    the grid: the editor and the weights stay on the screen, and the selectors keep the keyboard's focus)."""
     h = trace.attention.heads[head]
     if h.weights.size > MAX_CELLS_CLICKABLE:
         return
@@ -275,9 +318,10 @@ def explain_view(trace: LabTrace, head: int) -> None:
             state.select_weight((i, j))
         if st.session_state.get("explained") is None:
             return
+        explained = shown or st.container()
         ex = explain_weight(h, i, j)
         if ex["exp_sum"] == 0:  # the mask hides every key from this row: there is no softmax to explain
-            st.code(
+            explained.code(
                 f"query {q_tok[i]!r} (row {i}) sees no key: the mask hides every key from this row, so it "
                 f"attends to nothing and every weight of the row is 0 (its output row is 0).",
                 language=None,
@@ -290,8 +334,8 @@ def explain_view(trace: LabTrace, head: int) -> None:
             "-overflow": "   (beyond float64: below −1.8e308, an overflow, not a mask)",
             "masked": "   (masked: −∞)",
         }.get(str(ex["kind"]), "")
-        st.code(
-            f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j})\n"
+        explained.code(  # the weight itself on the first line: in view whatever the panel's height
+            f"query {q_tok[i]!r} (row {i}) → key {k_tok[j]!r} (column {j}): weight {ex['weight']:.6g}\n"
             f"score  = q_i · k_j = {terms} = {_number(ex['score'])}"
             + (f"   (the sum of all {len(ex['terms'])} terms)" if len(ex["terms"]) > MAX_TERMS else "")
             + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import numpy as np
 import pytest
@@ -24,6 +24,8 @@ from tests.browser.helpers import (
     set_live_slider,
     wait_idle,
 )
+from tests.browser.test_legibility import LONG_WORDS, MEASURE_JS, PHONE_UA, problems
+from tests.browser.test_phone import BOXES_JS, PHONE, page_top, rect
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 NUMBERS_JS = """(prefix) => {
@@ -197,6 +199,173 @@ def test_nudge_and_weight_click_stay_on_one_screen(projector_page, app_url: str)
     )
     assert shapes == 1
     page.screenshot(path=str(DOCS / "playground_weight_clicked_1280.png"))
+
+
+#: Issue 26's one-screen rule, the hardest case: 12 long words (16+ letters), causal, RoPE.
+LONG_CASE = {"s": LONG_WORDS, "causal": "1", "pos": "rope", "dk": "32", "dv": "32"}
+
+#: What must share the screen, as the browser draws it: the sentence box (the sidebar's at a projector's
+#: size, the page's on a phone), the grid, the weights heatmap and each of its drawn x tick labels (the
+#: keys), the head selector and the heads' strip, the arithmetic of a clicked weight.
+ONE_SCREEN_JS = """() => {
+  const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 ? {x: r.left, y: r.top, width: r.width, height: r.height} : null; };
+  const plot = prefix => Array.from(document.querySelectorAll('.js-plotly-plot')).find(e =>
+    (((e._fullLayout || {}).title || {}).text || '').replace(/<[^>]+>/g, '').startsWith(prefix));
+  const weights = plot('weights = softmax');
+  return {
+    sentence: box(document.querySelector('[data-testid=stSidebar] input[aria-label=Sentence]')),
+    grid: box(document.querySelector('[data-testid=stMain] [data-testid=stDataFrame]')),
+    weights: box(weights),
+    keys: weights ? Array.from(weights.querySelectorAll('g.xtick text')).map(box).filter(b => b) : [],
+    keyCount: weights ? weights._fullLayout.xaxis.tickvals.length : 0,
+    selector: box(document.querySelector('.st-key-head_shown')),
+    strip: box(plot('all ')),
+    code: box(document.querySelector('.st-key-weight_arithmetic [data-testid=stCode]')),
+    scrolled: document.querySelector('[data-testid=stMain]').scrollTop,
+  };
+}"""
+
+
+def one_screen(page) -> dict:
+    page.wait_for_timeout(200)  # Plotly's redraw after a rerun
+    return page.evaluate(ONE_SCREEN_JS)
+
+
+def click_weight_in_place(page, i: int, j: int) -> None:
+    """Click weight (i, j) where the heatmap is drawn (no scrolling), wait for its arithmetic."""
+    cell = page.evaluate(
+        """([i, j]) => { const el = Array.from(document.querySelectorAll('.js-plotly-plot')).find(e =>
+          ((e._fullLayout.title || {}).text || '').includes('weights = softmax'));
+        const L = el._fullLayout, r = el.getBoundingClientRect();
+        return [r.left + L._size.l + L.xaxis.l2p(j), r.top + L._size.t + L.yaxis.l2p(i)]; }""",
+        [i, j],
+    )
+    runs = script_runs(page)
+    page.mouse.click(cell[0], cell[1])
+    wait_idle(page, since=runs)
+    page.locator(".st-key-weight_arithmetic [data-testid=stCode]").first.wait_for(timeout=10_000)
+
+
+#: The one-screen cases at 1280×720: the hardest (12 long words, causal, RoPE) with 1, 4 and 8 heads, and
+#: fewer words, with and without the mask and RoPE (the builder gives them the same room).
+ONE_SCREEN_CASES = {
+    "12 long words, causal, RoPE, 1 head": {**LONG_CASE, "h": "1"},
+    "12 long words, causal, RoPE, 4 heads": {**LONG_CASE, "h": "4"},
+    "12 long words, causal, RoPE, 8 heads": {**LONG_CASE, "h": "8"},
+    "3 tokens, 4 heads": {"s": "the cat sat", "h": "4"},
+    "7 tokens, 8 heads, causal": {
+        "s": "life is short eat dessert first and",
+        "h": "8",
+        "causal": "1",
+        "dk": "32",
+        "dv": "32",
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_SCREEN_CASES))
+def test_every_head_count_keeps_sentence_editor_and_weights_on_one_screen(
+    projector_page, app_url: str, case: str
+) -> None:
+    """1280×720 with 1, 4 or 8 heads: the sentence, the grid and the weights with every key label are on the
+    screen, the heads' strip and the head selector too; and so they stay, unscrolled, after a click on a
+    weight, whose arithmetic shows beside the heatmap."""
+    page = projector_page
+    heads = int(ONE_SCREEN_CASES[case]["h"])
+    goto_app(page, f"{app_url}/?{urlencode(ONE_SCREEN_CASES[case])}")
+    vp = page.viewport_size
+    for clicked in (False, True):
+        if clicked:
+            click_weight_in_place(page, 2, 1)
+        found = one_screen(page)
+        where = f"{case}, {'a clicked weight' if clicked else 'no weight clicked'}: {found}"
+        for part in ("sentence", "grid", "weights"):
+            assert found[part] is not None and in_view(found[part], vp), (part, where)
+        assert found["keys"] and len(found["keys"]) == found["keyCount"], where  # every key label drawn …
+        assert all(in_view(k, vp) for k in found["keys"]), where  # … on the screen
+        if heads > 1:
+            assert found["selector"] is not None and in_view(found["selector"], vp), where
+            assert found["strip"] is not None and in_view(found["strip"], vp), where
+            assert found["strip"]["y"] < found["weights"]["y"], where  # above the weights it chooses among
+        legible = problems(page.evaluate(MEASURE_JS), playground=True)  # the audit's rules, as drawn
+        assert not legible, (where, legible)
+        if clicked:
+            assert found["code"] is not None and in_view(found["code"], vp), where
+            code = page.locator(".st-key-weight_arithmetic [data-testid=stCode]").first.inner_text()
+            assert "(row 2)" in code and "(column 1): weight " in code, code
+            assert found["scrolled"] == 0, where
+        if case.startswith("12 long words") and (heads == 4 or heads == 8 and clicked):
+            shot = f"one_screen_12tok_{heads}heads_{'clicked_' if clicked else ''}1280.png"
+            page.screenshot(path=str(DOCS / shot))
+
+
+def test_a_strip_click_focuses_its_head_and_the_link_keeps_it(projector_page, app_url: str) -> None:
+    """A click on a tile of the heads' strip focuses that head (the selector and the weights follow, the
+    link holds it as hd); the selector still chooses another afterwards, and a later rerun keeps it."""
+    page = projector_page
+    goto_app(page, f"{app_url}/?{urlencode({**LONG_CASE, 'h': '4'})}")
+    strip = page.locator(".js-plotly-plot").filter(has_text="all 4 heads").first
+    spot = strip.evaluate(
+        """(el) => { const L = el._fullLayout, r = el.getBoundingClientRect();
+        // the middle of head 2's tile: tiles of 12 keys, one gap column between two
+        return [r.left + L._size.l + L.xaxis.l2p(2 * 13 + 5.5), r.top + L._size.t + L.yaxis.l2p(8)]; }"""
+    )
+    runs = script_runs(page)
+    page.mouse.click(*spot)
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".some(e => ((e._fullLayout.title || {}).text || '').includes('weights = softmax (head 2)'))"
+    )
+    assert parse_qs(urlparse(page.url).query).get("hd") == ["2"], page.url
+    checked = page.locator(".st-key-head_shown input[type=radio]:checked").first
+    assert checked.get_attribute("value") == "2"
+    runs = script_runs(page)
+    page.locator(".st-key-head_shown [data-testid=stRadioOption]").filter(has_text="1").click()
+    wait_idle(page, since=runs)
+    runs = script_runs(page)
+    page.locator(".st-key-second_view button").filter(has_text=re.compile("^Q$")).click()  # another rerun
+    wait_idle(page, since=runs)
+    assert "weights = softmax (head 1)" in figure(page, "weights")["title"]
+    assert parse_qs(urlparse(page.url).query).get("hd") == ["1"], page.url
+
+
+def test_phone_with_four_heads_keeps_the_grid_and_the_weights_one_scroll_apart(browser, app_url: str) -> None:
+    """390×844 (a phone's browser, which says so), 12 long words, 4 heads: nothing is cut off at the
+    screen's edges, the page does not scroll sideways, and the chosen matrix's grid and the weights heatmap
+    are one scroll apart (the heads' strip goes under the weights there)."""
+    ctx = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, user_agent=PHONE_UA, device_scale_factor=1
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        goto_app(page, f"{app_url}/?{urlencode({**LONG_CASE, 'h': '4'})}")
+        found = page.evaluate(BOXES_JS)
+        assert found["overflow"] <= 0, found["overflow"]  # no sideways scrolling
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        cut = [p for p in found["parts"] if p["left"] < -0.5 or p["right"] > PHONE["width"] + 0.5]
+        assert not cut, cut
+        assert not found["truncated"], found["truncated"]
+        usable = PHONE["height"] - found["header"]
+        grid_top = page_top(page, "[data-testid=stMain] [data-testid=stDataFrame]")
+        grid = rect(page, "[data-testid=stMain] [data-testid=stDataFrame]")
+        plot = page.locator(".js-plotly-plot").filter(has_text="weights = softmax").first
+        b = plot.bounding_box()
+        plot_top = b["y"] + page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop")
+        grid_bottom = grid_top + grid["bottom"] - grid["top"]
+        assert plot_top - grid_top <= usable - 100, (grid_top, plot_top, usable)  # 100 px of it with the grid
+        assert plot_top + b["height"] - grid_bottom <= usable, (grid_bottom, plot_top, b, usable)
+        strip = page.locator(".js-plotly-plot").filter(has_text="all 4 heads").first
+        assert strip.bounding_box()["y"] > b["y"]  # the strip under the weights
+        figures = page.evaluate(MEASURE_JS)
+        assert not problems(figures, playground=True), problems(figures, playground=True)
+        plot.evaluate("e => e.scrollIntoView({block: 'end'})")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(DOCS / "one_screen_phone_12tok_4heads.png"))
+    finally:
+        ctx.close()
 
 
 def test_every_presentation_stage_fits_720_and_pagedown_steps(projector_page, app_url: str) -> None:
